@@ -1,0 +1,3 @@
+from vidrestore.cli import entry_point
+
+entry_point()

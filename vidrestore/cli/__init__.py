@@ -1,0 +1,118 @@
+"""``vidrestore`` command line: one module per subcommand, each with ``add_parser`` and ``run``.
+
+Heavy libraries (torch, av, cv2) are imported inside ``run`` so that ``--help`` and the
+start-up of every command stay fast. Every :class:`~vidrestore.errors.VidrestoreError` becomes
+one line on stderr and exit code 2; Ctrl-C exits 130; a traceback is printed only with ``-v``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from vidrestore import __version__
+from vidrestore.errors import VidrestoreError
+
+# Subcommand name -> module. Each module defines add_parser(subparsers, common) and run(args).
+COMMANDS: dict[str, str] = {
+    "probe": "vidrestore.cli.probe_cmd",
+    "restore": "vidrestore.cli.restore_cmd",
+    "presets": "vidrestore.cli.presets_cmd",
+}
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+log = logging.getLogger("vidrestore")
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """Options every subcommand takes."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("output verbosity")
+    g.add_argument("-v", "--verbose", action="count", default=0, help="more logging; tracebacks on errors")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings and errors only")
+    return p
+
+
+def job_parser() -> argparse.ArgumentParser:
+    """Options of the commands that read INPUT and write OUTPUT with a config."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("input", metavar="INPUT", help="video file or folder of numbered images")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="video file (.mp4/.mkv/.mov/.webm) or folder (image sequence)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--preset", metavar="NAME", help="a preset from configs/ (see 'vidrestore presets')")
+    g.add_argument("--config", metavar="FILE.yaml", help="a config file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key, e.g. --set encode.crf=18 (repeatable)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vidrestore",
+        description="Video and temporal restoration that keeps every frame, timestamp and second of sound.",
+    )
+    parser.add_argument("--version", action="version", version=f"vidrestore {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    common = common_parser()
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        module.add_parser(sub, common)
+    return parser
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("vidrestore: %(message)s" if verbose < 2 else
+                                           "%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    root = logging.getLogger("vidrestore")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", 0)
+    setup_logging(verbose, getattr(args, "quiet", False))
+    try:
+        return int(args.func(args) or 0)
+    except VidrestoreError as err:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"vidrestore: error: {_one_line(str(err))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("vidrestore: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_INTERNAL
+    except Exception as err:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"vidrestore: internal error: {_one_line(f'{type(err).__name__}: {err}')} "
+              "(run with -v for the traceback; please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def entry_point() -> None:
+    sys.exit(main())

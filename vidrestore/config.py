@@ -1,0 +1,360 @@
+"""Run configuration: frozen dataclasses loaded from YAML presets in ``configs/``.
+
+A config has sections (``io``, ``flow``, ``temporal``, ``restorer``, ``encode``, ...). Keys
+equal dataclass field names. ``load_config`` reads a preset or file with ``yaml.safe_load``,
+applies ``--set section.key=value`` overrides (values parsed with ``yaml.safe_load`` too),
+rejects unknown keys with a suggestion and checks ranges once, at load time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from vidrestore.errors import ConfigError
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class IOConfig:
+    reader: str = "pyav"  # pyav | decord
+    threads: int = 0  # decoder threads; 0 = automatic
+    fps: str | None = None  # frame rate for image-sequence input ("24", "24000/1001"); default 25
+    apply_rotation: bool = True  # rotate frames by the display matrix (else carry it to the output)
+    queue_size: int = 8  # frames buffered between decode, processing and encode threads
+
+    def __post_init__(self) -> None:
+        _choice("io.reader", self.reader, ("pyav", "decord"))
+        _check("io.threads", self.threads >= 0, "must be >= 0")
+        _check("io.queue_size", self.queue_size >= 1, "must be >= 1")
+        if self.fps is not None:
+            from fractions import Fraction
+
+            try:
+                ok = Fraction(str(self.fps)) > 0
+            except (ValueError, ZeroDivisionError):
+                ok = False
+            _check("io.fps", ok, f"must be a positive rate like 24 or 24000/1001, got {self.fps!r}")
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    method: str = "auto"  # auto | dis | raft-small | raft-large | farneback
+    weights: str | None = None  # RAFT checkpoint path (else resolved from the registry)
+    iterations: int = 12  # RAFT update iterations
+    dis_preset: str = "medium"  # DIS preset: fast | medium (ultrafast allowed)
+    downscale: float = 1.0  # estimate flow at 1/downscale resolution, then upsample
+    occlusion_threshold: float = 1.0  # forward-backward consistency tolerance (px, plus a relative term)
+    scene_cut: bool = True  # detect scene cuts so alignment never crosses one
+    scene_cut_threshold: float = 0.5  # histogram distance above which a cut is declared
+
+    def __post_init__(self) -> None:
+        _choice("flow.method", self.method, ("auto", "dis", "raft-small", "raft-large", "farneback"))
+        _choice("flow.dis_preset", self.dis_preset, ("ultrafast", "fast", "medium"))
+        _check("flow.iterations", self.iterations >= 1, "must be >= 1")
+        _check("flow.downscale", self.downscale >= 1.0, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class TemporalConfig:
+    enabled: bool = False
+    window: int = 5  # frames in a sliding window
+    overlap: int = 2  # frames shared by consecutive windows (warm-up reach)
+    strength: float = 0.6  # how strongly aligned neighbours are blended in (0 = off)
+    latent_consistency: bool = True  # diffusion: flow-warped latent consistency
+
+    def __post_init__(self) -> None:
+        _check("temporal.window", self.window >= 1, "must be >= 1")
+        _check("temporal.overlap", 0 <= self.overlap < max(self.window, 1), "must satisfy 0 <= overlap < window")
+        _check("temporal.strength", 0.0 <= self.strength <= 1.0, "must be in [0, 1]")
+
+
+@dataclass(frozen=True)
+class RestorerConfig:
+    name: str = "none"  # none | realesr-animevideov3 | RealESRGAN_x4plus | ... | diffusion
+    weights: str | None = None  # explicit weights path
+    scale: float = 1.0  # output scale (native model scale, then resized like Real-ESRGAN's outscale)
+    tile: int = 0  # tile size in input pixels; 0 = whole frame
+    tile_overlap: int = 16
+    batch: int = 1  # frames per model call
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    model_path: str | None = None  # diffusion: local diffusers folder
+    steps: int = 20  # diffusion sampler steps
+    strength: float = 0.5  # diffusion img2img start strength
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check("restorer.scale", self.scale > 0, "must be > 0")
+        _check("restorer.tile", self.tile >= 0, "must be >= 0")
+        _check("restorer.tile_overlap", self.tile_overlap >= 0, "must be >= 0")
+        _check("restorer.batch", self.batch >= 1, "must be >= 1")
+        _choice("restorer.precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        _check("restorer.steps", self.steps >= 1, "must be >= 1")
+        _check("restorer.strength", 0.0 < self.strength <= 1.0, "must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class EncodeConfig:
+    backend: str = "pyav"  # pyav | ffmpeg (system ffmpeg through ffmpeg-python)
+    codec: str = "auto"  # auto = libx264 (8-bit) / libx265 or libx264 10-bit (>8-bit); or any encoder name
+    crf: int | None = 16  # quality for x264/x265/vp9/av1 (None = encoder default)
+    preset: str | None = "medium"  # encoder speed preset where the encoder has one
+    pix_fmt: str = "auto"  # auto = yuv420p (8-bit) / yuv420p10le (>8-bit); or any pixel format
+    audio: str = "copy"  # copy | aac | none
+    subtitles: str = "copy"  # copy | none
+    threads: int = 0  # encoder threads; 0 = automatic
+    options: dict[str, str] = field(default_factory=dict)  # extra encoder options
+
+    def __post_init__(self) -> None:
+        _choice("encode.backend", self.backend, ("pyav", "ffmpeg"))
+        _choice("encode.audio", self.audio, ("copy", "aac", "none"))
+        _choice("encode.subtitles", self.subtitles, ("copy", "none"))
+        if self.crf is not None:
+            _check("encode.crf", 0 <= self.crf <= 63, "must be in [0, 63]")
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: str = "custom"  # name of the preset this came from (informational)
+    io: IOConfig = field(default_factory=IOConfig)
+    flow: FlowConfig = field(default_factory=FlowConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    restorer: RestorerConfig = field(default_factory=RestorerConfig)
+    encode: EncodeConfig = field(default_factory=EncodeConfig)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check(key: str, ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: {message}")
+
+
+def _choice(key: str, value: object, choices: Iterable[str]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}{_suggest(str(value), choices)}")
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """Check/convert a YAML value against a field's annotated type."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(key, value, arg)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if errors else f"{key}: invalid value {value!r}")
+    if _is_dataclass_type(tp):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping of keys, got {value!r}")
+        return _build(tp, value, prefix=key + ".")
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return {str(k): ("" if v is None else str(v)) for k, v in value.items()}
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        (inner, *_) = typing.get_args(tp) or (Any,)
+        return tuple(_coerce(key, v, inner) for v in value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"unknown key '{prefix}{key}'{_suggest(str(key), names)}")
+        kwargs[key] = _coerce(prefix + key, value, hints[key])
+    try:
+        return cls(**kwargs)
+    except TypeError as err:  # pragma: no cover - guarded by the key check above
+        raise ConfigError(f"{prefix or 'config'}: {err}") from err
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v):
+            out[f.name] = config_to_dict(v)
+        elif isinstance(v, tuple):
+            out[f.name] = list(v)
+        elif isinstance(v, dict):
+            out[f.name] = dict(v)
+        else:
+            out[f.name] = v
+    return out
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _deep_merge(dict(out[k]), v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"restorer.scale=2"`` -> (["restorer", "scale"], 2). Values are YAML scalars."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. restorer.scale=2")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {text!r}: value is not valid YAML ({err.__class__.__name__})") from err
+    return key.split("."), value
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def configs_dirs() -> list[Path]:
+    """Where presets are looked up: $VIDRESTORE_CONFIGS, then the project's configs/."""
+    dirs = []
+    env = os.environ.get("VIDRESTORE_CONFIGS")
+    if env:
+        dirs.append(Path(env))
+    dirs.append(Path(__file__).resolve().parent.parent / "configs")
+    dirs.append(Path(__file__).resolve().parent / "presets")  # copy inside an installed wheel
+    return [d for d in dirs if d.is_dir()]
+
+
+def list_presets() -> dict[str, tuple[Path, str]]:
+    """Preset name -> (file, one-line description from its first comment line)."""
+    found: dict[str, tuple[Path, str]] = {}
+    for d in configs_dirs():
+        for p in sorted(d.glob("*.yaml")):
+            if p.stem in found:
+                continue
+            desc = ""
+            for line in p.read_text(encoding="utf-8").splitlines():
+                if line.startswith("#"):
+                    desc = line.lstrip("#").strip()
+                    break
+            found[p.stem] = (p, desc)
+    return found
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config ({err.strerror or err})") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})".replace("\n", " ")) from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return data
+
+
+def load_config(
+    preset: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+    overrides: Iterable[str] = (),
+    base: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build a :class:`Config` from a preset name and/or YAML file, then ``--set`` overrides.
+
+    A file may name a parent with ``base: PRESET`` to inherit from it.
+    """
+    data: dict[str, Any] = dict(base or {})
+    name = "custom"
+    if preset is not None:
+        presets = list_presets()
+        if preset not in presets:
+            raise ConfigError(f"unknown preset {preset!r}{_suggest(preset, presets)}; see 'vidrestore presets'")
+        data = _deep_merge(data, _load_with_base(presets[preset][0], seen=()))
+        name = preset
+    if path is not None:
+        data = _deep_merge(data, _load_with_base(Path(path), seen=()))
+        name = data.get("preset", Path(path).stem)
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = data
+        for k in keys[:-1]:
+            child = node.get(k)
+            if not isinstance(child, dict):
+                child = {}
+                node[k] = child
+            node = child
+        node[keys[-1]] = value
+    data["preset"] = str(data.get("preset", name))
+    return _build(Config, data)
+
+
+def _load_with_base(path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
+    data = _read_yaml(path)
+    parent = data.pop("base", None)
+    if parent is None:
+        return data
+    if parent in seen:
+        raise ConfigError(f"{path}: preset inheritance loops through {parent!r}")
+    presets = list_presets()
+    if parent not in presets:
+        raise ConfigError(f"{path}: base preset {parent!r} not found{_suggest(str(parent), presets)}")
+    return _deep_merge(_load_with_base(presets[parent][0], seen + (str(parent),)), data)
+
+
+def dump_config(cfg: Config, path: str | os.PathLike[str]) -> None:
+    """Write the resolved config as YAML (loadable with ``--config``)."""
+    text = "# resolved vidrestore config; reproduce with: vidrestore ... --config THIS_FILE\n"
+    text += yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    Path(path).write_text(text, encoding="utf-8")

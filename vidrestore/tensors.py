@@ -1,0 +1,87 @@
+"""The one place where frames change representation.
+
+numpy ``(H, W, 3)`` uint8/uint16 RGB  <->  torch ``(T, 3, H, W)`` float32 in ``[0, 1]``.
+See :mod:`vidrestore.types` for the conventions. torch is imported lazily so that the I/O
+commands start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vidrestore.errors import ShapeError
+
+if TYPE_CHECKING:
+    import torch
+
+_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def check_rgb(rgb: np.ndarray, name: str = "frame") -> None:
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ShapeError(name, rgb.shape, "(H, W, 3)")
+    if rgb.dtype not in _MAX:
+        raise ValueError(f"{name}: expected uint8 or uint16 RGB, got {rgb.dtype}")
+
+
+def rgb_to_float(rgb: np.ndarray) -> np.ndarray:
+    """uint8/uint16 ``(H, W, 3)`` -> float32 ``(H, W, 3)`` in [0, 1]."""
+    check_rgb(rgb)
+    return rgb.astype(np.float32) * np.float32(1.0 / _MAX[rgb.dtype])
+
+
+def float_to_rgb(img: np.ndarray, dtype: np.dtype | type = np.uint8) -> np.ndarray:
+    """float ``(H, W, 3)`` in [0, 1] -> uint8/uint16 with rounding and clipping."""
+    dtype = np.dtype(dtype)
+    scale = _MAX[dtype]
+    out = np.clip(np.rint(np.asarray(img, dtype=np.float32) * scale), 0, scale)
+    return out.astype(dtype)
+
+
+def to_tensor(frames: Sequence[np.ndarray] | np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Stack RGB frames ``(H, W, 3)`` into a float32 tensor ``(T, 3, H, W)`` in [0, 1]."""
+    import torch
+
+    if isinstance(frames, np.ndarray) and frames.ndim == 3:
+        frames = [frames]
+    arrs = list(frames)
+    if not arrs:
+        raise ValueError("to_tensor: no frames")
+    for i, a in enumerate(arrs):
+        check_rgb(a, f"frame {i}")
+    dtype = arrs[0].dtype
+    stacked = np.stack(arrs, axis=0)
+    if dtype == np.uint16:
+        # torch has limited uint16 support: go through int32.
+        t = torch.from_numpy(stacked.astype(np.int32))
+    else:
+        t = torch.from_numpy(stacked)
+    t = t.to(device=device).permute(0, 3, 1, 2).float().mul_(1.0 / _MAX[dtype])
+    return t.contiguous()
+
+
+def from_tensor(t: torch.Tensor, dtype: np.dtype | type = np.uint8) -> list[np.ndarray]:
+    """``(T, 3, H, W)`` (or ``(3, H, W)``) float in [0, 1] -> list of RGB arrays of ``dtype``."""
+    import torch
+
+    if t.ndim == 3:
+        t = t.unsqueeze(0)
+    if t.ndim != 4 or t.shape[1] != 3:
+        raise ShapeError("tensor", t.shape, "(T, 3, H, W)")
+    dtype = np.dtype(dtype)
+    scale = _MAX[dtype]
+    q = t.detach().float().mul(scale).round_().clamp_(0, scale).permute(0, 2, 3, 1).cpu()
+    if dtype == np.uint16:
+        arr = q.to(dtype=torch.int32).numpy().astype(np.uint16)
+    else:
+        arr = q.to(dtype=torch.uint8).numpy()
+    return [np.ascontiguousarray(a) for a in arr]
+
+
+def to_gray_float(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8/uint16/float -> float32 luma (BT.601 weights) in [0, 1], ``(H, W)``."""
+    img = rgb_to_float(rgb) if rgb.dtype in _MAX else np.asarray(rgb, dtype=np.float32)
+    return img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114
