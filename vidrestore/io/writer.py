@@ -1,0 +1,462 @@
+"""Encode frames to a video file or an image sequence, keeping timing, colour and sound.
+
+* The source's pts and time base are kept (VFR survives); frames must come with strictly
+  increasing pts.
+* 10-bit output by default when the source is deeper than 8 bits; colour metadata copied.
+* Odd frame sizes never crash a 4:2:0 encoder: the chroma layout switches to 4:4:4 (a warning
+  says so) so that the picture keeps its exact size.
+* Audio and subtitles are remuxed from the source (see :mod:`vidrestore.io.remux`).
+* The file is written under a temporary name and renamed only by :meth:`close`;
+  :meth:`abort` removes it.
+
+Backends: PyAV (default) and the system ffmpeg through ffmpeg-python (``encode.backend: ffmpeg``)
+for encoders only that ffmpeg has (NVENC, newer AV1 encoders), with the same guarantees: frames go to
+ffmpeg as a NUT stream of raw video that carries every pts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import threading
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from vidrestore.config import EncodeConfig
+from vidrestore.errors import ConfigError, MediaError, OutputError
+from vidrestore.io import colors
+from vidrestore.io.images import write_image
+from vidrestore.io.output import OutputTarget, commit_output, discard_output, prepare_output
+from vidrestore.io.remux import AuxMuxer, plan_aux_streams
+from vidrestore.pipeline.base import OutputSpec
+from vidrestore.types import ColorInfo, Frame, VideoInfo
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_CODEC = {  # muxer -> (8-bit codec, >8-bit codec)
+    "mp4": ("libx264", "libx265"),
+    "mov": ("libx264", "libx265"),
+    "matroska": ("libx264", "libx265"),
+    "nut": ("libx264", "libx265"),
+    "avi": ("libx264", "libx264"),
+    "webm": ("libvpx-vp9", "libvpx-vp9"),
+}
+_CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libvpx", "libsvtav1", "libaom-av1"}
+_PRESET_CODECS = {"libx264", "libx265", "libsvtav1", "h264_nvenc", "hevc_nvenc", "av1_nvenc"}
+
+
+class FrameWriter(Protocol):
+    frames_written: int
+
+    def write(self, frame: Frame) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def choose_codec(encode: EncodeConfig, muxer: str, bit_depth: int) -> str:
+    if encode.codec != "auto":
+        return encode.codec
+    eight, deep = _DEFAULT_CODEC.get(muxer, ("libx264", "libx265"))
+    return deep if bit_depth > 8 else eight
+
+
+def choose_pix_fmt(encode: EncodeConfig, codec: str, bit_depth: int, width: int, height: int) -> str:
+    """The encoder pixel format; 4:2:0/4:2:2 becomes 4:4:4 for odd sizes."""
+    if encode.pix_fmt != "auto":
+        pix = encode.pix_fmt
+    elif codec in ("ffv1",):
+        pix = "yuv444p16le" if bit_depth > 8 else "yuv444p"
+    elif codec in ("prores_ks", "prores"):
+        pix = "yuv422p10le"
+    elif codec == "png":
+        pix = "rgb48be" if bit_depth > 8 else "rgb24"
+    else:
+        pix = "yuv420p10le" if bit_depth > 8 else "yuv420p"
+    if (width % 2 or height % 2) and ("420" in pix or "422" in pix or pix.startswith("nv12")):
+        odd = pix.replace("420", "444").replace("422", "444")
+        if odd == pix:
+            odd = "yuv444p10le" if bit_depth > 8 else "yuv444p"
+        log.warning("frame size %dx%d is odd: encoding %s instead of %s to keep every pixel", width, height, odd, pix)
+        pix = odd
+    return pix
+
+
+def _rate_of(spec: OutputSpec) -> Fraction:
+    if spec.rate:
+        return Fraction(spec.rate).limit_denominator(1_000_000)
+    return Fraction(25)
+
+
+class VideoWriter:
+    """PyAV encoder + muxer writing to a temporary file, renamed into place on close."""
+
+    def __init__(self, target: OutputTarget, *, spec: OutputSpec, source: VideoInfo | None, encode: EncodeConfig,
+                 carry_rotation: int = 0) -> None:
+        import av
+
+        self.target = target
+        self.spec = spec
+        self.encode = encode
+        self.source = source
+        self.frames_written = 0
+        self._last_pts: int | None = None
+        self._closed = False
+        muxer = target.container or "mp4"
+        self.codec = choose_codec(encode, muxer, spec.bit_depth)
+        if self.codec not in av.codecs_available:
+            raise ConfigError(f"encode.codec: encoder {self.codec!r} is not in this PyAV build; "
+                              "use encode.backend=ffmpeg to use the system ffmpeg's encoders")
+        self.pix_fmt = choose_pix_fmt(encode, self.codec, spec.bit_depth, spec.width, spec.height)
+        try:
+            self.out = av.open(str(target.temp), mode="w", format=muxer)
+        except (av.error.FFmpegError, OSError) as err:
+            raise OutputError(f"{target.final}: cannot create output ({err})") from err
+        try:
+            self.stream = self._add_video_stream(carry_rotation)
+            plans = []
+            if source is not None and not source.is_image_sequence and (source.audio or source.subtitles):
+                with av.open(source.path, mode="r", metadata_errors="replace") as probe_c:
+                    plans = plan_aux_streams(probe_c, muxer, audio=encode.audio, subtitles=encode.subtitles,
+                                             source_name=source.path)
+            self.aux = AuxMuxer(source.path, self.out, plans) if plans else None
+        except BaseException:
+            self.out.close()
+            discard_output(target)
+            raise
+        # Rounding noise of swscale, so rgb -> yuv -> rgb is as close as possible.
+        from av.video.reformatter import Interpolation
+
+        self._interp = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+
+    def _add_video_stream(self, carry_rotation: int) -> Any:
+        import av
+
+        rate = _rate_of(self.spec)
+        options = {str(k): str(v) for k, v in self.encode.options.items()}
+        if self.encode.crf is not None and self.codec in _CRF_CODECS:
+            options.setdefault("crf", str(self.encode.crf))
+            if self.codec.startswith("libvpx"):
+                options.setdefault("b", "0")
+        if self.encode.preset and self.codec in _PRESET_CODECS:
+            options.setdefault("preset", str(self.encode.preset))
+        if self.codec == "libx265":
+            options.setdefault("x265-params", "log-level=error")
+        try:
+            stream = self.out.add_stream(self.codec, rate=rate, options=options)
+        except (av.error.FFmpegError, ValueError) as err:
+            raise ConfigError(f"encode.codec: cannot use encoder {self.codec!r} ({err})") from err
+        stream.width = self.spec.width
+        stream.height = self.spec.height
+        try:
+            stream.pix_fmt = self.pix_fmt
+        except (ValueError, av.error.FFmpegError) as err:
+            raise ConfigError(f"encode.pix_fmt: {self.pix_fmt!r} not usable with {self.codec} ({err})") from err
+        stream.time_base = self.spec.time_base
+        stream.codec_context.time_base = self.spec.time_base
+        stream.codec_context.framerate = rate
+        if self.encode.threads:
+            stream.codec_context.thread_count = self.encode.threads
+        stream.thread_type = "AUTO"
+        color = self.source.color if self.source is not None else ColorInfo()
+        self._color = color
+        self._is_rgb_out = self.pix_fmt.startswith(("rgb", "bgr", "gbr"))
+        cc = stream.codec_context
+        if not self._is_rgb_out:
+            rng = color.range or "tv"
+            if self.source is not None and self.source.is_image_sequence:
+                rng = "tv"  # images are full range RGB; video is stored limited range by convention
+            self._range = colors.value_of(colors.RANGE, rng, 1)
+            cc.color_range = self._range
+            is_images = self.source is None or self.source.is_image_sequence
+            if color.matrix:
+                matrix = color.matrix
+            elif is_images:  # RGB images: pick the usual matrix for the size and say so in the stream
+                matrix = "bt709" if self.spec.height >= 720 else "smpte170m"
+            else:  # untagged source: convert back with the matrix the reader used (swscale's default), leave untagged
+                matrix = "smpte170m"
+            self._matrix = matrix
+            if color.matrix or is_images:
+                cc.colorspace = colors.value_of(colors.MATRIX, matrix, 2)
+            if color.primaries:
+                cc.color_primaries = colors.value_of(colors.PRIMARIES, color.primaries, 2)
+            if color.transfer:
+                cc.color_trc = colors.value_of(colors.TRANSFER, color.transfer, 2)
+        if carry_rotation:
+            stream.set_display_rotation(carry_rotation)
+        return stream
+
+    def _to_av_frame(self, frame: Frame) -> Any:
+        import av
+        from av.video.reformatter import Colorspace
+
+        rgb = frame.rgb
+        h, w = rgb.shape[:2]
+        if (w, h) != (self.spec.width, self.spec.height):
+            raise ValueError(f"frame {frame.index} is {w}x{h}, the output is {self.spec.width}x{self.spec.height}")
+        if rgb.dtype == np.uint16:
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le")
+        else:
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        if self._is_rgb_out:
+            return vf.reformat(format=self.pix_fmt)
+        cs = {
+            "bt709": Colorspace.ITU709, "fcc": Colorspace.FCC, "bt470bg": Colorspace.ITU601,
+            "smpte170m": Colorspace.ITU601, "smpte240m": Colorspace.SMPTE240M, "bt2020nc": Colorspace.BT2020,
+            "bt2020c": Colorspace.BT2020,
+        }.get(self._matrix, Colorspace.ITU601)
+        out = vf.reformat(format=self.pix_fmt, src_colorspace=cs, dst_colorspace=cs, src_color_range=2,
+                          dst_color_range=self._range, interpolation=self._interp)
+        return out
+
+    def write(self, frame: Frame) -> None:
+        if self._last_pts is not None and frame.pts <= self._last_pts:
+            raise ValueError(f"frame {frame.index}: pts {frame.pts} not above the previous {self._last_pts}")
+        vf = self._to_av_frame(frame)
+        pts = frame.pts
+        if frame.time_base != self.spec.time_base:
+            pts = int(round(frame.pts * frame.time_base / self.spec.time_base))
+        vf.pts = pts
+        vf.time_base = self.spec.time_base
+        self._last_pts = frame.pts
+        self._mux(self.stream.encode(vf))
+        self.frames_written += 1
+
+    def _mux(self, packets: list[Any]) -> None:
+        import av
+
+        for packet in packets:
+            if self.aux is not None and packet.dts is not None:
+                # interleave: first every source packet up to this video packet's time
+                self.aux.feed_until(float(packet.dts * Fraction(packet.time_base)))
+            try:
+                self.out.mux(packet)
+            except av.error.FFmpegError as err:
+                raise MediaError(self.target.final, f"muxing failed ({err})") from err
+
+    def close(self) -> None:
+        """Flush the encoder, copy the remaining audio, finalize and rename into place."""
+        if self._closed:
+            return
+        try:
+            self._mux(self.stream.encode(None))
+            if self.aux is not None:
+                self.aux.feed_until(None)
+            self.out.close()
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            if self.aux is not None:
+                self.aux.close()
+        self._closed = True
+        if self.frames_written == 0:
+            discard_output(self.target)
+            raise MediaError(self.target.final, "no frame was written; output not created")
+        commit_output(self.target)
+
+    def abort(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.aux is not None:
+                self.aux.close()
+            self.out.close()
+        except Exception:  # noqa: BLE001 - the partial file is removed below anyway
+            pass
+        discard_output(self.target)
+
+
+class ImageSequenceWriter:
+    """PNG (or TIFF) frames in a folder: ``frame_000000.png``...; 16-bit when frames are uint16."""
+
+    def __init__(self, target: OutputTarget, *, spec: OutputSpec, image_format: str = "png") -> None:
+        self.target = target
+        self.spec = spec
+        self.ext = ".tif" if image_format in ("tif", "tiff") else ".png"
+        self.frames_written = 0
+        self._closed = False
+        try:
+            target.temp.mkdir(parents=False, exist_ok=False)
+        except OSError as err:
+            raise OutputError(f"{target.final}: cannot create output folder ({err})") from err
+
+    def write(self, frame: Frame) -> None:
+        write_image(self.target.temp / f"frame_{self.frames_written:06d}{self.ext}", frame.rgb)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.frames_written == 0:
+            discard_output(self.target)
+            raise MediaError(self.target.final, "no frame was written; output not created")
+        commit_output(self.target)
+
+    def abort(self) -> None:
+        self._closed = True
+        discard_output(self.target)
+
+
+class FfmpegWriter:
+    """Drive the system ``ffmpeg`` (ffmpeg-python builds the command line).
+
+    Frames are sent as rawvideo inside a NUT stream on ffmpeg's stdin, so every frame keeps its
+    pts (VFR survives); audio/subtitles are mapped from the source with ``-c copy`` (or AAC when the
+    container cannot hold them). ``-fps_mode passthrough`` stops ffmpeg from duplicating or dropping
+    frames.
+    """
+
+    def __init__(self, target: OutputTarget, *, spec: OutputSpec, source: VideoInfo | None, encode: EncodeConfig,
+                 carry_rotation: int = 0, ffmpeg_bin: str = "ffmpeg") -> None:
+        import av
+        import ffmpeg  # ffmpeg-python
+
+        self.target = target
+        self.spec = spec
+        self.frames_written = 0
+        self._closed = False
+        self._last_pts: int | None = None
+        muxer = target.container or "mp4"
+        codec = choose_codec(encode, muxer, spec.bit_depth)
+        pix_fmt = choose_pix_fmt(encode, codec, spec.bit_depth, spec.width, spec.height)
+        video_in = ffmpeg.input("pipe:", format="nut")
+        out_kwargs: dict[str, Any] = {"vcodec": codec, "pix_fmt": pix_fmt, "format": muxer, "fps_mode": "passthrough",
+                                      "map_metadata": -1, "enc_time_base": "demux"}
+        if encode.crf is not None and codec in _CRF_CODECS:
+            out_kwargs["crf"] = encode.crf
+            if codec.startswith("libvpx"):
+                out_kwargs["b:v"] = 0
+        if encode.preset and codec in _PRESET_CODECS:
+            out_kwargs["preset"] = encode.preset
+        for k, v in encode.options.items():
+            out_kwargs[str(k)] = v
+        color = source.color if source is not None else ColorInfo()
+        if color.matrix:
+            out_kwargs["colorspace"] = color.matrix
+        if color.primaries:
+            out_kwargs["color_primaries"] = color.primaries
+        if color.transfer:
+            out_kwargs["color_trc"] = color.transfer
+        out_kwargs["color_range"] = color.range or "tv"
+        streams = [video_in["v:0"]]
+        if source is not None and not source.is_image_sequence and encode.audio != "none" and source.audio:
+            src = ffmpeg.input(source.path)
+            streams.append(src["a?"])
+            with av.open(source.path, metadata_errors="replace") as c:
+                plans = plan_aux_streams(c, muxer, audio=encode.audio, subtitles="none", source_name=source.path)
+            need_transcode = any(p.action == "transcode" for p in plans)
+            out_kwargs["acodec"] = ("libopus" if muxer == "webm" else "aac") if need_transcode else "copy"
+        if carry_rotation:
+            out_kwargs["metadata:s:v:0"] = f"rotate={carry_rotation}"
+        cmd = ffmpeg.output(*streams, str(target.temp), **out_kwargs).global_args(
+            "-hide_banner", "-loglevel", "error", "-nostdin").compile(cmd=ffmpeg_bin)
+        log.debug("ffmpeg backend: %s", " ".join(cmd))
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as err:
+            raise ConfigError(f"encode.backend=ffmpeg: cannot run {ffmpeg_bin!r} ({err})") from err
+        self._stderr: list[bytes] = []
+        self._err_thread = threading.Thread(target=self._drain, daemon=True)
+        self._err_thread.start()
+        # NUT muxer writing rawvideo frames (with their pts) to ffmpeg's stdin.
+        self.nut = av.open(self.proc.stdin, mode="w", format="nut")
+        self.raw_fmt = "rgb48le" if spec.bit_depth > 8 else "rgb24"
+        self.vstream = self.nut.add_stream("rawvideo", rate=_rate_of(spec))
+        self.vstream.width, self.vstream.height = spec.width, spec.height
+        self.vstream.pix_fmt = self.raw_fmt
+        self.vstream.time_base = spec.time_base
+        self.vstream.codec_context.time_base = spec.time_base
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def write(self, frame: Frame) -> None:
+        import av
+
+        if self._last_pts is not None and frame.pts <= self._last_pts:
+            raise ValueError(f"frame {frame.index}: pts {frame.pts} not above the previous {self._last_pts}")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame.rgb), format=self.raw_fmt)
+        vf.pts = frame.pts
+        vf.time_base = self.spec.time_base
+        self._last_pts = frame.pts
+        try:
+            for packet in self.vstream.encode(vf):
+                self.nut.mux(packet)
+        except (BrokenPipeError, av.error.FFmpegError, OSError) as err:
+            raise MediaError(self.target.final, f"ffmpeg stopped: {self._error_text() or err}") from err
+        self.frames_written += 1
+
+    def _error_text(self) -> str:
+        self.proc.poll()
+        return b" ".join(self._stderr[-5:]).decode(errors="replace").strip()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for packet in self.vstream.encode(None):
+                self.nut.mux(packet)
+            self.nut.close()
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            rc = self.proc.wait()
+            self._err_thread.join(timeout=5)
+        except BaseException:
+            self._kill()
+            raise
+        if rc != 0:
+            discard_output(self.target)
+            raise MediaError(self.target.final, f"ffmpeg failed (exit {rc}): {self._error_text()}")
+        if self.frames_written == 0:
+            discard_output(self.target)
+            raise MediaError(self.target.final, "no frame was written; output not created")
+        commit_output(self.target)
+
+    def _kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            pass
+        discard_output(self.target)
+
+    def abort(self) -> None:
+        if self._closed and not self.target.temp.exists():
+            return
+        self._closed = True
+        try:
+            self.nut.close()
+        except Exception:  # noqa: BLE001
+            pass
+        self._kill()
+
+
+def open_writer(output: str | os.PathLike[str], *, spec: OutputSpec, source: VideoInfo | None,
+                encode: EncodeConfig, overwrite: bool = False, inputs: tuple[str, ...] = (),
+                carry_rotation: int = 0, image_format: str = "png") -> FrameWriter:
+    """Check OUTPUT and open the right writer for it (nothing is left behind on failure)."""
+    if inputs == () and source is not None:
+        inputs = (source.path,)
+    target = prepare_output(output, inputs=inputs, overwrite=overwrite)
+    if target.kind == "images":
+        return ImageSequenceWriter(target, spec=spec, image_format=image_format)
+    if encode.backend == "ffmpeg":
+        return FfmpegWriter(target, spec=spec, source=source, encode=encode, carry_rotation=carry_rotation)
+    return VideoWriter(target, spec=spec, source=source, encode=encode, carry_rotation=carry_rotation)
+
+
+def output_path_for_config(output: str | os.PathLike[str]) -> Path:
+    """Where the resolved config of a run is written: ``OUTPUT.vidrestore.yaml`` beside OUTPUT."""
+    p = Path(output)
+    return p.with_name(p.name + ".vidrestore.yaml")
