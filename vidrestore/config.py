@@ -125,6 +125,93 @@ class EncodeConfig:
 
 
 @dataclass(frozen=True)
+class DecloudConfig:
+    """``vidrestore decloud``: satellite time-series cloud/shadow detection and filling.
+
+    Thresholds are in reflectance units (pixel value / ``reflectance_scale``); distances in pixels;
+    ``bands`` maps roles (blue, green, red, nir, swir1) to 1-based band numbers or band names.
+    """
+
+    # input discovery
+    pattern: str | None = None  # per-band files: template with {date} and {band}, e.g. "S2_{date}_{band}.tif"
+    band_order: tuple[str, ...] = ()  # per-band files: band names in output order (default: natural sort)
+    bands_per_date: int = 0  # multi-date stack: bands of one date (0 = from the dates found in tags)
+    dates_from: str = "auto"  # auto (name, then tags) | name | tags
+    date_format: str | None = None  # strptime format of the date in names, e.g. "%Y%j" (default: YYYYMMDD forms)
+    reproject: bool = False  # warp dates on another CRS/grid onto the first date's grid instead of refusing them
+    resampling: str = "bilinear"  # bilinear | cubic: sub-pixel alignment and reprojection
+    # mask files
+    masks: str | None = None  # folder of mask files (matched by date) or template like "{stem}_SCL.tif"
+    mask_type: str = "auto"  # auto | binary | s2cloudless | scl | fmask | values
+    cloud_values: tuple[int, ...] = ()  # mask values meaning cloud (default: per mask_type)
+    shadow_values: tuple[int, ...] = ()  # mask values meaning cloud shadow (default: per mask_type)
+    invalid_values: tuple[int, ...] = ()  # mask values meaning no data (default: per mask_type)
+    probability_threshold: float = 0.4  # s2cloudless probability at or above which a pixel is cloud
+    # detection
+    detect: str = "auto"  # auto (dates without a mask file) | always (union with mask files) | never
+    bands: dict[str, str] = field(default_factory=dict)  # role -> band, e.g. {blue: 1, green: 2, red: 3, nir: 4}
+    reflectance_scale: float = 0.0  # value of reflectance 1.0; 0 = from dtype (255, 10000, 1)
+    brightness_threshold: float = 0.25  # spectral test: mean visible reflectance above which a pixel may be cloud
+    whiteness_threshold: float = 0.7  # spectral test: flatness of the visible spectrum (Fmask whiteness)
+    hot_threshold: float = 0.08  # haze-optimised transform offset (blue - 0.5 red - this > 0)
+    temporal_threshold: float = 0.04  # cloud: brighter than the clear-date background by this much
+    shadow_threshold: float = 0.2  # shadow: darker than the background by this fraction
+    shadow_search: int = 40  # shadows are looked for within this distance of a cloud (px)
+    min_dates_temporal: int = 3  # valid dates a pixel needs before the temporal test is used
+    buffer: int = 2  # dilation of cloud and shadow masks (px)
+    # alignment
+    align: bool = True  # sub-pixel co-registration by phase correlation on clear pixels
+    max_shift: float = 16.0  # largest shift accepted between dates (px)
+    align_chip: int = 512  # side of the full-resolution chips the shift is measured on
+    # filling
+    sources_per_side: int = 1  # clear observations used before and after the date, per pixel
+    max_days: float = 0.0  # ignore sources further away in time (0 = no limit)
+    regression: str = "local"  # local | global | none: per-band radiometric matching of each source
+    regression_radius: int = 10  # local regression window radius (px)
+    inpaint: str = "telea"  # telea | navier-stokes | diffusion | none: what fills pixels no date sees clear
+    inpaint_radius: int = 5
+    # outputs
+    composite: str = "none"  # none | median | best: also write one cloud-free image
+    block_size: int = 512  # processing window side (px); memory grows with dates x bands x block^2
+    write_source: bool = True  # <stem>_source.tif: date (YYYYMMDD) each filled pixel came from
+    write_quality: bool = True  # <stem>_quality.tif: how each pixel was obtained
+    quicklook: bool = True  # decloud_quicklook.png: before / mask / after per date
+    quicklook_size: int = 160  # thumbnail side (px)
+    report: bool = True  # decloud_report.json and .txt
+    mask_suffix: str = "_mask"
+    gdal_cache_mb: int = 128  # GDAL block cache (counts in peak memory)
+
+    def __post_init__(self) -> None:
+        _choice("decloud.dates_from", self.dates_from, ("auto", "name", "tags"))
+        _choice("decloud.resampling", self.resampling, ("bilinear", "cubic"))
+        _choice("decloud.mask_type", self.mask_type, ("auto", "binary", "s2cloudless", "scl", "fmask", "values"))
+        _choice("decloud.detect", self.detect, ("auto", "always", "never"))
+        _choice("decloud.regression", self.regression, ("local", "global", "none"))
+        _choice("decloud.inpaint", self.inpaint, ("telea", "navier-stokes", "diffusion", "none"))
+        _choice("decloud.composite", self.composite, ("none", "median", "best"))
+        _check("decloud.bands_per_date", self.bands_per_date >= 0, "must be >= 0")
+        _check("decloud.probability_threshold", 0.0 < self.probability_threshold <= 1.0, "must be in (0, 1]")
+        _check("decloud.reflectance_scale", self.reflectance_scale >= 0, "must be >= 0 (0 = from dtype)")
+        _check("decloud.shadow_threshold", 0.0 < self.shadow_threshold < 1.0, "must be in (0, 1)")
+        _check("decloud.temporal_threshold", self.temporal_threshold > 0, "must be > 0")
+        _check("decloud.min_dates_temporal", self.min_dates_temporal >= 2, "must be >= 2")
+        for key in ("shadow_search", "buffer", "regression_radius", "inpaint_radius"):
+            _check(f"decloud.{key}", getattr(self, key) >= 0, "must be >= 0")
+        _check("decloud.max_shift", self.max_shift >= 0, "must be >= 0")
+        _check("decloud.align_chip", self.align_chip >= 32, "must be >= 32")
+        _check("decloud.sources_per_side", self.sources_per_side >= 1, "must be >= 1")
+        _check("decloud.max_days", self.max_days >= 0, "must be >= 0 (0 = no limit)")
+        _check("decloud.block_size", 64 <= self.block_size <= 8192, "must be in [64, 8192]")
+        _check("decloud.quicklook_size", 16 <= self.quicklook_size <= 2048, "must be in [16, 2048]")
+        _check("decloud.mask_suffix", bool(self.mask_suffix) and "/" not in self.mask_suffix,
+               "must be a non-empty file-name suffix")
+        _check("decloud.gdal_cache_mb", self.gdal_cache_mb >= 8, "must be >= 8")
+        roles = ("blue", "green", "red", "nir", "swir1", "swir2")
+        for role in self.bands:
+            _choice("decloud.bands", role, roles)
+
+
+@dataclass(frozen=True)
 class Config:
     preset: str = "custom"  # name of the preset this came from (informational)
     io: IOConfig = field(default_factory=IOConfig)
@@ -132,6 +219,7 @@ class Config:
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
     restorer: RestorerConfig = field(default_factory=RestorerConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
+    decloud: DecloudConfig = field(default_factory=DecloudConfig)
 
 
 # --------------------------------------------------------------------------- helpers
