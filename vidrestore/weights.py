@@ -85,6 +85,7 @@ def get_spec(name: str) -> WeightSpec:
 KNOWN_SPEC_MODULES: tuple[str, ...] = (
     "vidrestore.flow.raft_weights",
     "vidrestore.restore.gan_weights",
+    "vidrestore.metrics.lpips_weights",
 )
 
 
