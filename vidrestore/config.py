@@ -56,13 +56,15 @@ class FlowConfig:
     downscale: float = 1.0  # estimate flow at 1/downscale resolution, then upsample
     occlusion_threshold: float = 1.0  # forward-backward consistency tolerance (px, plus a relative term)
     scene_cut: bool = True  # detect scene cuts so alignment never crosses one
-    scene_cut_threshold: float = 0.5  # histogram distance above which a cut is declared
+    scene_cut_threshold: float = 0.2  # histogram distance (0..1) above which a cut may be declared (see flow/scenecut.py)
 
     def __post_init__(self) -> None:
         _choice("flow.method", self.method, ("auto", "dis", "raft-small", "raft-large", "farneback"))
         _choice("flow.dis_preset", self.dis_preset, ("ultrafast", "fast", "medium"))
         _check("flow.iterations", self.iterations >= 1, "must be >= 1")
         _check("flow.downscale", self.downscale >= 1.0, "must be >= 1")
+        _check("flow.occlusion_threshold", self.occlusion_threshold > 0, "must be > 0 (pixels)")
+        _check("flow.scene_cut_threshold", 0.0 < self.scene_cut_threshold < 1.0, "must be in (0, 1)")
 
 
 @dataclass(frozen=True)
