@@ -31,9 +31,10 @@ def texture(h: int, w: int, seed: int) -> np.ndarray:
 
     rng = np.random.default_rng(seed)
     img = np.zeros((h, w, 3), np.float32)
-    for scale, amp in ((64, 0.5), (16, 0.3), (4, 0.15), (1, 0.05)):
+    for scale, amp in ((64, 0.5), (16, 0.3), (4, 0.15)):
         small = rng.random((max(2, h // scale), max(2, w // scale), 3)).astype(np.float32)
         img += amp * cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    img += 0.025 * rng.random((h, w, 1)).astype(np.float32)  # fine luminance grain, as on film
     for _ in range(25):
         c = tuple(float(v) for v in rng.random(3))
         x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
@@ -150,7 +151,7 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    x264 = {"crf": "18", "preset": "medium"}
+    x264 = {"crf": "14", "preset": "medium"}
 
     # moving.mp4: 75 frames at 25 fps, time base 1/12800 (as ffmpeg writes mp4)
     frames = scene_frames(75, 320, 240, seed=1)
@@ -184,7 +185,7 @@ def main() -> None:
                color={"color_primaries": 9, "color_trc": 16, "colorspace": 9, "color_range": 1})
 
     # odd.mp4: odd frame size, 4:4:4
-    frames = scene_frames(20, 161, 97, seed=3)
+    frames = [f[40:137, 60:221] for f in scene_frames(20, 320, 240, seed=3)]  # 161x97 crop
     write_clip(out / "odd.mp4", frames, pts=[i * 512 for i in range(20)], time_base=tb, rate=Fraction(25),
                pix_fmt="yuv444p", options=x264)
 

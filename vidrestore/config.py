@@ -74,8 +74,10 @@ class TemporalConfig:
     overlap: int = 2  # frames shared by consecutive windows (warm-up reach)
     strength: float = 0.6  # how strongly aligned neighbours are blended in (0 = off)
     latent_consistency: bool = True  # diffusion: flow-warped latent consistency
+    error_scale: float = 0.05  # GAN fusion: input warp error (0..1 units) at which a neighbour's weight halves
 
     def __post_init__(self) -> None:
+        _check("temporal.error_scale", self.error_scale > 0, "must be > 0")
         _check("temporal.window", self.window >= 1, "must be >= 1")
         _check("temporal.overlap", 0 <= self.overlap < max(self.window, 1), "must satisfy 0 <= overlap < window")
         _check("temporal.strength", 0.0 <= self.strength <= 1.0, "must be in [0, 1]")
@@ -95,8 +97,10 @@ class RestorerConfig:
     steps: int = 20  # diffusion sampler steps
     strength: float = 0.5  # diffusion img2img start strength
     seed: int = 0
+    denoise: float | None = None  # realesr-general-x4v3: blend with the wdn weights (0 weak .. 1 strong)
 
     def __post_init__(self) -> None:
+        _check("restorer.denoise", self.denoise is None or 0.0 <= self.denoise <= 1.0, "must be in [0, 1]")
         _check("restorer.scale", self.scale > 0, "must be > 0")
         _check("restorer.tile", self.tile >= 0, "must be >= 0")
         _check("restorer.tile_overlap", self.tile_overlap >= 0, "must be >= 0")
@@ -110,7 +114,7 @@ class RestorerConfig:
 class EncodeConfig:
     backend: str = "pyav"  # pyav | ffmpeg (system ffmpeg through ffmpeg-python)
     codec: str = "auto"  # auto = libx264 (8-bit) / libx265 or libx264 10-bit (>8-bit); or any encoder name
-    crf: int | None = 16  # quality for x264/x265/vp9/av1 (None = encoder default)
+    crf: int | None = 15  # quality for x264/x265/vp9/av1 (None = encoder default)
     preset: str | None = "medium"  # encoder speed preset where the encoder has one
     pix_fmt: str = "auto"  # auto = yuv420p (8-bit) / yuv420p10le (>8-bit); or any pixel format
     audio: str = "copy"  # copy | aac | none
@@ -214,6 +218,35 @@ class DecloudConfig:
 
 
 @dataclass(frozen=True)
+class DiffusionConfig:
+    """Diffusion restorer knobs beyond restorer.model_path/steps/strength/seed/tile (issue 5)."""
+
+    sampler: str = "ddim"  # ddim | dpmpp (DPM-Solver++ 2M)
+    eta: float = 0.0  # DDIM stochasticity (0 = deterministic)
+    schedule: str = "model"  # model (the folder's scheduler config) | linear | scaled_linear | cosine
+    noise_level: int = 20  # x4 upscaler: noise added to the low-resolution input (0..max_noise_level)
+    prompt: str = ""  # text prompt, when the folder has a text encoder (needs transformers)
+    consistency_start: float = 0.9  # latent-consistency blend weight at the first step
+    consistency_end: float = 0.3  # ... and at the last step (linear in between)
+    cut_confidence: float = 0.25  # mean flow confidence under which a frame pair counts as a scene cut
+    color_fix: str = "adain"  # none | adain | wavelet
+    guidance: str = "none"  # none | ddnm (range-null-space super-resolution consistency with the input)
+    guidance_interval: int = 1  # DDNM projection every k-th step (the last step always)
+
+    def __post_init__(self) -> None:
+        _choice("diffusion.sampler", self.sampler, ("ddim", "dpmpp"))
+        _choice("diffusion.schedule", self.schedule, ("model", "linear", "scaled_linear", "cosine"))
+        _choice("diffusion.color_fix", self.color_fix, ("none", "adain", "wavelet"))
+        _choice("diffusion.guidance", self.guidance, ("none", "ddnm"))
+        _check("diffusion.eta", self.eta >= 0.0, "must be >= 0")
+        _check("diffusion.noise_level", self.noise_level >= 0, "must be >= 0")
+        _check("diffusion.consistency_start", 0.0 <= self.consistency_start <= 1.0, "must be in [0, 1]")
+        _check("diffusion.consistency_end", 0.0 <= self.consistency_end <= 1.0, "must be in [0, 1]")
+        _check("diffusion.cut_confidence", 0.0 <= self.cut_confidence <= 1.0, "must be in [0, 1]")
+        _check("diffusion.guidance_interval", self.guidance_interval >= 1, "must be >= 1")
+
+
+@dataclass(frozen=True)
 class Config:
     preset: str = "custom"  # name of the preset this came from (informational)
     io: IOConfig = field(default_factory=IOConfig)
@@ -222,6 +255,7 @@ class Config:
     restorer: RestorerConfig = field(default_factory=RestorerConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     decloud: DecloudConfig = field(default_factory=DecloudConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -93,8 +93,10 @@ def _probe_file(p: Path, *, count_frames: bool) -> VideoInfo:
             raise UnsupportedMediaError(p, f"no video stream ({what})")
         vs = container.streams.video[0]
         cc = vs.codec_context
-        if vs.codec_context.name is None or cc.width <= 0 or cc.height <= 0:
-            raise UnsupportedMediaError(p, "video stream has no decodable codec or no frame size")
+        if cc is None or cc.codec is None or not cc.name:
+            raise UnsupportedMediaError(p, "video codec unknown to FFmpeg: no decoder for this stream")
+        if cc.width <= 0 or cc.height <= 0:
+            raise UnsupportedMediaError(p, f"video stream ({cc.name}) has no frame size; file damaged?")
         time_base = Fraction(vs.time_base) if vs.time_base else Fraction(1, 90000)
         avg = Fraction(vs.average_rate) if vs.average_rate else None
         real = Fraction(vs.base_rate) if vs.base_rate else None
@@ -147,12 +149,20 @@ def _count(p: Path, index: int, avg: Fraction | None, *, count_frames: bool, dur
 
     if count_frames and p.stat().st_size <= COUNT_LIMIT_BYTES:
         container = _open(p)
+        end = 0.0
         try:
-            vs = container.streams.video[0]
+            vs = container.streams.video[index]
+            declared = container.duration / 1_000_000 if container.duration else None
+            start = container.start_time / 1_000_000 if container.start_time else 0.0
             pts: list[int] = []
             n = 0
-            for packet in container.demux(vs):
+            for packet in container.demux():
                 if packet.size == 0:
+                    continue
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is not None and packet.time_base is not None:
+                    end = max(end, float((ts + (packet.duration or 0)) * packet.time_base))
+                if packet.stream.index != index or packet.is_discard:  # other stream / cut by an edit list
                     continue
                 n += 1
                 if packet.pts is not None:
@@ -161,6 +171,11 @@ def _count(p: Path, index: int, avg: Fraction | None, *, count_frames: bool, dur
             n = 0  # fall through to the estimate; the reader will report the decode problem
         finally:
             container.close()
+        if declared is not None and n > 0:
+            missing = (start + declared) - end
+            if missing > max(0.25, 0.02 * declared):
+                raise MediaError(p, f"truncated: the header promises {declared:.2f} s but the data ends at "
+                                    f"{end - start:.2f} s")
         if n > 0:
             pts.sort()
             deltas = {b - a for a, b in zip(pts, pts[1:])}

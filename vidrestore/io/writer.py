@@ -45,8 +45,8 @@ _DEFAULT_CODEC = {  # muxer -> (8-bit codec, >8-bit codec)
     "avi": ("libx264", "libx264"),
     "webm": ("libvpx-vp9", "libvpx-vp9"),
 }
-_CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libvpx", "libsvtav1", "libaom-av1"}
-_PRESET_CODECS = {"libx264", "libx265", "libsvtav1", "h264_nvenc", "hevc_nvenc", "av1_nvenc"}
+_CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libsvtav1", "libaom-av1"}
+_PRESET_CODECS = {"libx264", "libx264rgb", "libx265", "libsvtav1", "h264_nvenc", "hevc_nvenc", "av1_nvenc"}
 
 
 class FrameWriter(Protocol):
@@ -85,6 +85,125 @@ def choose_pix_fmt(encode: EncodeConfig, codec: str, bit_depth: int, width: int,
         log.warning("frame size %dx%d is odd: encoding %s instead of %s to keep every pixel", width, height, odd, pix)
         pix = odd
     return pix
+
+
+def _supported_pix_fmts(codec: str) -> set[str]:
+    import av
+
+    try:
+        formats = av.Codec(codec, "w").video_formats or ()
+    except (ValueError, av.error.FFmpegError):
+        return set()
+    return {f.name for f in formats}
+
+
+_SITED_FORMATS = {"yuv420p", "yuv422p", "yuv420p10le"}
+
+
+def _subsample_left(c: np.ndarray, vertical: bool) -> np.ndarray:
+    """Chroma subsampling for MPEG-2/H.264 "left" siting (the default encoders declare).
+
+    Horizontally the chroma sample is co-sited with the even luma column: taps [1, 2, 1] / 4.
+    Vertically (4:2:0) it sits between two luma rows: taps [1, 1] / 2. Integer arithmetic with
+    rounding. swscale's own 4:2:0 conversion sites chroma at the centre, which shifts colour by
+    half a pixel against what the stream declares (a 7 dB loss in an RGB round trip).
+    """
+    x = c.astype(np.int32)
+    if vertical:
+        x = x[0::2] + x[1::2]
+        shift = 3
+    else:
+        shift = 2
+    padded = np.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
+    acc = padded[:, 0:-2:2] + 2 * padded[:, 1:-1:2] + padded[:, 2::2]
+    return (acc + (1 << (shift - 1))) >> shift
+
+
+def _rgb_to_sited_yuv(vf: Any, pix_fmt: str, cs: Any, dst_range: int) -> Any:
+    import av
+    from av.video.reformatter import Interpolation
+
+    exact = Interpolation.POINT | Interpolation.ACCURATE_RND
+    if pix_fmt == "yuv420p10le":
+        full = vf.reformat(format="yuv444p16le", src_colorspace=cs, dst_colorspace=cs, src_color_range=2,
+                           dst_color_range=dst_range, interpolation=exact).to_ndarray()  # (H, W, 3) uint16
+        y, u, v = (full[..., i] for i in range(3))
+        y10 = (y.astype(np.int32) + 32) >> 6
+        u10 = (_subsample_left(u, True) + 32) >> 6
+        v10 = (_subsample_left(v, True) + 32) >> 6
+        h, w = y.shape
+        packed = np.concatenate([y10.ravel(), u10.ravel(), v10.ravel()]).clip(0, 1023).astype(np.uint16)
+        out = av.VideoFrame.from_ndarray(packed.reshape(h * 3 // 2, w), format="yuv420p10le")
+    else:
+        full = vf.reformat(format="yuv444p", src_colorspace=cs, dst_colorspace=cs, src_color_range=2,
+                           dst_color_range=dst_range, interpolation=exact).to_ndarray()  # (3, H, W) uint8
+        y, u, v = full[0], full[1], full[2]
+        vertical = pix_fmt == "yuv420p"
+        us, vs = _subsample_left(u, vertical), _subsample_left(v, vertical)
+        h, w = y.shape
+        packed = np.concatenate([y.ravel(), us.ravel().clip(0, 255).astype(np.uint8),
+                                 vs.ravel().clip(0, 255).astype(np.uint8)])
+        rows = h * 3 // 2 if vertical else h * 2
+        out = av.VideoFrame.from_ndarray(packed.reshape(rows, w), format=pix_fmt)
+    out.color_range = dst_range
+    return out
+
+
+class RgbToEncoder:
+    """RGB frames -> the encoder's pixel format, with the source's matrix, range and chroma siting.
+
+    Tagging follows the source: an untagged source stays untagged (and is converted back with the
+    matrix the reader used, swscale's default BT.601); image sequences get the usual matrix for their
+    size, tagged. 4:2:0/4:2:2 chroma is subsampled for "left" siting (see ``_subsample_left``).
+    """
+
+    def __init__(self, pix_fmt: str, *, source: VideoInfo | None, height: int) -> None:
+        from av.video.reformatter import Colorspace, Interpolation
+
+        self.pix_fmt = pix_fmt
+        self.is_rgb = pix_fmt.startswith(("rgb", "bgr", "gbr"))
+        color = source.color if source is not None else ColorInfo()
+        self.color = color
+        is_images = source is None or source.is_image_sequence
+        rng = "tv" if is_images else (color.range or "tv")  # video is stored limited range by convention
+        self.range = colors.value_of(colors.RANGE, rng, 1)
+        if color.matrix:
+            self.matrix = color.matrix
+        elif is_images:  # RGB images: the usual matrix for the size, said in the stream
+            self.matrix = "bt709" if height >= 720 else "smpte170m"
+        else:  # untagged source: convert back with the matrix the reader used (swscale's default)
+            self.matrix = "smpte170m"
+        self.tag_matrix = bool(color.matrix) or is_images
+        self._cs = {
+            "bt709": Colorspace.ITU709, "fcc": Colorspace.FCC, "bt470bg": Colorspace.ITU601,
+            "smpte170m": Colorspace.ITU601, "smpte240m": Colorspace.SMPTE240M, "bt2020nc": Colorspace.BT2020,
+            "bt2020c": Colorspace.BT2020,
+        }.get(self.matrix, Colorspace.ITU601)
+        self._interp = Interpolation.AREA | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
+
+    def tag(self, cc: Any) -> None:
+        """Write colour metadata on an encoder context."""
+        if self.is_rgb:
+            return
+        cc.color_range = self.range
+        if self.tag_matrix:
+            cc.colorspace = colors.value_of(colors.MATRIX, self.matrix, 2)
+        if self.color.primaries:
+            cc.color_primaries = colors.value_of(colors.PRIMARIES, self.color.primaries, 2)
+        if self.color.transfer:
+            cc.color_trc = colors.value_of(colors.TRANSFER, self.color.transfer, 2)
+
+    def convert(self, rgb: np.ndarray) -> Any:
+        import av
+
+        rgb = np.ascontiguousarray(rgb)
+        vf = av.VideoFrame.from_ndarray(rgb, format="rgb48le" if rgb.dtype == np.uint16 else "rgb24")
+        if self.is_rgb:
+            return vf.reformat(format=self.pix_fmt)
+        if self.pix_fmt in _SITED_FORMATS:
+            return _rgb_to_sited_yuv(vf, self.pix_fmt, self._cs, self.range)
+        return vf.reformat(format=self.pix_fmt, src_colorspace=self._cs, dst_colorspace=self._cs, src_color_range=2,
+                           dst_color_range=self.range, interpolation=self._interp)
 
 
 def _rate_of(spec: OutputSpec) -> Fraction:
@@ -129,10 +248,6 @@ class VideoWriter:
             self.out.close()
             discard_output(target)
             raise
-        # Rounding noise of swscale, so rgb -> yuv -> rgb is as close as possible.
-        from av.video.reformatter import Interpolation
-
-        self._interp = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
 
     def _add_video_stream(self, carry_rotation: int) -> Any:
         import av
@@ -147,6 +262,10 @@ class VideoWriter:
             options.setdefault("preset", str(self.encode.preset))
         if self.codec == "libx265":
             options.setdefault("x265-params", "log-level=error")
+        supported = _supported_pix_fmts(self.codec)
+        if supported and self.pix_fmt not in supported:
+            raise ConfigError(f"encode.pix_fmt: {self.codec} cannot encode {self.pix_fmt}; it takes "
+                              f"{', '.join(sorted(supported))}")
         try:
             stream = self.out.add_stream(self.codec, rate=rate, options=options)
         except (av.error.FFmpegError, ValueError) as err:
@@ -163,58 +282,21 @@ class VideoWriter:
         if self.encode.threads:
             stream.codec_context.thread_count = self.encode.threads
         stream.thread_type = "AUTO"
-        color = self.source.color if self.source is not None else ColorInfo()
-        self._color = color
-        self._is_rgb_out = self.pix_fmt.startswith(("rgb", "bgr", "gbr"))
-        cc = stream.codec_context
-        if not self._is_rgb_out:
-            rng = color.range or "tv"
-            if self.source is not None and self.source.is_image_sequence:
-                rng = "tv"  # images are full range RGB; video is stored limited range by convention
-            self._range = colors.value_of(colors.RANGE, rng, 1)
-            cc.color_range = self._range
-            is_images = self.source is None or self.source.is_image_sequence
-            if color.matrix:
-                matrix = color.matrix
-            elif is_images:  # RGB images: pick the usual matrix for the size and say so in the stream
-                matrix = "bt709" if self.spec.height >= 720 else "smpte170m"
-            else:  # untagged source: convert back with the matrix the reader used (swscale's default), leave untagged
-                matrix = "smpte170m"
-            self._matrix = matrix
-            if color.matrix or is_images:
-                cc.colorspace = colors.value_of(colors.MATRIX, matrix, 2)
-            if color.primaries:
-                cc.color_primaries = colors.value_of(colors.PRIMARIES, color.primaries, 2)
-            if color.transfer:
-                cc.color_trc = colors.value_of(colors.TRANSFER, color.transfer, 2)
+        self.converter = RgbToEncoder(self.pix_fmt, source=self.source, height=self.spec.height)
+        self.converter.tag(stream.codec_context)
         if carry_rotation:
             stream.set_display_rotation(carry_rotation)
         return stream
 
     def _to_av_frame(self, frame: Frame) -> Any:
-        import av
-        from av.video.reformatter import Colorspace
-
-        rgb = frame.rgb
-        h, w = rgb.shape[:2]
+        h, w = frame.rgb.shape[:2]
         if (w, h) != (self.spec.width, self.spec.height):
             raise ValueError(f"frame {frame.index} is {w}x{h}, the output is {self.spec.width}x{self.spec.height}")
-        if rgb.dtype == np.uint16:
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le")
-        else:
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        if self._is_rgb_out:
-            return vf.reformat(format=self.pix_fmt)
-        cs = {
-            "bt709": Colorspace.ITU709, "fcc": Colorspace.FCC, "bt470bg": Colorspace.ITU601,
-            "smpte170m": Colorspace.ITU601, "smpte240m": Colorspace.SMPTE240M, "bt2020nc": Colorspace.BT2020,
-            "bt2020c": Colorspace.BT2020,
-        }.get(self._matrix, Colorspace.ITU601)
-        out = vf.reformat(format=self.pix_fmt, src_colorspace=cs, dst_colorspace=cs, src_color_range=2,
-                          dst_color_range=self._range, interpolation=self._interp)
-        return out
+        return self.converter.convert(frame.rgb)
 
     def write(self, frame: Frame) -> None:
+        import av
+
         if self._last_pts is not None and frame.pts <= self._last_pts:
             raise ValueError(f"frame {frame.index}: pts {frame.pts} not above the previous {self._last_pts}")
         vf = self._to_av_frame(frame)
@@ -224,7 +306,13 @@ class VideoWriter:
         vf.pts = pts
         vf.time_base = self.spec.time_base
         self._last_pts = frame.pts
-        self._mux(self.stream.encode(vf))
+        try:
+            packets = self.stream.encode(vf)
+        except av.error.FFmpegError as err:
+            raise ConfigError(f"encode: {self.codec} refused the settings (codec {self.codec}, pix_fmt "
+                              f"{self.pix_fmt}, options {dict(self.stream.codec_context.options)}): "
+                              f"{getattr(err, 'strerror', err)}") from err
+        self._mux(packets)
         self.frames_written += 1
 
     def _mux(self, packets: list[Any]) -> None:
@@ -329,7 +417,7 @@ class FfmpegWriter:
         pix_fmt = choose_pix_fmt(encode, codec, spec.bit_depth, spec.width, spec.height)
         video_in = ffmpeg.input("pipe:", format="nut")
         out_kwargs: dict[str, Any] = {"vcodec": codec, "pix_fmt": pix_fmt, "format": muxer, "fps_mode": "passthrough",
-                                      "map_metadata": -1, "enc_time_base": "demux"}
+                                      "map_metadata": -1}
         if encode.crf is not None and codec in _CRF_CODECS:
             out_kwargs["crf"] = encode.crf
             if codec.startswith("libvpx"):
@@ -357,7 +445,7 @@ class FfmpegWriter:
         if carry_rotation:
             out_kwargs["metadata:s:v:0"] = f"rotate={carry_rotation}"
         cmd = ffmpeg.output(*streams, str(target.temp), **out_kwargs).global_args(
-            "-hide_banner", "-loglevel", "error", "-nostdin").compile(cmd=ffmpeg_bin)
+            "-hide_banner", "-loglevel", "error", "-nostdin", "-copyts").compile(cmd=ffmpeg_bin)
         log.debug("ffmpeg backend: %s", " ".join(cmd))
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -368,8 +456,13 @@ class FfmpegWriter:
         self._err_thread.start()
         # NUT muxer writing rawvideo frames (with their pts) to ffmpeg's stdin.
         self.nut = av.open(self.proc.stdin, mode="w", format="nut")
-        self.raw_fmt = "rgb48le" if spec.bit_depth > 8 else "rgb24"
-        self.vstream = self.nut.add_stream("rawvideo", rate=_rate_of(spec))
+        # Convert to the encoder's format here, with the same colour handling as the PyAV writer, so
+        # ffmpeg does no conversion of its own (its default would site chroma differently).
+        self.converter = RgbToEncoder(pix_fmt, source=source, height=spec.height)
+        self.raw_fmt = pix_fmt
+        # The rate ffmpeg sees sets its encoder time base (1/rate): declare 1/time_base so that every
+        # pts survives exactly (ffmpeg 5.1 would otherwise round VFR timestamps to 1/fps).
+        self.vstream = self.nut.add_stream("rawvideo", rate=Fraction(1) / spec.time_base)
         self.vstream.width, self.vstream.height = spec.width, spec.height
         self.vstream.pix_fmt = self.raw_fmt
         self.vstream.time_base = spec.time_base
@@ -385,7 +478,7 @@ class FfmpegWriter:
 
         if self._last_pts is not None and frame.pts <= self._last_pts:
             raise ValueError(f"frame {frame.index}: pts {frame.pts} not above the previous {self._last_pts}")
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame.rgb), format=self.raw_fmt)
+        vf = self.converter.convert(frame.rgb)
         vf.pts = frame.pts
         vf.time_base = self.spec.time_base
         self._last_pts = frame.pts
