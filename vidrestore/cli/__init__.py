@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "probe": "vidrestore.cli.probe_cmd",
     "restore": "vidrestore.cli.restore_cmd",
     "presets": "vidrestore.cli.presets_cmd",
+    "flow": "vidrestore.cli.flow_cmd",
     "eval": "vidrestore.cli.eval_cmd",
     "compare": "vidrestore.cli.compare_cmd",
 }

@@ -6,7 +6,10 @@ where it is in s, so ``backward_warp(frame_s, flow_t_to_s)`` looks like t.
 
 Estimators: :class:`DISFlow` (OpenCV, no weights: the offline default), :class:`FarnebackFlow`,
 :class:`~vidrestore.flow.raft.RaftFlow` (torchvision RAFT with offline-resolved weights). Build
-one from the config with :func:`build_flow_estimator`. torch and cv2 are imported lazily.
+one from the config with :func:`build_flow_estimator`. For a stream of frames, :class:`FlowCache`
+(:func:`cache_from_config`) estimates each consecutive pair once per direction, composes longer
+flows and keeps alignment inside a shot (:class:`SceneCutDetector`). Occlusion:
+:func:`occlusion_mask`, :func:`flow_confidence`. torch and cv2 are imported lazily.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from typing import TYPE_CHECKING
 
 from vidrestore.errors import ConfigError, WeightsNotFoundError
 from vidrestore.flow.base import FlowEstimator, check_flow, check_pair, estimate_both
+from vidrestore.flow.cache import FlowCache, WindowFlows, cache_from_config
 from vidrestore.flow.dis import DIS_PRESETS, DISFlow, FarnebackFlow
 from vidrestore.flow.occlusion import fb_error, flow_confidence, occlusion_mask, photometric_error, range_map
+from vidrestore.flow.scenecut import SceneCutDetector, detect_scene_cuts
+from vidrestore.flow.visualize import flow_to_rgb
 from vidrestore.flow.warp import ALIGN_CORNERS, backward_warp, compose_flows, coords_grid, resize_flow, valid_mask
 
 if TYPE_CHECKING:
@@ -33,16 +39,22 @@ __all__ = [
     "DIS_PRESETS",
     "DISFlow",
     "FarnebackFlow",
+    "FlowCache",
     "FlowEstimator",
+    "SceneCutDetector",
+    "WindowFlows",
     "backward_warp",
     "build_flow_estimator",
+    "cache_from_config",
     "check_flow",
     "check_pair",
     "compose_flows",
     "coords_grid",
+    "detect_scene_cuts",
     "estimate_both",
     "fb_error",
     "flow_confidence",
+    "flow_to_rgb",
     "occlusion_mask",
     "photometric_error",
     "range_map",

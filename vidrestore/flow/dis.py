@@ -26,13 +26,15 @@ DIS_PRESETS = ("ultrafast", "fast", "medium")
 
 
 def to_gray_u8(frames: torch.Tensor) -> list[np.ndarray]:
-    """``(N, 3, H, W)`` float in [0, 1] -> list of contiguous uint8 luma arrays ``(H, W)``."""
-    import torch
+    """``(N, 3, H, W)`` float in [0, 1] -> list of contiguous uint8 luma arrays ``(H, W)`` (BT.601 weights)."""
+    import cv2
 
-    w = frames.new_tensor([0.299, 0.587, 0.114], dtype=torch.float32).view(1, 3, 1, 1)
-    luma = (frames.float() * w).sum(dim=1).mul_(255.0).round_().clamp_(0, 255)
-    arr = luma.to("cpu", dtype=torch.uint8).numpy()
-    return [np.ascontiguousarray(a) for a in arr]
+    rgb = frames.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+    out = []
+    for img in rgb:
+        luma = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)  # 0.299 R + 0.587 G + 0.114 B
+        out.append(np.ascontiguousarray(np.clip(np.rint(luma * 255.0), 0, 255).astype(np.uint8)))
+    return out
 
 
 class _OpenCVFlow:
