@@ -45,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--frames", metavar="I,J,...", help="sheet: OUTPUT frame indices to show")
     p.add_argument("--count", type=int, default=4, metavar="N", help="sheet: frames spread evenly (default 4)")
     p.add_argument("--crop", metavar="X,Y,W,H", help="sheet: zoom region in OUTPUT pixels (default: most detail)")
+    p.add_argument("--max-frames", type=int, metavar="N", help="video: stop after N frames")
     p.add_argument("--crf", type=int, default=18, help="video: x264 quality (default 18)")
     p.add_argument("--fps", metavar="RATE", help="frame rate of image-folder inputs (default 25)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing FILE")
@@ -60,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--position must be in [0, 1], got {args.position}")
     if args.count < 1:
         raise ConfigError(f"--count must be >= 1, got {args.count}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ConfigError(f"--max-frames must be >= 1, got {args.max_frames}")
     io_cfg = IOConfig(fps=args.fps)
     if Path(args.output).suffix.lower() in SHEET_SUFFIXES:
         return _run_sheet(args, labels, io_cfg)
@@ -102,6 +105,8 @@ def _run_video(args: argparse.Namespace, labels: tuple[str, str], io_cfg) -> int
         layout = plan_layout(ra.frame_size, rb.frame_size, mode=args.layout, height=args.height)
         info = rb.info
         count = info.num_frames
+        if args.max_frames is not None and count is not None:
+            count = min(count, args.max_frames)
         spec = OutputSpec(width=layout.width, height=layout.height, time_base=info.time_base,
                           rate=info.avg_rate or info.real_rate, num_frames=count, bit_depth=8)
         from vidrestore.io.writer import open_writer
@@ -115,6 +120,8 @@ def _run_video(args: argparse.Namespace, labels: tuple[str, str], io_cfg) -> int
                 rgb = compose(fa.rgb, fb.rgb, layout, labels=labels, position=pos, filt=args.filt)
                 writer.write(Frame(index=n, pts=fb.pts, time_base=fb.time_base, rgb=rgb, duration=fb.duration))
                 n += 1
+                if args.max_frames is not None and n >= args.max_frames:
+                    break
             if n == 0:
                 from vidrestore.errors import MediaError
 
