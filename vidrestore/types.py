@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -28,13 +29,18 @@ class Frame:
 
     ``index`` is the position in decode (presentation) order starting at 0. ``pts`` is in
     ``time_base`` units; ``duration`` too when known (image sequences, last frame).
+
+    Native mode: a processor that passes frames through untouched (``uses_pixels = False``) gets
+    frames whose ``rgb`` is None and whose ``native`` is the decoded picture, which the writer
+    encodes without any colour conversion (decode -> encode, like ffmpeg).
     """
 
     index: int
     pts: int
     time_base: Fraction
-    rgb: np.ndarray
+    rgb: np.ndarray | None  # None only for frames read in native mode (a processor that never looks at pixels)
     duration: int | None = None
+    native: Any = field(default=None, compare=False, repr=False)  # decoded av.VideoFrame, native mode only
 
     @property
     def time(self) -> float:
@@ -42,7 +48,7 @@ class Frame:
 
     @property
     def bit_depth(self) -> int:
-        return 16 if self.rgb.dtype == np.uint16 else 8
+        return 16 if self.rgb is not None and self.rgb.dtype == np.uint16 else 8
 
     def with_rgb(self, rgb: np.ndarray) -> Frame:
         return replace(self, rgb=rgb)

@@ -51,12 +51,18 @@ def decode_all(path: Path, every: int = 1) -> tuple[list[float], list[np.ndarray
     """One pass: presentation times of all frames, and every ``every``-th frame as RGB."""
     from vidrestore.io.reader import open_reader
 
+    from vidrestore.io.reader import decoded_to_rgb
+
     times, frames = [], []
     with open_reader(path) as r:
+        r.native = True  # convert to RGB only the frames compared
         for f in r:
             times.append(f.time)
             if f.index % every == 0:
-                frames.append(f.rgb)
+                if f.rgb is not None:
+                    frames.append(f.rgb)
+                else:
+                    frames.append(decoded_to_rgb(f.native, "rgb48le" if r.info.is_high_bit_depth else "rgb24"))
     return times, frames
 
 

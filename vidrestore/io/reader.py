@@ -35,6 +35,32 @@ def rotate_rgb(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k=r // 90))
 
 
+def decoded_to_rgb(frame: Any, out_fmt: str = "rgb24") -> np.ndarray:
+    """A decoded picture -> RGB (``rgb24`` uint8 or ``rgb48le`` uint16) with its own matrix, range and siting.
+
+    Lanczos chroma upsampling with exact rounding (swscale honours the frame's chroma siting): with the
+    writer's left-sited subsampling this loses least in a YUV -> RGB -> YUV round trip.
+    """
+    from av.video.reformatter import Colorspace
+    from av.video.reformatter import Interpolation as I
+
+    matrix = colors.name_of(colors.MATRIX, frame.colorspace)
+    src_cs = {
+        "bt709": Colorspace.ITU709, "fcc": Colorspace.FCC, "bt470bg": Colorspace.ITU601,
+        "smpte170m": Colorspace.ITU601, "smpte240m": Colorspace.SMPTE240M, "bt2020nc": Colorspace.BT2020,
+        "bt2020c": Colorspace.BT2020,
+    }.get(matrix or "", None)
+    kwargs: dict[str, Any] = {"format": out_fmt,
+                              "interpolation": I.LANCZOS | I.ACCURATE_RND | I.FULL_CHR_H_INT | I.FULL_CHR_H_INP}
+    if src_cs is not None:
+        kwargs["src_colorspace"] = src_cs
+        kwargs["dst_colorspace"] = src_cs
+    if int(frame.color_range) in (1, 2):
+        kwargs["src_color_range"] = int(frame.color_range)
+        kwargs["dst_color_range"] = 2
+    return frame.reformat(**kwargs).to_ndarray()
+
+
 class FrameReader:
     """Iterable of :class:`Frame`; use as a context manager or call :meth:`close`."""
 
@@ -48,6 +74,8 @@ class FrameReader:
         self.frames_read = 0
         self.pts_repaired = 0
         self._container: Any = None
+        # Native mode: yield decoded pictures without converting them to RGB (see Frame.native).
+        self.native = False
         if self.cfg.reader == "decord" and self.info.is_high_bit_depth and not self.info.is_image_sequence:
             raise ConfigError(f"io.reader=decord reads 8-bit only; {self.path} is {self.info.bit_depth}-bit "
                               "(use io.reader=pyav to keep its precision)")
@@ -77,7 +105,7 @@ class FrameReader:
         yield from self._check_count(self._monotonic(source))
 
     # -- timing guards
-    def _monotonic(self, frames: Iterator[tuple[int | None, np.ndarray]]) -> Iterator[Frame]:
+    def _monotonic(self, frames: Iterator[tuple[int | None, Any]]) -> Iterator[Frame]:
         """Give every frame a pts strictly above the previous one (repairs missing/duplicate pts)."""
         tb = self.info.time_base
         rate = self.info.avg_rate or self.info.real_rate or Fraction(25)
@@ -93,7 +121,10 @@ class FrameReader:
                 pts = fixed
             prev = pts
             self.frames_read += 1
-            yield Frame(index=index, pts=pts, time_base=tb, rgb=rgb)
+            if isinstance(rgb, np.ndarray):
+                yield Frame(index=index, pts=pts, time_base=tb, rgb=rgb)
+            else:  # native mode: the decoded picture itself
+                yield Frame(index=index, pts=pts, time_base=tb, rgb=None, native=rgb)
 
     def _check_count(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         n = 0
@@ -120,39 +151,19 @@ class FrameReader:
             vs.codec_context.thread_count = self.cfg.threads
         out_fmt = "rgb48le" if self.info.is_high_bit_depth else "rgb24"
         try:
+            native = self.native and self.rotation == 0
             for frame in self._container.decode(vs):
-                yield frame.pts, self._to_rgb(frame, out_fmt)
+                if native:
+                    yield frame.pts, frame
+                else:
+                    yield frame.pts, self._to_rgb(frame, out_fmt)
         except av.error.FFmpegError as err:
             raise MediaError(self.path, f"decoding failed after {self.frames_read} frames ({err})") from err
         finally:
             self.close()
 
-    @property
-    def _interp(self) -> Any:
-        # Lanczos chroma upsampling with exact rounding: with the writer's area downsampling this is
-        # the pair that loses least in a YUV -> RGB -> YUV round trip (measured: +4 dB over bilinear).
-        from av.video.reformatter import Interpolation as I
-
-        return I.LANCZOS | I.ACCURATE_RND | I.FULL_CHR_H_INT | I.FULL_CHR_H_INP
-
     def _to_rgb(self, frame: Any, out_fmt: str) -> np.ndarray:
-        from av.video.reformatter import Colorspace
-
-        matrix = colors.name_of(colors.MATRIX, frame.colorspace)
-        src_cs = {
-            "bt709": Colorspace.ITU709, "fcc": Colorspace.FCC, "bt470bg": Colorspace.ITU601,
-            "smpte170m": Colorspace.ITU601, "smpte240m": Colorspace.SMPTE240M, "bt2020nc": Colorspace.BT2020,
-            "bt2020c": Colorspace.BT2020,
-        }.get(matrix or "", None)
-        kwargs: dict[str, Any] = {"format": out_fmt, "interpolation": self._interp}
-        if src_cs is not None:
-            kwargs["src_colorspace"] = src_cs
-            kwargs["dst_colorspace"] = src_cs
-        if int(frame.color_range) in (1, 2):
-            kwargs["src_color_range"] = int(frame.color_range)
-            kwargs["dst_color_range"] = 2
-        rgb = frame.reformat(**kwargs).to_ndarray()
-        return rotate_rgb(rgb, self.rotation)
+        return rotate_rgb(decoded_to_rgb(frame, out_fmt), self.rotation)
 
     # -- decord
     def _iter_decord(self) -> Iterator[tuple[int | None, np.ndarray]]:

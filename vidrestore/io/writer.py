@@ -149,6 +149,23 @@ def _rgb_to_sited_yuv(vf: Any, pix_fmt: str, cs: Any, dst_range: int) -> Any:
     return out
 
 
+def _native_to_encoder(frame: Frame, pix_fmt: str, spec: OutputSpec, converter: RgbToEncoder) -> Any:
+    """A decoded picture straight to the encoder: no conversion when formats match (passthrough);
+    otherwise through RGB with the same conversions as every other frame."""
+    vf = frame.native
+    if vf is None:
+        raise ValueError(f"frame {frame.index} has neither pixels nor a decoded picture")
+    if (vf.width, vf.height) != (spec.width, spec.height):
+        raise ValueError(f"frame {frame.index} is {vf.width}x{vf.height}, the output is {spec.width}x{spec.height}")
+    if vf.format.name != pix_fmt:
+        from vidrestore.io.reader import decoded_to_rgb
+
+        deep = max((c.bits for c in vf.format.components), default=8) > 8
+        return converter.convert(decoded_to_rgb(vf, "rgb48le" if deep else "rgb24"))
+    vf.pict_type = 0  # let the encoder choose frame types
+    return vf
+
+
 class RgbToEncoder:
     """RGB frames -> the encoder's pixel format, with the source's matrix, range and chroma siting.
 
@@ -289,6 +306,8 @@ class VideoWriter:
         return stream
 
     def _to_av_frame(self, frame: Frame) -> Any:
+        if frame.rgb is None:
+            return _native_to_encoder(frame, self.pix_fmt, self.spec, self.converter)
         h, w = frame.rgb.shape[:2]
         if (w, h) != (self.spec.width, self.spec.height):
             raise ValueError(f"frame {frame.index} is {w}x{h}, the output is {self.spec.width}x{self.spec.height}")
@@ -478,7 +497,8 @@ class FfmpegWriter:
 
         if self._last_pts is not None and frame.pts <= self._last_pts:
             raise ValueError(f"frame {frame.index}: pts {frame.pts} not above the previous {self._last_pts}")
-        vf = self.converter.convert(frame.rgb)
+        vf = (_native_to_encoder(frame, self.raw_fmt, self.spec, self.converter) if frame.rgb is None
+              else self.converter.convert(frame.rgb))
         vf.pts = frame.pts
         vf.time_base = self.spec.time_base
         self._last_pts = frame.pts

@@ -48,7 +48,13 @@ class FrameProcessor(Protocol):
 
 
 class Passthrough:
-    """Emit every frame unchanged: the ``passthrough`` preset."""
+    """Emit every frame unchanged: the ``passthrough`` preset.
+
+    It never looks at pixels (``uses_pixels = False``), so the pipeline reads in native mode and the
+    decoded pictures go to the encoder without a round trip through RGB.
+    """
+
+    uses_pixels = False
 
     def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
         rate = info.avg_rate or info.real_rate

@@ -116,6 +116,7 @@ def run_job(
     info = reader.info
     proc: FrameProcessor = processor(info) if callable(processor) and not hasattr(processor, "process") else processor  # type: ignore[assignment]
     spec = proc.output_spec(info, reader.frame_size)
+    reader.native = not getattr(proc, "uses_pixels", True) and cfg.encode.backend == "pyav"
     carry = 0 if cfg.io.apply_rotation else info.rotation
     writer = open_writer(output_path, spec=spec, source=info, encode=cfg.encode, overwrite=overwrite,
                          inputs=(str(input_path),), carry_rotation=carry)
