@@ -38,8 +38,9 @@ def rotate_rgb(rgb: np.ndarray, rotation: int) -> np.ndarray:
 def decoded_to_rgb(frame: Any, out_fmt: str = "rgb24") -> np.ndarray:
     """A decoded picture -> RGB (``rgb24`` uint8 or ``rgb48le`` uint16) with its own matrix, range and siting.
 
-    Lanczos chroma upsampling with exact rounding (swscale honours the frame's chroma siting): with the
-    writer's left-sited subsampling this loses least in a YUV -> RGB -> YUV round trip.
+    Bilinear chroma upsampling with exact rounding; swscale honours the frame's chroma siting. Measured
+    at 1080p: 39 ms a frame and a 51.6 dB YUV -> RGB -> YUV round trip with the writer's left-sited
+    subsampling (Lanczos: 177 ms for 56.3 dB; swscale's fast path: 17 ms but 45.6 dB).
     """
     from av.video.reformatter import Colorspace
     from av.video.reformatter import Interpolation as I
@@ -50,8 +51,10 @@ def decoded_to_rgb(frame: Any, out_fmt: str = "rgb24") -> np.ndarray:
         "smpte170m": Colorspace.ITU601, "smpte240m": Colorspace.SMPTE240M, "bt2020nc": Colorspace.BT2020,
         "bt2020c": Colorspace.BT2020,
     }.get(matrix or "", None)
-    kwargs: dict[str, Any] = {"format": out_fmt,
-                              "interpolation": I.LANCZOS | I.ACCURATE_RND | I.FULL_CHR_H_INT | I.FULL_CHR_H_INP}
+    # (at 16-bit output swscale's bilinear + FULL_CHR_H_INT path shifts the mean: bicubic there)
+    interp = (I.BILINEAR | I.ACCURATE_RND | I.FULL_CHR_H_INT if out_fmt == "rgb24"
+              else I.BICUBIC | I.ACCURATE_RND | I.FULL_CHR_H_INT | I.FULL_CHR_H_INP)
+    kwargs: dict[str, Any] = {"format": out_fmt, "interpolation": interp}
     if src_cs is not None:
         kwargs["src_colorspace"] = src_cs
         kwargs["dst_colorspace"] = src_cs
