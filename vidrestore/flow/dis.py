@@ -27,13 +27,14 @@ DIS_PRESETS = ("ultrafast", "fast", "medium")
 
 def to_gray_u8(frames: torch.Tensor) -> list[np.ndarray]:
     """``(N, 3, H, W)`` float in [0, 1] -> list of contiguous uint8 luma arrays ``(H, W)`` (BT.601 weights)."""
-    import cv2
+    import torch
 
-    rgb = frames.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+    # numpy on the contiguous planes: no layout change, and no torch thread-pool round trips.
+    planes = frames.detach().to("cpu", torch.float32).numpy()
     out = []
-    for img in rgb:
-        luma = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)  # 0.299 R + 0.587 G + 0.114 B
-        out.append(np.ascontiguousarray(np.clip(np.rint(luma * 255.0), 0, 255).astype(np.uint8)))
+    for r, g, b in planes:
+        luma = r * np.float32(0.299 * 255) + g * np.float32(0.587 * 255) + b * np.float32(0.114 * 255)
+        out.append(np.clip(np.rint(luma), 0, 255).astype(np.uint8))
     return out
 
 
@@ -63,8 +64,10 @@ class _OpenCVFlow:
             size = downscaled_size(h, w, self.downscale)
             frame_t = F.interpolate(frame_t.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
             frame_s = F.interpolate(frame_s.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
-        flows = [self._calc(a, b) for a, b in zip(to_gray_u8(frame_t), to_gray_u8(frame_s))]
-        out = torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous()
+        import cv2
+
+        flows = [np.stack(cv2.split(self._calc(a, b))) for a, b in zip(to_gray_u8(frame_t), to_gray_u8(frame_s))]
+        out = torch.from_numpy(np.stack(flows))
         if out.shape[-2:] != (h, w):
             out = resize_flow(out, (h, w))
         return out.to(frame_t.device)
