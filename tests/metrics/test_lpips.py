@@ -139,3 +139,39 @@ def test_real_weights_when_present() -> None:
     b = cv2.imread(str(files[1]))[..., ::-1].copy()
     net = load_lpips()
     assert 0.0 < lpips_distance(net, a, b) < 0.6
+
+
+def test_eval_reports_lpips_per_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      random_checkpoints: tuple[Path, Path]) -> None:
+    """The eval path with LPIPS weights in place (random ones, swapped in for the resolver)."""
+    import vidrestore.metrics.lpips as lp
+    from tests.metrics.clips import real_frame, write_folder
+    from vidrestore.metrics.evaluate import EvalOptions, evaluate
+
+    monkeypatch.setattr(lp, "resolve_lpips_weights", lambda backbone=None, heads=None: random_checkpoints)
+    ref_frames = [real_frame() for _ in range(3)]
+    rng = np.random.default_rng(0)
+    out_frames = [ref_frames[0], *(np.clip(f + rng.normal(0, 8 * i, f.shape), 0, 255).astype(np.uint8)
+                                   for i, f in enumerate(ref_frames[1:], start=1))]
+    ref = write_folder(tmp_path / "ref", ref_frames)
+    out = write_folder(tmp_path / "out", out_frames)
+    report = evaluate(ref, out, EvalOptions(metrics=("psnr", "lpips"), lpips_explicit=True))
+    values = report.values("lpips")
+    assert report.series == ("psnr", "lpips")
+    assert values[0] == 0.0 and 0 < values[1] < values[2]
+
+
+def test_eval_cli_weights_folder_is_searched(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             random_checkpoints: tuple[Path, Path]) -> None:
+    from tests.metrics.clips import real_frame, write_folder
+    from vidrestore.cli import main
+
+    backbone, heads = random_checkpoints
+    wdir = tmp_path / "w"
+    wdir.mkdir()
+    (wdir / LPIPS_BACKBONE.filename).write_bytes(backbone.read_bytes())
+    ref = write_folder(tmp_path / "ref", [real_frame()] * 2)
+    rc = main(["eval", str(ref), str(ref), "--metrics", "lpips", "--weights", str(wdir)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "sha256 mismatch" in err and str(wdir) in err and len(err.strip().splitlines()) == 1

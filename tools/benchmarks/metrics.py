@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -26,6 +28,14 @@ from tools.benchmarks.common import SHARED, BenchRow, run_measured  # noqa: E402
 
 AREA = "Metrics, eval and compare (issue 10)"
 DATA = SHARED / "data"
+
+
+def _load() -> str:
+    """The 1-minute load average: the machine is shared, so wall times depend on it."""
+    try:
+        return f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return ""
 
 
 def _read_rgb(path: Path):  # type: ignore[no-untyped-def]
@@ -120,11 +130,11 @@ def _temporal_rows(clean: list, flick: list, amp: int, n: int) -> list[BenchRow]
     ct = [to_tensor(f) for f in clean]
     ft = [to_tensor(f) for f in flick]
     scores = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(1, len(ct)):
         m = estimate_motion(est, ct[i], ct[i - 1])
         scores.append(temporal_pair(ft[i], ft[i - 1], ct[i], ct[i - 1], m))
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     f_clean, f_flick = nanmean([s.flicker_guide for s in scores]), nanmean([s.flicker for s in scores])
     w_clean, w_flick = nanmean([s.warp_guide for s in scores]), nanmean([s.warp for s in scores])
     h, w = clean[0].shape[:2]
@@ -136,7 +146,8 @@ def _temporal_rows(clean: list, flick: list, amp: int, n: int) -> list[BenchRow]
                  f"clean {w_clean * 1e3:.3f}e-3, flickered {w_flick * 1e3:.3f}e-3 ({w_flick / max(w_clean, 1e-12):.1f}x)",
                  target="flickered ranked above clean", passed=w_flick > w_clean),
         BenchRow(f"temporal metrics cost per frame pair, {w}x{h}, 1 thread",
-                 f"{secs / max(len(scores), 1) * 1000:.0f} ms (DIS flow both ways + occlusion + one warp)"),
+                 f"{secs / max(len(scores), 1) * 1000:.0f} ms wall, {cpu / max(len(scores), 1) * 1000:.0f} ms CPU",
+                 notes=f"DIS flow both ways + occlusion + one warp; {_load()}"),
     ]
 
 
@@ -158,20 +169,47 @@ def bench_cli(quick: bool) -> list[BenchRow]:
             full = [py, "-m", "vidrestore", *args, "-q"]
             if not name.startswith("compare PNG"):
                 full += ["--max-frames", str(n)]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            load = _load()
             wall, _, proc = run_measured(full, cwd=str(ROOT))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             if proc.returncode != 0:
                 raise RuntimeError(f"{name} failed: {proc.stderr.strip()[-300:]}")
             frames = 4 if name.startswith("compare PNG") else n
             cmd = "vidrestore " + " ".join(a if not a.startswith(str(DATA)) else "../shared/data/" +
                                             str(Path(a).relative_to(DATA)) for a in args)
             rows.append(BenchRow(f"{name}, chaplin.mp4 640x360, {frames} frames",
-                                 f"{wall:.1f} s wall ({frames / wall:.1f} frames/s incl. start-up)",
+                                 f"{wall:.1f} s wall, {cpu:.1f} s CPU ({frames / wall:.1f} frames/s incl. start-up)",
+                                 notes=load,
                                  command=cmd + ("" if name.startswith("compare PNG") else f" --max-frames {n}")))
     return rows
 
 
+def bench_lpips(quick: bool) -> list[BenchRow]:
+    from vidrestore.metrics.lpips_weights import lpips_status
+
+    ok, reason = lpips_status()
+    if not ok:
+        return [BenchRow("LPIPS-alex v0.1", "not measured: weights not available offline", notes=reason)]
+    from vidrestore.metrics.lpips import load_lpips, lpips_distance
+
+    src = DATA / "moviepy_media" / "chaplin.mp4"
+    a, b = _decode(src, 2)
+    net = load_lpips()
+    n = 2 if quick else 5
+    times, d = [], 0.0
+    for _ in range(n):
+        t0 = time.perf_counter()
+        d = lpips_distance(net, a, b)
+        times.append(time.perf_counter() - t0)
+    h, w = a.shape[:2]
+    return [BenchRow(f"LPIPS-alex v0.1, one {w}x{h} frame pair (chaplin 0-1)",
+                     f"{min(times) * 1000:.0f} ms, distance {d:.4f}", notes=reason)]
+
+
 def run(quick: bool = False) -> list[BenchRow]:
-    return bench_agreement(quick) + bench_temporal_ranking(quick) + bench_cli(quick)
+    return bench_agreement(quick) + bench_lpips(quick) + bench_temporal_ranking(quick) + bench_cli(quick)
 
 
 if __name__ == "__main__":

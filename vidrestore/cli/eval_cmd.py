@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frame pairs")
     p.add_argument("--per-frame", action="store_true", help="also print every frame's values (TSV)")
     p.add_argument("--fps", metavar="RATE", help="frame rate of image-folder inputs (default 25)")
+    p.add_argument("--weights", metavar="DIR", help="folder with weight files (LPIPS: alexnet-owt-7be5be79.pth and "
+                                                     "LPIPS_v0.1_alex-df73285e.pth; RAFT), searched first")
     p.add_argument("--device", default="cpu", help="torch device for LPIPS and flow (default cpu)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch and OpenCV (default: theirs; 1 is faster on a busy machine)")
@@ -52,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
         _set_threads(args.threads)
+    if args.weights is not None:
+        _add_weights_dir(args.weights)
     metrics, explicit = parse_metrics(args.metrics)
     options = EvalOptions(
         metrics=metrics, lpips_explicit=explicit, crop_border=args.crop_border, y_channel=args.y_channel,
@@ -71,6 +75,19 @@ def run(args: argparse.Namespace) -> int:
         _print_per_frame(report)
     _print_summary(report, args)
     return 0
+
+
+def _add_weights_dir(folder: str) -> None:
+    """Search ``folder`` before $VIDRESTORE_WEIGHTS and the caches (this process only)."""
+    import os
+    from pathlib import Path
+
+    from vidrestore.errors import ConfigError
+
+    if not Path(folder).is_dir():
+        raise ConfigError(f"--weights {folder}: not a folder")
+    rest = os.environ.get("VIDRESTORE_WEIGHTS")
+    os.environ["VIDRESTORE_WEIGHTS"] = folder + (os.pathsep + rest if rest else "")
 
 
 def _set_threads(n: int) -> None:
@@ -141,6 +158,9 @@ def _print_summary(report, args: argparse.Namespace) -> None:  # type: ignore[no
     width = max(len(n) for n in report.series)
     for name in report.series:
         worst = report.worst(name)
+        finite = {v for v in report.values(name) if v is not None and math.isfinite(v)}
+        if len(finite) < 2:
+            worst = None  # every frame scored the same: no worst frame to point at
         unit = f" {UNITS[name]}" if UNITS[name] else ""
         tail = f"   worst frame {worst[0]}: {_fmt(worst[1])}" if worst is not None else ""
         print(f"  {name:<{width}}  mean {_fmt(means[name])}{unit}{tail}")

@@ -53,6 +53,9 @@ def plot_report(report: EvalReport, path: str | os.PathLike[str], *, title: str 
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1].set_xlabel("reference frame index")
     fig.suptitle(title or f"{Path(report.restored).name} vs {Path(report.reference).name}", fontsize=10)
     buf = io.BytesIO()
