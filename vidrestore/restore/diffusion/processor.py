@@ -1,0 +1,119 @@
+"""``vidrestore restore --preset diffusion``: the diffusion restorer as a streaming FrameProcessor.
+
+Frames arrive one by one; :func:`~vidrestore.temporal.windows.sliding_windows` groups them into
+windows of ``temporal.window`` frames sharing ``temporal.overlap`` frames. The new frames of each
+window are restored in one batch; the shared (carried) frames are not denoised again, their latent
+trajectory joins the windows (see :mod:`~vidrestore.restore.diffusion.restorer`). Every input
+frame is emitted exactly once, in order, with its own ``pts``; at most one window is held.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from vidrestore.config import Config
+from vidrestore.errors import ConfigError
+from vidrestore.pipeline.base import OutputSpec
+from vidrestore.types import Frame, VideoInfo
+
+log = logging.getLogger(__name__)
+
+
+def settings_from_config(cfg: Config, *, vae_factor: int = 1, layout: str = "latent") -> Any:
+    """:class:`DiffusionSettings` from the config.
+
+    ``restorer.scale`` is the output scale, as for every restorer (the x4 upscaler's result is
+    resized when it is not 4). ``restorer.tile``/``tile_overlap`` are in input pixels; they are
+    converted to latent pixels here (the upscaler's latent has the input's size; latent and pixel
+    models work on the input resized by ``scale``, divided by the VAE factor).
+    """
+    from vidrestore.restore.diffusion.restorer import DiffusionSettings
+
+    r, d = cfg.restorer, cfg.diffusion
+    scale = r.scale
+    latent_per_input = 1.0 if layout == "upscale" else r.scale / vae_factor
+    tile = max(8, round(r.tile * latent_per_input)) if r.tile > 0 else 0
+    overlap = round(r.tile_overlap * latent_per_input)
+    return DiffusionSettings(
+        steps=r.steps, strength=r.strength, seed=r.seed, sampler=d.sampler, eta=d.eta, scale=scale,
+        noise_level=d.noise_level, tile=tile, tile_overlap=overlap, consistency=cfg.temporal.latent_consistency,
+        consistency_start=d.consistency_start, consistency_end=d.consistency_end,
+        occlusion_threshold=cfg.flow.occlusion_threshold, cut_confidence=d.cut_confidence, color_fix=d.color_fix,
+        guidance=d.guidance, guidance_interval=d.guidance_interval,
+    )
+
+
+class DiffusionProcessor:
+    """FrameProcessor around a :class:`~vidrestore.restore.diffusion.restorer.DiffusionRestorer`."""
+
+    def __init__(self, *, restorer: Any, window: int, overlap: int) -> None:
+        if window < 1 or not 0 <= overlap < window:
+            raise ConfigError(f"temporal.window/overlap: need 0 <= overlap < window, got {window}/{overlap}")
+        self.restorer = restorer
+        self.window = window
+        self.overlap = overlap
+        self._seconds = 0.0
+
+    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
+        h, w = self.restorer.output_size(frame_size[1], frame_size[0])
+        return OutputSpec(width=w, height=h, time_base=info.time_base, rate=info.avg_rate or info.real_rate,
+                          num_frames=info.num_frames, bit_depth=16 if info.is_high_bit_depth else 8)
+
+    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        from vidrestore.tensors import from_tensor, to_tensor
+        from vidrestore.temporal.windows import sliding_windows
+
+        state = None
+        device = self.restorer.model.device
+        for batch in sliding_windows(frames, window=self.window, overlap=self.overlap):
+            new = batch.new_items
+            if not new:
+                continue
+            t0 = time.perf_counter()
+            x = to_tensor([f.rgb for f in new], device=device)
+            out, state = self.restorer.restore_window(x, [f.index for f in new], state)
+            dtype = np.uint16 if new[0].rgb.dtype == np.uint16 else np.uint8
+            images = from_tensor(out, dtype)
+            self._seconds += time.perf_counter() - t0
+            log.debug("diffusion window %d: frames %d..%d", batch.window.index, new[0].index, new[-1].index)
+            for frame, rgb in zip(new, images):
+                yield frame.with_rgb(rgb)
+
+    def stats(self) -> dict[str, Any]:
+        out = self.restorer.stats.as_dict()
+        frames = out.get("frames") or 0
+        out["seconds_per_frame"] = round(self._seconds / frames, 4) if frames else None
+        out["model"] = self.restorer.model.name
+        return out
+
+
+def build_processor(cfg: Config, info: VideoInfo) -> DiffusionProcessor:
+    """Factory entry (``vidrestore.pipeline.factory.PROCESSORS['diffusion']``)."""
+    from vidrestore.restore.diffusion.models import load_model
+    from vidrestore.restore.diffusion.restorer import DiffusionRestorer
+
+    r = cfg.restorer
+    if not r.model_path:
+        raise ConfigError("restorer.model_path: set it to a local diffusers folder (e.g. --set "
+                          "restorer.model_path=DIR; 'python tools/make_tiny_diffusion.py --out DIR' makes a tiny "
+                          "random-weight one to try the mechanics)")
+    schedule = None if cfg.diffusion.schedule == "model" else cfg.diffusion.schedule
+    model = load_model(r.model_path, device=r.device, precision=r.precision, prompt=cfg.diffusion.prompt,
+                       beta_schedule=schedule)
+    settings = settings_from_config(cfg, vae_factor=model.vae_factor, layout=model.layout)
+    flow = None
+    if settings.consistency:
+        from vidrestore.flow import build_flow_estimator
+
+        flow = build_flow_estimator(cfg.flow, device=model.device)
+    restorer = DiffusionRestorer(model=model, settings=settings, flow=flow)
+    overlap = cfg.temporal.overlap if cfg.temporal.window > 1 else 0
+    log.info("diffusion: %s, %s sampler, %d steps at strength %.2f, window %d/%d, consistency %s, tile %s",
+             model.name, settings.sampler, settings.steps, settings.strength, cfg.temporal.window, overlap,
+             "on" if settings.consistency else "off", settings.tile or "off")
+    return DiffusionProcessor(restorer=restorer, window=cfg.temporal.window, overlap=overlap)
