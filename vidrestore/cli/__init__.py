@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "restore": "vidrestore.cli.restore_cmd",
     "presets": "vidrestore.cli.presets_cmd",
     "flow": "vidrestore.cli.flow_cmd",
+    "weights": "vidrestore.cli.weights_cmd",
     "eval": "vidrestore.cli.eval_cmd",
     "compare": "vidrestore.cli.compare_cmd",
 }

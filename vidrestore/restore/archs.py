@@ -1,0 +1,149 @@
+"""Real-ESRGAN family architectures, built through realesrgan/basicsr's own classes.
+
+Two architectures cover every official checkpoint:
+
+* ``SRVGGNetCompact`` (realesrgan): a flat stack of 3x3 convs with PReLU at input resolution, a
+  pixel shuffle, and the nearest-upsampled input added back (realesr-animevideov3,
+  realesr-general-x4v3 and its wdn variant).
+* ``RRDBNet`` (basicsr): residual-in-residual dense blocks (RealESRGAN_x4plus, x2plus, anime_6B).
+  Its ``scale`` 2 (and 1) variant pixel-unshuffles the input first, so inputs must be divisible by
+  2 (by 4 for scale 1): :func:`input_multiple` says by how much.
+
+basicsr 1.4.2 imports ``torchvision.transforms.functional_tensor``, which torchvision removed in
+0.17. :func:`install_functional_tensor_alias` registers a small module under that name (exposing
+``rgb_to_grayscale`` from ``torchvision.transforms.functional``) before basicsr is first imported.
+torch, torchvision and basicsr are imported only when an architecture is built.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import types
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from vidrestore.errors import VidrestoreError
+
+if TYPE_CHECKING:
+    import torch
+
+ARCHS = ("SRVGGNetCompact", "RRDBNet")
+
+_ALIAS = "torchvision.transforms.functional_tensor"
+
+
+def install_functional_tensor_alias() -> None:
+    """Make ``import torchvision.transforms.functional_tensor`` work on torchvision >= 0.17.
+
+    Does nothing when the module exists (older torchvision) or the alias is already in place.
+    """
+    if _ALIAS in sys.modules:
+        return
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(_ALIAS) is not None
+    except ModuleNotFoundError:
+        found = False
+    if found:
+        return
+    from torchvision.transforms import functional as tvf
+
+    alias = types.ModuleType(_ALIAS)
+    alias.__doc__ = "vidrestore alias: the parts of the removed torchvision module that basicsr uses."
+    alias.rgb_to_grayscale = tvf.rgb_to_grayscale  # type: ignore[attr-defined]
+    sys.modules[_ALIAS] = alias
+
+
+def _arch_class(arch: str) -> type:
+    install_functional_tensor_alias()
+    try:
+        if arch == "SRVGGNetCompact":
+            from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+
+            return SRVGGNetCompact
+        if arch == "RRDBNet":
+            from basicsr.archs.rrdbnet_arch import RRDBNet
+
+            return RRDBNet
+    except ImportError as err:
+        raise VidrestoreError(
+            f"architecture {arch} needs the realesrgan and basicsr packages ({err}); "
+            "install them with: pip install --no-build-isolation basicsr==1.4.2 && pip install realesrgan==0.3.0"
+        ) from err
+    raise VidrestoreError(f"unknown architecture {arch!r}; known: {', '.join(ARCHS)}")
+
+
+def build_arch(arch: str, kwargs: Mapping[str, Any]) -> torch.nn.Module:
+    """Instantiate ``arch`` with ``kwargs`` (the checkpoint's constructor arguments), in eval mode."""
+    cls = _arch_class(arch)
+    try:
+        net = cls(**dict(kwargs))
+    except TypeError as err:
+        raise VidrestoreError(f"{arch}: bad architecture arguments {dict(kwargs)} ({err})") from err
+    return net.eval()
+
+
+def native_scale(arch: str, kwargs: Mapping[str, Any]) -> int:
+    """The upscaling factor the network itself applies."""
+    if arch == "SRVGGNetCompact":
+        return int(kwargs.get("upscale", 4))
+    if arch == "RRDBNet":
+        return int(kwargs.get("scale", 4))
+    raise VidrestoreError(f"unknown architecture {arch!r}; known: {', '.join(ARCHS)}")
+
+
+def input_multiple(arch: str, kwargs: Mapping[str, Any]) -> int:
+    """Input height and width must be multiples of this (RRDBNet x2/x1 pixel-unshuffle their input)."""
+    if arch == "RRDBNet":
+        return {1: 4, 2: 2}.get(native_scale(arch, kwargs), 1)
+    return 1
+
+
+def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, dict[str, Any]]:
+    """Recognise a Real-ESRGAN state dict: ``(arch, constructor kwargs)``.
+
+    Used for a user's ``restorer.weights`` file whose name is not in the registry. Raises
+    :class:`VidrestoreError` when the keys fit neither architecture.
+    """
+    keys = set(state_dict)
+    if "conv_first.weight" in keys and any(k.startswith("body.0.rdb1.") for k in keys):
+        first = state_dict["conv_first.weight"]
+        num_feat = int(first.shape[0])
+        in_ch = int(first.shape[1])
+        scale = {3: 4, 12: 2, 48: 1}.get(in_ch)
+        if scale is None:
+            raise VidrestoreError(f"RRDBNet checkpoint: conv_first takes {in_ch} channels; expected 3, 12 or 48")
+        blocks = {int(k.split(".")[1]) for k in keys if k.startswith("body.") and ".rdb1." in k}
+        grow = int(state_dict["body.0.rdb1.conv1.weight"].shape[0])
+        out_ch = int(state_dict["conv_last.weight"].shape[0])
+        return "RRDBNet", {"num_in_ch": 3, "num_out_ch": out_ch, "scale": scale, "num_feat": num_feat,
+                           "num_block": len(blocks), "num_grow_ch": grow}
+    conv_idx = sorted(int(k.split(".")[1]) for k in keys if k.startswith("body.") and k.endswith(".weight")
+                      and state_dict[k].ndim == 4)
+    if conv_idx and "body.0.weight" in keys:
+        first = state_dict["body.0.weight"]
+        last = state_dict[f"body.{conv_idx[-1]}.weight"]
+        num_feat = int(first.shape[0])
+        num_conv = len(conv_idx) - 2
+        has_prelu = "body.1.weight" in keys and state_dict["body.1.weight"].ndim == 1
+        out = int(last.shape[0])
+        upscale = int(round(math.sqrt(out / 3)))
+        if upscale * upscale * 3 != out or num_conv < 0:
+            raise VidrestoreError(f"SRVGGNetCompact checkpoint: last conv gives {out} channels; expected 3 * scale^2")
+        return "SRVGGNetCompact", {"num_in_ch": int(first.shape[1]), "num_out_ch": 3, "num_feat": num_feat,
+                                   "num_conv": num_conv, "upscale": upscale,
+                                   "act_type": "prelu" if has_prelu else "leakyrelu"}
+    sample = ", ".join(sorted(keys)[:4])
+    raise VidrestoreError(f"not a Real-ESRGAN state dict (SRVGGNetCompact or RRDBNet); keys start with {sample}")
+
+
+def load_into(net: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], *, source: str) -> None:
+    """``load_state_dict(strict=True)`` with a one-line error naming ``source`` on mismatch."""
+    try:
+        net.load_state_dict(dict(state_dict), strict=True)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        detail = " ".join(first[:3])[:300]
+        raise VidrestoreError(f"{source}: weights do not fit the architecture ({detail})") from err
