@@ -121,3 +121,29 @@ def test_cache_rejects_misuse() -> None:
     with pytest.raises(KeyError, match="evicted"):
         cache.window_flows(0, 2)
     assert 1 in cache and 0 not in cache
+
+
+def test_align_to_reference_with_confidence() -> None:
+    """Neighbours warped onto the reference match it; latents at 1/4 scale align too; other shots get weight 0."""
+    frames = translating_frames(5, (2.0, 1.0))
+    cache = FlowCache(DISFlow(preset="medium"), occlusion_threshold=1.0)
+    for i, f in enumerate(frames):
+        cache.add(i, f)
+    ref = 2
+    aligned, conf = cache.align_to(ref, [0, 1, 3, 4])
+    assert aligned.shape == (4, 3, 96, 128) and conf.shape == (4, 1, 96, 128)
+    inner = (slice(None), slice(None), slice(10, -10), slice(10, -10))
+    before = (torch.stack([frames[i] for i in (0, 1, 3, 4)]) - frames[ref]).abs()[inner].mean().item()
+    after = (aligned - frames[ref]).abs()[inner].mean().item()
+    assert after < 0.15 * before, (after, before)
+    assert float(conf[inner].mean()) > 0.9  # interior is visible in every neighbour
+    # Reference pixel x is at x - (4, 2) in frame 0: its first columns and rows are outside frame 0, weight 0.
+    assert float(conf[0, 0, :, :3].max()) == 0.0 and float(conf[0, 0, :1, :].max()) == 0.0
+    # Feature maps at a quarter of the size align with the same flows.
+    feats = torch.nn.functional.avg_pool2d(torch.stack([frames[i] for i in (0, 4)]), 4)
+    warped, c4 = cache.align_to(ref, [0, 4], sources=feats)
+    target = torch.nn.functional.avg_pool2d(frames[ref][None], 4)
+    assert warped.shape == (2, 3, 24, 32) and c4.shape == (2, 1, 24, 32)
+    err = (warped - target).abs()[..., 3:-3, 3:-3].mean().item()
+    assert err < 0.2 * (feats - target).abs()[..., 3:-3, 3:-3].mean().item()
+    assert torch.equal(cache.confidence(ref, ref), torch.ones(1, 1, 96, 128))

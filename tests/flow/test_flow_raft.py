@@ -165,3 +165,29 @@ def test_not_a_raft_checkpoint_is_refused(tmp_path: Path) -> None:
     with pytest.raises(VidrestoreError, match="cannot load weights"):
         load_raft(junk)
     assert detect_raft_size({"mask_predictor.convrelu.0.weight": 0, "feature_encoder.x": 0}) == "large"
+
+
+def test_torch_hub_cache_is_searched(small_ckpt: tuple[Path, str], tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint torchvision downloaded once (TORCH_HOME/hub/checkpoints) is found offline."""
+    path, digest = small_ckpt
+    hub = tmp_path / "torch" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    (hub / RAFT_SMALL.filename).write_bytes(path.read_bytes())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    spec = replace(RAFT_SMALL, name="raft_small_hub_test", sha256=digest)
+    assert resolve_weights(spec) == hub / RAFT_SMALL.filename
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_half_precision_on_gpu_tracks_fp32(small_model: torch.nn.Module) -> None:
+    t, s = _frames(2, 136, 200, seed=3)
+    import copy
+
+    model = copy.deepcopy(small_model)  # RaftFlow moves the module it is given to its device
+    ref = RaftFlow(model=model, iterations=4, device="cuda", precision="fp32").estimate(t, s)
+    for precision in ("fp16", "bf16"):
+        out = RaftFlow(model=model, iterations=4, device="cuda", precision=precision).estimate(t, s)
+        assert out.dtype == torch.float32 and out.device == t.device
+        rel = float((out - ref).abs().mean() / ref.abs().mean().clamp(min=1e-6))
+        assert rel < 0.05, (precision, rel)

@@ -8,6 +8,10 @@ estimator calls the first time a window asks for them; flows between frames furt
 composed from the consecutive ones (:func:`~vidrestore.flow.warp.compose_flows`), never
 re-estimated. :meth:`evict` drops what no later window needs.
 
+:meth:`align_to` warps neighbours (frames, or features/latents at any scale) onto a reference frame
+and returns per-pixel confidences (forward-backward consistency + range map, ``flow.occlusion_threshold``)
+to use as blend weights; :meth:`confidence` gives the confidence alone.
+
 Scene cuts: with a :class:`~vidrestore.flow.scenecut.SceneCutDetector`, each added frame is
 checked; a pair that straddles a cut is never estimated, :meth:`same_shot` says whether two frames
 can be aligned, and asking for a flow across a cut raises ``ValueError``.
@@ -57,10 +61,13 @@ class FlowCache:
     """Frames and consecutive-pair flows of a stream, computed once per direction (see module docstring)."""
 
     def __init__(self, estimator: FlowEstimator, *, scene_cuts: SceneCutDetector | None = None,
-                 batch_size: int = 8) -> None:
+                 batch_size: int = 8, occlusion_threshold: float = 1.0) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if occlusion_threshold <= 0:
+            raise ValueError(f"occlusion_threshold must be > 0 px, got {occlusion_threshold}")
         self.estimator = estimator
+        self.occlusion_threshold = float(occlusion_threshold)
         self.detector = scene_cuts
         self.batch_size = int(batch_size)
         self._frames: dict[int, torch.Tensor] = {}
@@ -230,6 +237,57 @@ class FlowCache:
             connected=torch.tensor(connected, dtype=torch.bool),
         )
 
+    def confidence(self, t: int, s: int) -> torch.Tensor:
+        """Per-pixel confidence ``(1, 1, H, W)`` of ``flow(t, s)`` (forward-backward consistency and range map).
+
+        Zeros when t and s are in different shots. See :func:`vidrestore.flow.occlusion.flow_confidence`.
+        """
+        import torch
+
+        from vidrestore.flow.occlusion import flow_confidence
+
+        if not self.same_shot(t, s):
+            f = self.frame(t)
+            return torch.zeros(1, 1, f.shape[-2], f.shape[-1], device=f.device)
+        if t == s:
+            f = self.frame(t)
+            return torch.ones(1, 1, f.shape[-2], f.shape[-1], device=f.device)
+        return flow_confidence(self.flow(t, s), self.flow(s, t), threshold=self.occlusion_threshold)
+
+    def align_to(self, reference: int, indices: list[int] | range,
+                 sources: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Warp frames (or any tensors at any scale) of ``indices`` onto frame ``reference``.
+
+        ``sources`` ``(N, C, h, w)`` holds one tensor per index (features, latents; default: the cached
+        frames). Returns ``(aligned (N, C, h, w), confidence (N, 1, h, w))``: each source looks like the
+        reference where the confidence is high; the confidence is 0 for frames of another shot (returned
+        unwarped) and where the match is occluded or outside the frame. Use it as the blend weight.
+        """
+        import torch
+
+        from vidrestore.flow.warp import backward_warp
+
+        idx = list(indices)
+        if sources is None:
+            sources = torch.stack([self.frame(i) for i in idx])
+        if sources.ndim != 4 or sources.shape[0] != len(idx):
+            raise ShapeError("sources", sources.shape, f"({len(idx)}, C, h, w), one per index")
+        size = (int(sources.shape[-2]), int(sources.shape[-1]))
+        aligned, conf = [], []
+        for k, i in enumerate(idx):
+            src = sources[k:k + 1]
+            if not self.same_shot(reference, i):
+                aligned.append(src)
+                conf.append(torch.zeros(1, 1, *size, device=src.device, dtype=torch.float32))
+                continue
+            aligned.append(backward_warp(src, self.flow(reference, i)))
+            c = self.confidence(reference, i)
+            if c.shape[-2:] != size:
+                c = torch.nn.functional.interpolate(c, size=size, mode="bilinear", align_corners=False,
+                                                    antialias=c.shape[-1] > size[1])
+            conf.append(c.clamp(0, 1))
+        return torch.cat(aligned), torch.cat(conf)
+
     def evict(self, before: int) -> None:
         """Forget frames (and their flows) with index < ``before``."""
         for store in (self._frames, self._fwd, self._bwd, self._shot_start):
@@ -259,4 +317,5 @@ class FlowCache:
 def cache_from_config(cfg: FlowConfig, estimator: FlowEstimator, *, batch_size: int = 8) -> FlowCache:
     """A :class:`FlowCache` with scene-cut detection as ``cfg.scene_cut`` / ``cfg.scene_cut_threshold`` say."""
     detector = SceneCutDetector(threshold=cfg.scene_cut_threshold) if cfg.scene_cut else None
-    return FlowCache(estimator, scene_cuts=detector, batch_size=batch_size)
+    return FlowCache(estimator, scene_cuts=detector, batch_size=batch_size,
+                     occlusion_threshold=cfg.occlusion_threshold)
