@@ -187,3 +187,33 @@ def test_real_sample_video_against_itself(samples_dir: Path, tmp_path: Path,
     # The sample's scene moves: the reference's own warping error is small but not zero.
     assert 0 < rep["means"]["warp_ref"] < 0.01
     assert rep["means"]["warp"] == rep["means"]["warp_ref"]
+
+
+def _frames(times_ms: list[int]) -> list:  # type: ignore[type-arg]
+    from fractions import Fraction
+
+    from vidrestore.types import Frame
+
+    px = np.zeros((2, 2, 3), np.uint8)
+    return [Frame(index=i, pts=t, time_base=Fraction(1, 1000), rgb=px) for i, t in enumerate(times_ms)]
+
+
+def test_pts_pairing_takes_the_nearest_frame_and_counts_the_rest() -> None:
+    from vidrestore.errors import MediaError
+    from vidrestore.metrics.evaluate import PairCounter, pair_by_time
+
+    ref = _frames([0, 100, 200, 300])
+    # Jittered, denser restored clip starting at another time (each clip's own start is t=0).
+    out = _frames([1000, 1048, 1099, 1152, 1203, 1251, 1300, 1350])
+    c = PairCounter()
+    pairs = list(pair_by_time(ref, out, tolerance=0.05, partial=False, counter=c, ref_name="r", out_name="o"))
+    assert [(a.index, b.index) for a, b in pairs] == [(0, 0), (1, 2), (2, 4), (3, 6)]
+    assert (c.paired, c.ref_seen, c.out_seen, c.out_unmatched, c.ref_unmatched) == (4, 4, 8, 4, 0)
+    # A reference frame without a partner (the restored clip dropped t=200): error, or skipped with partial.
+    gap = _frames([0, 100, 300])
+    with pytest.raises(MediaError, match="reference frame 2 .*--partial"):
+        list(pair_by_time(ref, gap, tolerance=0.05, partial=False, counter=PairCounter(), ref_name="r", out_name="o"))
+    c = PairCounter()
+    pairs = list(pair_by_time(ref, gap, tolerance=0.05, partial=True, counter=c, ref_name="r", out_name="o"))
+    assert [(a.index, b.index) for a, b in pairs] == [(0, 0), (1, 1), (3, 2)]
+    assert c.ref_unmatched == 1 and c.out_unmatched == 0
