@@ -177,8 +177,7 @@ def bench_cli(quick: bool) -> list[BenchRow]:
             if proc.returncode != 0:
                 raise RuntimeError(f"{name} failed: {proc.stderr.strip()[-300:]}")
             frames = 4 if name.startswith("compare PNG") else n
-            cmd = "vidrestore " + " ".join(a if not a.startswith(str(DATA)) else "../shared/data/" +
-                                            str(Path(a).relative_to(DATA)) for a in args)
+            cmd = "vidrestore " + " ".join(_shown(a, td) for a in args)
             rows.append(BenchRow(f"{name}, chaplin.mp4 640x360, {frames} frames",
                                  f"{wall:.1f} s wall, {cpu:.1f} s CPU ({frames / wall:.1f} frames/s incl. start-up)",
                                  notes=load,
@@ -206,6 +205,15 @@ def bench_lpips(quick: bool) -> list[BenchRow]:
     h, w = a.shape[:2]
     return [BenchRow(f"LPIPS-alex v0.1, one {w}x{h} frame pair (chaplin 0-1)",
                      f"{min(times) * 1000:.0f} ms, distance {d:.4f}", notes=reason)]
+
+
+def _shown(arg: str, tmp: str) -> str:
+    """An argument as the reproducing command shows it: shared data relative, no temporary folder."""
+    if arg.startswith(str(DATA)):
+        return "../shared/data/" + str(Path(arg).relative_to(DATA))
+    if arg.startswith(tmp):
+        return Path(arg).name
+    return arg
 
 
 def run(quick: bool = False) -> list[BenchRow]:

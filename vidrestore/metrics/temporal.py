@@ -91,13 +91,13 @@ def estimate_motion(
     return PairMotion(flow_t_to_prev=flow_t_to_prev.float(), valid=~occluded)
 
 
-def static_motion(height: int, width: int) -> PairMotion:
+def static_motion(height: int, width: int, *, device: str | torch.device = "cpu") -> PairMotion:
     """Zero motion with every pixel valid: a fixed camera."""
     import torch
 
     return PairMotion(
-        flow_t_to_prev=torch.zeros(1, 2, height, width),
-        valid=torch.ones(1, 1, height, width, dtype=torch.bool),
+        flow_t_to_prev=torch.zeros(1, 2, height, width, device=device),
+        valid=torch.ones(1, 1, height, width, dtype=torch.bool, device=device),
     )
 
 
@@ -263,7 +263,7 @@ def _motions(
 ) -> list[PairMotion]:
     h, w = guide[0].shape[-2:]
     if estimator is None:
-        return [static_motion(h, w) for _ in range(len(guide) - 1)]
+        return [static_motion(h, w, device=guide[0].device) for _ in range(len(guide) - 1)]
     return [
         estimate_motion(estimator, guide[i + 1], guide[i], occlusion_threshold=occlusion_threshold)
         for i in range(len(guide) - 1)
