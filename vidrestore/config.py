@@ -131,6 +131,38 @@ class EncodeConfig:
 
 
 @dataclass(frozen=True)
+class JobsConfig:
+    """Long jobs: segments, work directory, resume and engines (``vidrestore/jobs``; docs/DISTRIBUTED.md).
+
+    None of these keys changes a single output pixel, so they are left out of the config hash that
+    ``--resume`` compares (a resumed job may use another engine, worker count or segment size: the
+    plan of the interrupted job is kept).
+    """
+
+    mode: str = "auto"  # auto (segmented when long, or any job flag given) | segmented | direct (one pass, no work dir)
+    segment_frames: int = 0  # input frames per segment; 0 = auto (about 4 segments per worker, 48..300 frames)
+    split: str = "auto"  # where segments start: auto | scenes (scene cuts, then keyframes) | keyframes | frames
+    engine: str = "local"  # local (this process) | ray (segments as Ray tasks)
+    address: str | None = None  # ray: cluster address ("auto", "ray://head:10001"); None = start Ray on this machine
+    workers: int = 0  # ray: segments run at once; 0 = the cluster's CPUs / threads_per_worker
+    threads_per_worker: int = 1  # ray: torch/OpenCV threads of each task (and CPUs it reserves)
+    gpus_per_worker: float = 0.0  # ray: GPUs each task reserves (0 = CPU tasks)
+    object_store_mb: int = 512  # ray started here: object store cap (frames never travel through it)
+    workdir: str | None = None  # segments and manifest; default OUTPUT.vidrestore-work beside the output
+    keep_workdir: bool = False  # keep the work directory (parts, manifest, log) after the join
+
+    def __post_init__(self) -> None:
+        _choice("jobs.mode", self.mode, ("auto", "segmented", "direct"))
+        _choice("jobs.split", self.split, ("auto", "scenes", "keyframes", "frames"))
+        _choice("jobs.engine", self.engine, ("local", "ray"))
+        _check("jobs.segment_frames", self.segment_frames >= 0, "must be >= 0 (0 = auto)")
+        _check("jobs.workers", self.workers >= 0, "must be >= 0 (0 = auto)")
+        _check("jobs.threads_per_worker", self.threads_per_worker >= 1, "must be >= 1")
+        _check("jobs.gpus_per_worker", self.gpus_per_worker >= 0, "must be >= 0")
+        _check("jobs.object_store_mb", self.object_store_mb >= 80, "must be >= 80 (Ray's minimum)")
+
+
+@dataclass(frozen=True)
 class DecloudConfig:
     """``vidrestore decloud``: satellite time-series cloud/shadow detection and filling.
 
@@ -254,6 +286,7 @@ class Config:
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
     restorer: RestorerConfig = field(default_factory=RestorerConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
+    jobs: JobsConfig = field(default_factory=JobsConfig)
     decloud: DecloudConfig = field(default_factory=DecloudConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
 

@@ -59,6 +59,41 @@ def job_parser() -> argparse.ArgumentParser:
     return p
 
 
+def jobs_parser() -> argparse.ArgumentParser:
+    """Options of the commands whose jobs run as segments (resume, Ray); see vidrestore/jobs."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("long jobs (segments, resume, many workers; docs/DISTRIBUTED.md)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the interrupted job of this OUTPUT from its work directory (refused if the input "
+                        "or config changed); finished segments are never redone")
+    g.add_argument("--workdir", metavar="DIR", help="work directory for segments and the manifest "
+                   "(default: OUTPUT.vidrestore-work beside the output)")
+    g.add_argument("--keep-workdir", action="store_true", help="keep the work directory after the output is joined")
+    g.add_argument("--engine", choices=("local", "ray"), help="run segments in this process (local, default) "
+                   "or as Ray tasks (ray)")
+    g.add_argument("--address", metavar="ADDR", help="Ray cluster to join (e.g. auto, ray://head:10001); "
+                   "default: start Ray on this machine")
+    g.add_argument("--workers", type=int, metavar="N", help="Ray: segments run at once (default: CPUs / threads)")
+    g.add_argument("--threads-per-worker", type=int, metavar="N", help="Ray: threads (and CPUs) per task (default 1)")
+    g.add_argument("--segment-frames", type=int, metavar="N",
+                   help="input frames per segment (default: auto, 48..300 frames)")
+    return p
+
+
+def job_overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` overrides for the job flags given on the command line (config keys under ``jobs.``)."""
+    import json
+
+    flags = {"workdir": "workdir", "engine": "engine", "address": "address", "workers": "workers",
+             "threads_per_worker": "threads_per_worker", "segment_frames": "segment_frames"}
+    out = [f"jobs.{key}={json.dumps(getattr(args, attr))}" for attr, key in flags.items()
+           if getattr(args, attr, None) is not None]
+    if getattr(args, "keep_workdir", False):
+        out.append("jobs.keep_workdir=true")
+    if getattr(args, "engine", None) == "ray" or getattr(args, "address", None):
+        out.append("jobs.engine=ray")
+    return out
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vidrestore",

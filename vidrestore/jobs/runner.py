@@ -1,0 +1,408 @@
+"""A job as segments: plan, run (locally or on Ray), record, resume, join.
+
+:func:`run_job_segmented` is what ``vidrestore restore`` runs when a job is segmented (see
+:func:`wants_segments`): it
+
+1. probes the input, builds the processor once (early errors, its output size and its
+   :func:`~vidrestore.pipeline.base.segment_reach`), and reads the frame table (packets only);
+2. creates the work directory with its manifest, or with ``--resume`` checks that the input and
+   the config are those of the interrupted job (:class:`~vidrestore.errors.ResumeError` otherwise:
+   one line naming what changed, exit code 2) and that every finished part is intact;
+3. plans the segments (scene cuts / keyframes, warm-up and look-ahead overlap), runs the pending
+   ones with the chosen engine and records each in the manifest as it finishes;
+4. joins the parts into OUTPUT (stream copy, audio remuxed once from the source), writes
+   ``OUTPUT.vidrestore.yaml``, and removes the work directory unless ``jobs.keep_workdir``.
+
+A processor that declares no reach runs as a single segment (never a seam), still resumable as a
+whole. An error or Ctrl-C keeps the finished segments; the message says how to resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from vidrestore import __version__
+from vidrestore.config import Config, config_to_dict, dump_config
+from vidrestore.errors import ConfigError, ResumeError
+from vidrestore.io.output import OutputTarget, prepare_output
+from vidrestore.io.probe import probe_video
+from vidrestore.io.writer import choose_codec, output_path_for_config
+from vidrestore.jobs import manifest as mf
+from vidrestore.jobs.media import build_frame_table, scan_scene_cuts
+from vidrestore.jobs.plan import (AUTO_MAX_FRAMES, FrameTable, Segment, auto_segment_frames, make_segments,
+                                  overlap_share, plan_boundaries)
+from vidrestore.jobs.worker import SegmentResult, SegmentTask, part_name, run_segment
+from vidrestore.pipeline.base import FrameProcessor, segment_reach
+from vidrestore.types import VideoInfo
+
+log = logging.getLogger(__name__)
+
+WORKDIR_SUFFIX = ".vidrestore-work"
+
+
+@dataclass
+class SegmentedResult:
+    """What a segmented job did (the CLI prints a summary; tests read the counts)."""
+
+    input: str
+    output: str
+    frames_in: int
+    frames_out: int
+    seconds: float
+    workdir: str
+    segments: int
+    computed: list[int]
+    reused: list[int]
+    overlap_share: float
+    engine: str
+    stats: dict[str, Any]
+
+    @property
+    def fps(self) -> float:
+        return self.frames_out / self.seconds if self.seconds > 0 else 0.0
+
+
+def default_workdir(output: str | Path) -> Path:
+    """``OUTPUT.vidrestore-work`` beside the output."""
+    p = Path(output)
+    return p.with_name(p.name + WORKDIR_SUFFIX)
+
+
+def workdir_for(cfg: Config, output: str | Path) -> Path:
+    return Path(cfg.jobs.workdir) if cfg.jobs.workdir else default_workdir(output)
+
+
+def wants_segments(cfg: Config, output: str | Path, *, resume: bool, frames: int | None,
+                   uses_pixels: bool = True) -> bool:
+    """Whether a job runs as segments.
+
+    ``jobs.mode: segmented`` always, ``direct`` never (``--resume`` is then refused). ``auto``:
+    when asked for (``--resume``, ``--workdir``, ``--keep-workdir``, ``--engine ray``,
+    ``--segment-frames``), when an interrupted job of this output waits in its work directory,
+    or when the job is long (more than twice the largest auto segment) and looks at pixels.
+    """
+    jobs = cfg.jobs
+    if jobs.mode == "direct":
+        if resume:
+            raise ConfigError("--resume needs a segmented job; jobs.mode is 'direct'")
+        return False
+    if jobs.mode == "segmented":
+        return True
+    if resume or jobs.workdir or jobs.keep_workdir or jobs.engine == "ray" or jobs.segment_frames:
+        return True
+    if (workdir_for(cfg, output) / mf.MANIFEST).is_file():
+        return True
+    return uses_pixels and frames is not None and frames > 2 * AUTO_MAX_FRAMES
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def _output_identity(target: OutputTarget, codec: str | None) -> dict[str, Any]:
+    return {"kind": target.kind, "container": target.container, "codec": codec}
+
+
+def _new_manifest(workdir: Path, *, command: str, input_path: str, target: OutputTarget, codec: str | None,
+                  cfg: Config, processor_ref: str, reach: tuple[int, int] | None, table: FrameTable,
+                  segments: list[Segment], plan: dict[str, Any]) -> mf.Manifest:
+    cfg_dict = config_to_dict(cfg)
+    images = target.kind == "images"
+    data = {
+        "format": mf.FORMAT, "version": mf.VERSION, "vidrestore": __version__, "command": command,
+        "created": mf.now_iso(), "complete": False,
+        "input": mf.input_identity(input_path),
+        "output": {"path": str(target.final), **_output_identity(target, codec)},
+        "config_hash": mf.config_hash(cfg_dict), "config": mf.hashed_config(cfg_dict),
+        "processor": processor_ref, "reach": list(reach) if reach is not None else None,
+        "frames": table.count, "plan": plan,
+        "segments": [{**s.to_dict(), "status": "pending", "part": part_name(s.id, images)} for s in segments],
+        "runs": [],
+    }
+    return mf.Manifest(workdir=workdir, data=data)
+
+
+def _check_resumable(man: mf.Manifest, *, input_path: str, target: OutputTarget, codec: str | None,
+                     cfg: Config, table: FrameTable) -> None:
+    """Refuse to resume a job whose input, config or output kind changed (one line, the reasons)."""
+    data = man.data
+    changes = mf.identity_changes(data["input"], mf.input_identity(input_path))
+    if changes:
+        raise ResumeError(f"{input_path}: the input changed since the job in {man.workdir} started "
+                          f"({'; '.join(changes)}); cannot resume: restore the original input or remove the work "
+                          "directory to start over")
+    cfg_dict = config_to_dict(cfg)
+    if data["config_hash"] != mf.config_hash(cfg_dict):
+        diffs = mf.config_changes(data.get("config", {}), mf.hashed_config(cfg_dict))
+        raise ResumeError(f"{man.workdir}: the config differs from the interrupted job's ({'; '.join(diffs)}); "
+                          "cannot resume: use the same preset/--config/--set, or remove the work directory to start over")
+    want = _output_identity(target, codec)
+    have = {k: data["output"].get(k) for k in want}
+    if have != want:
+        raise ResumeError(f"{target.final}: the interrupted job in {man.workdir} was writing a "
+                          f"{have['kind']} output ({have['container'] or 'images'}, {have['codec'] or 'png'}), "
+                          f"not {want['kind']} ({want['container'] or 'images'}, {want['codec'] or 'png'}); "
+                          "use an output of the same type")
+    if int(data["frames"]) != table.count:
+        raise ResumeError(f"{input_path}: {table.count} frames now, {data['frames']} when the job started; cannot resume")
+
+
+def _verify_parts(man: mf.Manifest) -> list[int]:
+    """Done segments whose part is missing or damaged go back to pending; returns the intact ones."""
+    intact = []
+    for entry in man.segments:
+        if entry["status"] != "done":
+            continue
+        part = man.workdir / entry["part"]
+        ok = part.exists()
+        if ok:
+            digest = mf.sha256_tree(part) if part.is_dir() else mf.sha256_file(part)
+            ok = digest == entry.get("sha256")
+        if ok:
+            intact.append(entry["id"])
+        else:
+            log.warning("%s: part of segment %d is %s; it will be computed again", man.workdir, entry["id"],
+                        "damaged (sha256 differs)" if part.exists() else "missing")
+            entry["status"] = "pending"
+    return intact
+
+
+def _clean_stale(workdir: Path) -> None:
+    """Remove what an interrupted run left half-written (temporary parts and manifests)."""
+    for p in workdir.iterdir():
+        if p.name.startswith(".") and ("vidrestore-tmp" in p.name or p.name.startswith(f".{mf.MANIFEST}.tmp")):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _plan(info: VideoInfo, table: FrameTable, cfg: Config, reach: tuple[int, int] | None
+          ) -> tuple[list[Segment], dict[str, Any]]:
+    total = table.count
+    if reach is None:
+        return make_segments([0], total, warmup=0, lookahead=0), {"segment_frames": total, "split": "none",
+                                                                   "why": "processor declares no warm-up"}
+    warmup, lookahead = reach
+    workers = cfg.jobs.workers or (1 if cfg.jobs.engine == "local" else 2)
+    length = cfg.jobs.segment_frames or auto_segment_frames(total, workers=workers, reach=warmup + lookahead)
+    split = cfg.jobs.split
+    if split == "auto":
+        split = "scenes" if (warmup or lookahead) else "keyframes"
+    cuts: list[int] = []
+    if split == "scenes" and total > length:
+        t0 = time.perf_counter()
+        cuts = scan_scene_cuts(info, threshold=cfg.flow.scene_cut_threshold, io_cfg=cfg.io)
+        log.info("scene cuts: %d found in %.1f s", len(cuts), time.perf_counter() - t0)
+    starts = plan_boundaries(total, length, split=split, warmup=warmup, scene_cuts=cuts,
+                             keyframes=table.keyframes if table.seekable else ())
+    segments = make_segments(starts, total, warmup=warmup, lookahead=lookahead)
+    plan = {"segment_frames": length, "split": split, "scene_cuts": cuts, "warmup": warmup, "lookahead": lookahead,
+            "overlap_share": round(overlap_share(segments), 4)}
+    return segments, plan
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def run_job_segmented(
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    cfg: Config,
+    processor_ref: str,
+    processor: FrameProcessor | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    quiet: bool = False,
+    desc: str = "vidrestore",
+    command: str = "restore",
+    one_to_one: bool = True,
+    info: VideoInfo | None = None,
+) -> SegmentedResult:
+    """Run INPUT -> OUTPUT as segments (see the module docstring).
+
+    ``processor_ref`` is the ``"module:function"`` that builds the processor from ``(cfg, info)``
+    (workers build their own from it); ``processor`` an already built one for this process.
+    """
+    t0 = time.perf_counter()
+    input_path, output_path = str(input_path), str(output_path)
+    info = info or probe_video(input_path, fps=cfg.io.fps)
+    target = prepare_output(output_path, inputs=(input_path,), overwrite=overwrite)  # refuse early, create nothing
+    if processor is None:
+        from vidrestore.jobs.worker import load_processor_factory
+
+        processor = load_processor_factory(processor_ref)(cfg, info)
+    reach = segment_reach(processor)
+    if reach is None:
+        log.warning("%s does not declare its temporal reach (warmup_frames/lookahead_frames): the job runs as one "
+                    "segment", type(processor).__name__)
+    frame_size = (info.height, info.width) if (cfg.io.apply_rotation and info.rotation % 180 == 90) else \
+        (info.width, info.height)
+    spec = processor.output_spec(info, frame_size)
+    codec = choose_codec(cfg.encode, target.container or "", spec.bit_depth) if target.kind == "video" else None
+    table = build_frame_table(info)
+    if table.count == 0:
+        from vidrestore.errors import MediaError
+
+        raise MediaError(input_path, "no video frame to process")
+    workdir = workdir_for(cfg, output_path)
+    if workdir.resolve() == Path(output_path).resolve() or workdir.resolve() == Path(input_path).resolve():
+        raise ConfigError(f"jobs.workdir: {workdir} is the input or the output; choose another folder")
+    try:
+        workdir.mkdir(parents=False, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"jobs.workdir: cannot create {workdir} ({err.strerror or err})") from err
+    with mf.workdir_lock(workdir):
+        man = _open_manifest(workdir, resume=resume, command=command, input_path=input_path, target=target,
+                             codec=codec, cfg=cfg, processor_ref=processor_ref, reach=reach, table=table, info=info)
+        result = _run(man, cfg=cfg, info=info, table=table, target=target, codec=codec, processor=processor,
+                      processor_ref=processor_ref, one_to_one=one_to_one, quiet=quiet, desc=desc, resume=resume)
+        _join(man, target=target, info=info, cfg=cfg, time_base=spec.time_base)
+        dump_config(cfg, output_path_for_config(output_path))
+        man.data["complete"] = True
+        man.data["output"]["sha256"] = (mf.sha256_tree(target.final) if target.kind == "images"
+                                        else mf.sha256_file(target.final))
+        man.save()
+    if not cfg.jobs.keep_workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result.seconds = time.perf_counter() - t0
+    log.info("%s: %d frames from %d segments (%d computed now, %d kept from before) in %.1f s", output_path,
+             result.frames_out, result.segments, len(result.computed), len(result.reused), result.seconds)
+    return result
+
+
+def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str, target: OutputTarget,
+                   codec: str | None, cfg: Config, processor_ref: str, reach: tuple[int, int] | None,
+                   table: FrameTable, info: VideoInfo) -> mf.Manifest:
+    exists = (workdir / mf.MANIFEST).is_file()
+    if exists and not resume:
+        man = mf.Manifest.load(workdir)
+        done = len(man.done_ids())
+        raise ResumeError(f"{workdir}: holds an interrupted job ({done} of {len(man.segments)} segments done); "
+                          "add --resume to continue it, or remove the folder to start over")
+    if exists:
+        man = mf.Manifest.load(workdir)
+        if man.data.get("complete"):
+            log.info("%s: the job had finished; joining its parts again", workdir)
+        _check_resumable(man, input_path=input_path, target=target, codec=codec, cfg=cfg, table=table)
+        return man
+    if resume:
+        log.info("%s: no interrupted job to resume; starting it", workdir)
+    segments, plan = _plan(info, table, cfg, reach)
+    man = _new_manifest(workdir, command=command, input_path=input_path, target=target, codec=codec, cfg=cfg,
+                        processor_ref=processor_ref, reach=reach, table=table, segments=segments, plan=plan)
+    man.save()
+    log.info("%s: %d frames in %d segments of ~%d (split at %s; warm-up %s, look-ahead %s: %.1f%% extra frames)",
+             workdir, table.count, len(segments), plan["segment_frames"], plan["split"],
+             plan.get("warmup", 0), plan.get("lookahead", 0), 100 * plan.get("overlap_share", 0.0))
+    return man
+
+
+def _progress_bar(total: int | None, initial: int, desc: str, quiet: bool) -> Any:
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="frame", dynamic_ncols=True, file=sys.stderr,
+                leave=True, smoothing=0.1, disable=None)
+
+
+def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, target: OutputTarget,
+         codec: str | None, processor: FrameProcessor, processor_ref: str, one_to_one: bool, quiet: bool, desc: str,
+         resume: bool) -> SegmentedResult:
+    workdir = man.workdir
+    _clean_stale(workdir)
+    reused = _verify_parts(man)
+    run_id = len(man.data["runs"]) + 1
+    run = {"run": run_id, "started": mf.now_iso(), "engine": cfg.jobs.engine, "resumed": resume,
+           "done_before": reused, "computed": []}
+    man.data["runs"].append(run)
+    man.save()
+    pending = [Segment.from_dict(e) for e in man.segments if e["status"] != "done"]
+    if reused:
+        log.info("resuming %s: %d of %d segments already done (%s); %d to compute", workdir, len(reused),
+                 len(man.segments), _ranges(reused), len(pending))
+    tasks = [SegmentTask(segment=s, info=info, table=table, cfg=cfg, processor_ref=processor_ref,
+                         part_path=str(workdir / man.segment(s.id)["part"]), codec=codec or "png",
+                         one_to_one=one_to_one) for s in pending]
+    done_frames = sum(int(man.segment(i)["frames"]) for i in reused)
+    total = table.count if one_to_one else None
+    bar = _progress_bar(total, done_frames, desc, quiet)
+
+    def record(res: SegmentResult) -> None:
+        entry = man.segment(res.id)
+        entry.update(status="done", frames=res.frames, frames_read=res.frames_read, sha256=res.sha256,
+                     bytes=res.bytes, first_time=res.first_time, seconds=res.seconds, run=run_id, host=res.host, pid=res.pid, stats=res.stats,
+                     finished=mf.now_iso())
+        run["computed"].append(res.id)
+        man.save()
+        log.debug("segment %d (frames %d..%d) done in %.1f s", res.id, entry["start"], entry["stop"] - 1, res.seconds)
+
+    try:
+        if cfg.jobs.engine == "ray":
+            from vidrestore.jobs.ray_engine import run_ray
+
+            def on_progress(frames: int) -> None:
+                if bar is not None:
+                    bar.n = done_frames + frames
+                    bar.refresh()
+
+            run_ray(tasks, jobs=cfg.jobs, on_result=record, on_progress=on_progress)
+        else:
+            tick: Callable[[int], None] | None = bar.update if bar is not None else None
+            for task in tasks:
+                record(run_segment(task, processor=processor, progress=tick))
+    except BaseException:
+        done = len(man.done_ids())
+        log.warning("%s: %d of %d segments are finished and kept; continue with the same command and --resume",
+                    workdir, done, len(man.segments))
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    frames_out = sum(int(e["frames"]) for e in man.segments)
+    return SegmentedResult(input=info.path, output=str(target.final), frames_in=table.count, frames_out=frames_out,
+                           seconds=0.0, workdir=str(workdir), segments=len(man.segments), computed=list(run["computed"]),
+                           reused=reused, overlap_share=float(man.data["plan"].get("overlap_share", 0.0)),
+                           engine=cfg.jobs.engine, stats={"processor": dict(processor.stats())})
+
+
+def _join(man: mf.Manifest, *, target: OutputTarget, info: VideoInfo, cfg: Config, time_base: Fraction) -> None:
+    from vidrestore.jobs.join import join_images, join_video
+
+    parts = [man.workdir / e["part"] for e in man.segments]
+    t0 = time.perf_counter()
+    if target.kind == "images":
+        stats = join_images(parts, target)
+    else:
+        carry = 0 if cfg.io.apply_rotation else info.rotation
+        firsts = [Fraction(e["first_time"]) for e in man.segments]
+        stats = join_video(parts, target, source=info, encode=cfg.encode, time_base=time_base, first_times=firsts,
+                           carry_rotation=carry)
+    man.data["join"] = {"seconds": round(time.perf_counter() - t0, 3), "packets": stats.packets,
+                        "aux_packets": stats.aux_packets, "dts_raised": stats.dts_raised}
+    log.info("joined %d parts into %s (%d packets%s) in %.1f s", len(parts), target.final, stats.packets,
+             f", {stats.aux_packets} audio/subtitle packets copied" if stats.aux_packets else "",
+             time.perf_counter() - t0)
+
+
+def _ranges(ids: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2, 5"``."""
+    out: list[str] = []
+    for i in sorted(ids):
+        if out and int(out[-1].split("-")[-1]) == i - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{i}"
+        else:
+            out.append(str(i))
+    return ", ".join(out)
