@@ -99,7 +99,8 @@ def run_tiled(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
               overlap: int) -> torch.Tensor:
     """Apply ``forward`` tile by tile to ``x`` ``(B, C, H, W)`` and blend; the result is float32.
 
-    ``tile <= 0`` (or a frame that fits in one tile) runs the whole frame at once.
+    ``tile <= 0`` (or a frame that fits in one tile) runs the whole frame at once and the result stays
+    on ``x``'s device; a tiled run on a GPU returns its result in host memory.
     """
     import torch
 
@@ -107,21 +108,24 @@ def run_tiled(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
     ys, xs = plan_axis(h, tile, overlap), plan_axis(w, tile, overlap)
     if len(ys) == 1 and len(xs) == 1:
         return forward(x).float()
+    # Tiles run where x is; the full-size canvas lives in host memory when x is on a GPU, because
+    # tiling is what a GPU falls back to when memory is short and the x4 canvas is the largest tensor.
+    canvas = torch.device("cpu") if x.device.type == "cuda" else x.device
     out: torch.Tensor | None = None
-    norm = torch.zeros(1, 1, h * scale, w * scale, dtype=torch.float32, device=x.device)
+    norm = torch.zeros(1, 1, h * scale, w * scale, dtype=torch.float32, device=canvas)
     for sy, wy in zip(ys, _ramps(ys, scale), strict=True):
         for sx, wx in zip(xs, _ramps(xs, scale), strict=True):
-            piece = forward(x[:, :, sy.start:sy.stop, sx.start:sx.stop]).float()
+            piece = forward(x[:, :, sy.start:sy.stop, sx.start:sx.stop]).float().to(canvas)
             if out is None:
-                out = torch.zeros(b, piece.shape[1], h * scale, w * scale, dtype=torch.float32, device=x.device)
-            weight = (wy.view(-1, 1) * wx.view(1, -1)).to(x.device)
+                out = torch.zeros(b, piece.shape[1], h * scale, w * scale, dtype=torch.float32, device=canvas)
+            weight = wy.view(-1, 1) * wx.view(1, -1)
             oy, ox = sy.start * scale, sx.start * scale
             region = (slice(None), slice(None), slice(oy, oy + sy.size * scale), slice(ox, ox + sx.size * scale))
-            out[region] += piece * weight
-            norm[region] += weight
+            out[region] += piece.mul_(weight.to(canvas))
+            norm[region] += weight.to(canvas)
     if out is None:  # pragma: no cover - plan_axis always returns at least one span
         raise RuntimeError("run_tiled: no tiles")
-    return out / norm.clamp_min(1e-8)
+    return out.div_(norm.clamp_min_(1e-8))
 
 
 def is_oom(err: BaseException) -> bool:

@@ -10,7 +10,7 @@ flow computed on the *inputs*:
   (without ``t``). ``flow_t_to_k`` is estimated between consecutive *input* frames (each pair
   once per direction) and chained for farther neighbours, then scaled to the output resolution.
 * ``w_k = strength ** |k - t| * confidence * photo``: ``confidence`` is the forward-backward
-  consistency of the (chained) flow in [0, 1], 0 outside the frame (:func:`vidrestore.flow.flow_confidence`);
+  consistency of the (chained) flow in [0, 1], 0 outside the frame (:func:`fb_confidence`);
   ``photo = 2 ** -(e / error_scale) ** 2`` follows the warp error ``e`` of the inputs (mean absolute
   colour difference after warping, box-filtered 3x3), so where the inputs do not line up (occlusion,
   a scene cut, a wrong flow) the neighbour is dropped and the current frame's own restoration is kept.
@@ -155,9 +155,11 @@ class TemporalPropagator:
 
         with torch.inference_mode():
             ab, ba = estimate_both(self.flow, b.frame.float(), a.frame.float())
-        # estimate_both(t, s) gives (flow_t_to_s, flow_s_to_t): here t = b, s = a
-        flows[(b.index, a.index)] = ab.float()
-        flows[(a.index, b.index)] = ba.float()
+        # estimate_both(t, s) gives (flow_t_to_s, flow_s_to_t): here t = b, s = a. Flows and the
+        # weights computed from them live where the restorations are (the GPU, when there is one).
+        device = b.restored.device
+        flows[(b.index, a.index)] = ab.float().to(device)
+        flows[(a.index, b.index)] = ba.float().to(device)
         self.flows_computed += 1
 
     # ----------------------------------------------------------------- fusion
@@ -175,10 +177,10 @@ class TemporalPropagator:
         """Blend weight ``(1, 1, h, w)`` of neighbour k for frame t, at the input resolution."""
         import torch.nn.functional as F
 
-        from vidrestore.flow.occlusion import flow_confidence, photometric_error
+        from vidrestore.flow.occlusion import photometric_error
 
         p = self.params
-        conf = flow_confidence(flow_tk, flow_kt, threshold=p.occlusion_threshold)
+        conf = fb_confidence(flow_tk, flow_kt, threshold=p.occlusion_threshold)
         err = photometric_error(t_frame, k_frame, flow_tk)
         err = F.avg_pool2d(err, 3, stride=1, padding=1, count_include_pad=False)
         photo = (-(math.log(2.0)) * (err / p.error_scale) ** 2).exp()
@@ -206,8 +208,9 @@ class TemporalPropagator:
                 nb = slots[pos + (k - cur.index)]
                 f_tk = self._chain(cur.index, k, flows)
                 f_kt = self._chain(k, cur.index, flows)
-                w = self.neighbour_weight(cur.frame.float(), nb.frame.float(), f_tk, f_kt, abs(k - cur.index))
-                w_hr = F.interpolate(w, size=out_size, mode="bilinear", align_corners=False).to(acc.device)
+                w = self.neighbour_weight(cur.frame.to(acc.device, torch.float32), nb.frame.to(acc.device, torch.float32),
+                                          f_tk.to(acc.device), f_kt.to(acc.device), abs(k - cur.index))
+                w_hr = F.interpolate(w, size=out_size, mode="bilinear", align_corners=False)
                 warped = backward_warp(nb.restored.float(), f_tk.to(acc.device))
                 acc += w_hr * warped
                 norm += w_hr
@@ -226,6 +229,29 @@ class TemporalPropagator:
             "frames_fused": self.frames_fused,
             "mean_neighbour_weight": round(self.mean_neighbour_weight, 4),
         }
+
+
+def fb_confidence(flow_t_to_s: torch.Tensor, flow_s_to_t: torch.Tensor, *, threshold: float = 1.0,
+                  relative: float | None = None) -> torch.Tensor:
+    """Forward-backward confidence ``(N, 1, H, W)`` in [0, 1]; 0 where the match leaves frame s.
+
+    The formula of :func:`vidrestore.flow.flow_confidence` (``2 ** -(err / tol) ** 2`` with
+    ``tol = threshold + relative * (|f| + |b(warped)|)``) without its range-map term, with the vector
+    lengths taken by ``hypot`` (``Tensor.norm(dim=1)`` is an order of magnitude slower on the CPU).
+    Disocclusions the range map would catch are caught here by the photometric term instead.
+    """
+    import torch
+
+    from vidrestore.flow.occlusion import DEFAULT_RELATIVE
+    from vidrestore.flow.warp import backward_warp, valid_mask
+
+    rel = DEFAULT_RELATIVE if relative is None else relative
+    back = backward_warp(flow_s_to_t, flow_t_to_s)
+    loop = flow_t_to_s + back
+    err = torch.hypot(loop[:, 0:1], loop[:, 1:2])
+    mag = torch.hypot(flow_t_to_s[:, 0:1], flow_t_to_s[:, 1:2]) + torch.hypot(back[:, 0:1], back[:, 1:2])
+    conf = (-(math.log(2.0)) * (err / (threshold + rel * mag)) ** 2).exp()
+    return conf * valid_mask(flow_t_to_s).to(conf.dtype)
 
 
 def restore_segment(frames: Iterable[tuple[int, torch.Tensor]], restore: Callable[[torch.Tensor], torch.Tensor], *,

@@ -1,0 +1,427 @@
+"""GAN restorer benchmarks (issue 4): speed against plain PyTorch and Real-ESRGAN's video script, quality.
+
+* CPU fast path: realesr-animevideov3 on a 160x120 frame (and 320x240 in the full run), plain fp32
+  NCHW under ``torch.no_grad`` (what ``RealESRGANer`` runs) against vidrestore's path (channels_last,
+  ``inference_mode``, the ``auto`` precision), and against bf16 autocast; speed and PSNR between them.
+* Pipeline overhead: ``run_job`` wall time over the time spent in model calls, same frames, temporal
+  fusion off (and on, for its cost), model loading excluded.
+* Against Real-ESRGAN's ``inference_realesrgan_video.py``: that script is not in the pip package, so
+  its per-frame loop is reproduced with the installed ``realesrgan`` package (ffmpeg-python pipes in
+  bgr24, ``RealESRGANer.enhance`` per frame with the script's defaults tile 0 / tile_pad 10 /
+  pre_pad 0 and ``--fp32`` as a CPU needs, ffmpeg-python writer with libx264 and audio copy) and run
+  as a subprocess next to ``vidrestore restore --preset upscale``; start-up included, same threads.
+  Outputs compared frame by frame.
+* Quality: parity with ``RealESRGANer.enhance``, tiled vs whole frame, the ncnn conversion vs the
+  .pth, and temporal warping error / PSNR against ground truth with fusion on vs off on real clips.
+* GPU (only where CUDA is available): frames/s for 480p -> x4 with animevideov3 in fp16.
+
+    python tools/benchmarks/gan.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.benchmarks.common import SHARED, BenchRow  # noqa: E402
+
+AREA = "GAN restorer (issue 4)"
+CMD = "python tools/benchmarks/gan.py"
+WEIGHTS = SHARED / "weights" / "realesr-animevideov3.pth"
+
+
+def _psnr(a, b, peak: float = 1.0) -> float:
+    import numpy as np
+
+    a64, b64 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    mse = float(((a64 - b64) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * float(np.log10(peak * peak / mse))
+
+
+def _median_time(fn, reps: int) -> float:
+    fn()  # warm-up: oneDNN primitives, allocations
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _restorer(**kw):
+    from vidrestore.config import RestorerConfig
+    from vidrestore.restore.gan import GanRestorer
+
+    cfg = RestorerConfig(name="realesr-animevideov3", weights=str(WEIGHTS), scale=4, **kw)
+    return GanRestorer.from_config(cfg)
+
+
+def _real_frame(h: int, w: int):
+    import torch.nn.functional as F
+
+    from tests.restore.gan_data import real_crops
+
+    x = real_crops(SHARED, 1, size=160, top=10, left=80)
+    return F.interpolate(x, size=(h, w), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+
+
+# --------------------------------------------------------------------------- CPU fast path
+
+
+def bench_fast_path(quick: bool) -> list[BenchRow]:
+    import torch
+
+    from vidrestore.restore.gan import cpu_has_native_bf16
+
+    rows = []
+    fast = _restorer(device="cpu")
+    net_plain = _restorer(device="cpu", precision="fp32").net.to(memory_format=torch.contiguous_format)
+    bf16 = _restorer(device="cpu", precision="bf16")
+    sizes = [(120, 160)] if quick else [(120, 160), (240, 320)]
+    for h, w in sizes:
+        x = _real_frame(h, w)
+
+        def plain() -> torch.Tensor:
+            with torch.no_grad():
+                return net_plain(x.contiguous()).clamp(0, 1)
+
+        reps = 3 if quick else 5
+        t_plain = _median_time(plain, reps)
+        t_fast = _median_time(lambda: fast.restore(x), reps)
+        t_bf16 = _median_time(lambda: bf16.restore(x), 2 if quick else 3)
+        ref = plain()
+        p_fast, p_bf16 = _psnr(fast.restore(x), ref), _psnr(bf16.restore(x), ref)
+        speed = t_plain / t_fast
+        rows.append(BenchRow(
+            f"CPU fast path vs plain fp32 NCHW, animevideov3 {w}x{h} -> x4",
+            f"plain {1000 * t_plain:.0f} ms, vidrestore ({fast.precision}, channels_last, inference_mode) "
+            f"{1000 * t_fast:.0f} ms: {speed:.1f}x at {p_fast:.1f} dB",
+            target=">= 3x at >= 45 dB", passed=speed >= 3 and p_fast >= 45, command=CMD))
+        rows.append(BenchRow(
+            f"bf16 weights + channels_last, {w}x{h}",
+            f"{1000 * t_bf16:.0f} ms ({t_plain / t_bf16:.1f}x plain) at {p_bf16:.1f} dB",
+            command=CMD,
+            notes=f"oneDNN native bf16 on this CPU: {'yes' if cpu_has_native_bf16() else 'no'}; "
+                  f"precision 'auto' picks {fast.precision} here"))
+    return rows
+
+
+# --------------------------------------------------------------------------- pipeline overhead
+
+
+def _clip(quick: bool) -> Path:
+    return ROOT / "samples" / ("odd.mp4" if quick else "moving.mp4")
+
+
+def bench_overhead(quick: bool) -> list[BenchRow]:
+    from vidrestore.config import load_config
+    from vidrestore.io.probe import probe_video
+    from vidrestore.pipeline.factory import build_processor
+    from vidrestore.pipeline.run import run_job
+
+    clip = _clip(quick)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for temporal in (False, True):
+            cfg = load_config(preset="upscale", overrides=[f"restorer.weights={WEIGHTS}",
+                                                           f"temporal.enabled={str(temporal).lower()}"])
+            proc = build_processor(cfg, probe_video(clip))
+            res = run_job(clip, Path(tmp) / f"out{int(temporal)}.mp4", cfg=cfg, processor=proc, overwrite=True,
+                          quiet=True, write_config=False)
+            model = float(res.stats["model_seconds"])
+            ratio = res.seconds / model
+            rows.append(BenchRow(
+                f"pipeline overhead, {clip.name} x4 ({res.frames_out} frames), temporal {'on' if temporal else 'off'}",
+                f"end to end {res.seconds:.1f} s / model calls {model:.1f} s = {ratio:.2f}",
+                target="" if temporal else "<= 1.1", passed=None if temporal else ratio <= 1.1, command=CMD,
+                notes="decode, fusion (DIS flows, warps) and encode overlap the model in threads"))
+    return rows
+
+
+# --------------------------------------------------------------------------- vs Real-ESRGAN's video script
+
+# A re-implementation of the per-frame loop of Real-ESRGAN's inference_realesrgan_video.py with the
+# installed realesrgan package (the script is not part of the pip package). Its own defaults:
+# tile 0, tile_pad 10, pre_pad 0, outscale 4; --fp32 because a CPU cannot run its fp16 default.
+REFERENCE_LOOP = r'''
+import sys
+from fractions import Fraction
+
+import cv2  # noqa: F401  (imported at start-up, as the script does)
+import ffmpeg
+import numpy as np
+import torch
+import torchvision.transforms.functional as tvf
+import types
+
+alias = types.ModuleType("torchvision.transforms.functional_tensor")
+alias.rgb_to_grayscale = tvf.rgb_to_grayscale
+sys.modules["torchvision.transforms.functional_tensor"] = alias
+from realesrgan import RealESRGANer
+from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+
+src, dst, weights = sys.argv[1:4]
+info = ffmpeg.probe(src)
+video = [s for s in info["streams"] if s["codec_type"] == "video"][0]
+width, height = int(video["width"]), int(video["height"])
+fps = float(Fraction(video["avg_frame_rate"]))
+has_audio = any(s["codec_type"] == "audio" for s in info["streams"])
+model = SRVGGNetCompact(num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=16, upscale=4, act_type="prelu")
+upsampler = RealESRGANer(scale=4, model_path=weights, model=model, tile=0, tile_pad=10, pre_pad=0, half=False,
+                         device=torch.device("cpu"))
+reader = ffmpeg.input(src).output("pipe:", format="rawvideo", pix_fmt="bgr24", loglevel="error").run_async(
+    pipe_stdout=True)
+out_w, out_h = width * 4, height * 4
+pipe_in = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="bgr24", s=f"{out_w}x{out_h}", framerate=fps)
+streams = [pipe_in, ffmpeg.input(src).audio] if has_audio else [pipe_in]
+extra = {"acodec": "copy"} if has_audio else {}
+writer = ffmpeg.output(*streams, dst, pix_fmt="yuv420p", vcodec="libx264", loglevel="error", **extra)
+writer = writer.overwrite_output().run_async(pipe_stdin=True)
+frames = 0
+while True:
+    raw = reader.stdout.read(width * height * 3)
+    if not raw:
+        break
+    img = np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+    out, _ = upsampler.enhance(img, outscale=4)
+    writer.stdin.write(out.astype(np.uint8).tobytes())
+    frames += 1
+reader.wait()
+writer.stdin.close()
+writer.wait()
+print(frames)
+'''
+
+
+def _decode_rgb(path: Path):
+    import av
+
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def bench_vs_reference(quick: bool) -> list[BenchRow]:
+    clip = ROOT / "samples" / "odd.mp4"
+    rows = []
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        script = t / "realesrgan_video_loop.py"
+        script.write_text(REFERENCE_LOOP)
+        runs = {}
+        t0 = time.perf_counter()
+        ref = subprocess.run([sys.executable, str(script), str(clip), str(t / "ref.mp4"), str(WEIGHTS)],
+                             capture_output=True, text=True, env=env)
+        runs["ref"] = time.perf_counter() - t0
+        if ref.returncode != 0:
+            return [BenchRow("vs Real-ESRGAN video loop", f"reference failed: {ref.stderr.strip()[-300:]}")]
+        for name, temporal in (("ours", "false"), ("ours_temporal", "true")):
+            t0 = time.perf_counter()
+            ours = subprocess.run([sys.executable, "-m", "vidrestore", "restore", "-q", str(clip), "-o",
+                                   str(t / f"{name}.mp4"), "--preset", "upscale", "--set", f"restorer.weights={WEIGHTS}",
+                                   "--set", f"temporal.enabled={temporal}"], capture_output=True, text=True, env=env)
+            runs[name] = time.perf_counter() - t0
+            if ours.returncode != 0:
+                return [BenchRow("vs Real-ESRGAN video loop", f"vidrestore failed: {ours.stderr.strip()[-300:]}")]
+        a, b = _decode_rgb(t / "ours.mp4"), _decode_rgb(t / "ref.mp4")
+        alike = statistics.mean(_psnr(x, y, 255.0) for x, y in zip(a, b, strict=False))
+        speed = runs["ref"] / runs["ours"]
+        rows.append(BenchRow(
+            f"vs Real-ESRGAN video script loop, {clip.name} x4 ({len(a)} frames, start-up included)",
+            f"reference {runs['ref']:.1f} s, vidrestore {runs['ours']:.1f} s: {speed:.1f}x; "
+            f"with temporal fusion {runs['ours_temporal']:.1f} s: {runs['ref'] / runs['ours_temporal']:.1f}x",
+            target=">= 2x", passed=speed >= 2, command=CMD,
+            notes=f"outputs alike: {alike:.1f} dB mean PSNR between the two encodes (frames {len(a)} vs {len(b)}); "
+                  "reference = the script's loop re-implemented with the installed realesrgan package"))
+    return rows
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def bench_quality(quick: bool) -> list[BenchRow]:
+    import numpy as np
+    import torch
+
+    from tests.restore.gan_data import real_crops
+    from vidrestore.restore.archs import build_arch, install_functional_tensor_alias, load_into
+    from vidrestore.restore.gan import GanRestorer
+    from vidrestore.restore.gan_weights import OFFICIAL_BY_NAME
+
+    rows = []
+    fp32 = _restorer(device="cpu", precision="fp32")
+    x = real_crops(SHARED, 2, size=96)
+    frames = [(f.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for f in x]
+    ours = fp32.restore_rgb(frames)
+    install_functional_tensor_alias()
+    from realesrgan import RealESRGANer
+
+    spec = OFFICIAL_BY_NAME["realesr-animevideov3"]
+    up = RealESRGANer(scale=4, model_path=str(WEIGHTS), model=build_arch(spec.arch, spec.arch_kwargs), tile=0,
+                      tile_pad=10, pre_pad=0, half=False, device=torch.device("cpu"))
+    par = [_psnr(o, up.enhance(np.ascontiguousarray(f[:, :, ::-1]), outscale=4)[0][:, :, ::-1], 255.0)
+           for o, f in zip(ours, frames)]
+    rows.append(BenchRow("parity with RealESRGANer.enhance (fp32, 96x96 real crops)", f"{min(par):.1f} dB (min of 2)",
+                         target=">= 40 dB", passed=min(par) >= 40, command=CMD))
+    tiled = GanRestorer(net=fp32.net, native_scale=4, precision="fp32", tile=48, tile_overlap=16)
+    t_psnr = _psnr(tiled.restore(x[:1]), fp32.restore(x[:1]))
+    rows.append(BenchRow("tiled (48 px, overlap 16, feathered) vs whole frame", f"{t_psnr:.1f} dB",
+                         target=">= 45 dB", passed=t_psnr >= 45, command=CMD))
+    try:
+        from vidrestore.restore import ncnn
+
+        d = ncnn.wheel_models_dir()
+        sd, summary = ncnn.convert(d / "realesr-animevideov3-x4.param", d / "realesr-animevideov3-x4.bin")
+        net = build_arch(summary.arch, summary.kwargs)
+        load_into(net, sd, source="ncnn")
+        conv = GanRestorer(net=net, native_scale=4, precision="fp32")
+        c_psnr = _psnr(conv.restore(x), fp32.restore(x))
+        rows.append(BenchRow("ncnn animevideov3-x4 converted vs official .pth", f"{c_psnr:.1f} dB",
+                             target=">= 35 dB", passed=c_psnr >= 35, command=CMD,
+                             notes="ncnn stores conv weights as truncated fp16"))
+    except Exception as err:  # noqa: BLE001 - the optional wheel may be missing
+        rows.append(BenchRow("ncnn animevideov3-x4 converted vs official .pth", f"skipped: {err}"))
+    rows += _temporal_rows(fp32, quick)
+    return rows
+
+
+def _temporal_rows(gan, quick: bool) -> list[BenchRow]:
+    import cv2
+    import numpy as np
+
+    from tests.restore.gan_data import reds_frames
+    from tests.temporal.test_propagation import _check_real
+
+    clips: dict[str, list] = {"REDS demo_000 (real camera motion), 7 frames": reds_frames(SHARED, 7)}
+    still = cv2.imread(str(SHARED / "data" / "raft_demo_frames" / "frame_0016.png"))[:, :, ::-1].astype(np.float32)
+    moved = []
+    for i in range(7):
+        t = i / 6
+        m = np.float32([[1, 0, -(40 + 50 * t + 4 * np.sin(2 * np.pi * t))], [0, 1, -(30 + 18 * t)]])
+        moved.append(np.clip(cv2.warpAffine(still, m, (256, 160), flags=cv2.INTER_CUBIC), 0, 255).round().astype(np.uint8))
+    clips["Sintel still, smooth camera motion, 7 frames"] = moved
+    if not quick:
+        import av
+
+        with av.open(str(SHARED / "data" / "moviepy_media" / "chaplin.mp4")) as c:
+            film = [f.to_ndarray(format="rgb24")[40:280, 120:440] for f in c.decode(video=0)]
+        for start in (0, 60, 120, 180):
+            clips[f"chaplin.mp4 frames {start}-{start + 7} (grainy film)"] = film[start:start + 8]
+    rows = []
+    for name, frames in clips.items():
+        reduction, drop = _check_real(gan, frames)
+        rows.append(BenchRow(f"temporal fusion vs per-frame, {name}, x4 from GT/4",
+                             f"warping error {100 * reduction:.0f}% lower, PSNR vs GT {-drop:+.2f} dB",
+                             target="-30% WE, PSNR drop <= 0.2 dB", passed=reduction >= 0.3 and drop <= 0.2,
+                             command=CMD, notes="window 5, strength 0.8, error_scale 0.05, DIS medium on inputs"))
+    return rows
+
+
+# --------------------------------------------------------------------------- GPU
+
+
+def bench_gpu(quick: bool) -> list[BenchRow]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return [BenchRow("GPU 480p -> x4, animevideov3 fp16", "skipped: no CUDA device on this machine")]
+    frames = _frames_480p(16 if quick else 48)
+    name = torch.cuda.get_device_name(0)
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
+    rows = []
+    for batch in (1, 4, 8):
+        r = _restorer(device="cuda", precision="auto", batch=batch)
+        rates = {}
+        for mode in ("model", "uint8", "float32"):
+            for i in range(0, min(8, len(x)), batch):  # warm-up (cuDNN, allocations)
+                r.restore(x[i:i + batch])
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for i in range(0, len(x), batch):
+                y = r.restore(x[i:i + batch])
+                if mode == "uint8":  # quantised on the device, then copied: what an 8-bit encoder needs
+                    y.mul(255).round_().clamp_(0, 255).to(torch.uint8).cpu()
+                elif mode == "float32":
+                    y.cpu()
+            torch.cuda.synchronize()
+            rates[mode] = len(x) / (time.perf_counter() - t0)
+        rows.append(BenchRow(f"GPU {x.shape[-1]}x{x.shape[-2]} -> x4, animevideov3 {r.precision}, batch {batch}",
+                             f"model {rates['model']:.1f} frames/s; with frames back on the host as uint8 "
+                             f"{rates['uint8']:.1f}, as float32 {rates['float32']:.1f}", command=CMD, notes=name))
+    return rows
+
+
+def _frames_480p(count: int):
+    import cv2
+    import numpy as np
+
+    cap = cv2.VideoCapture(str(SHARED / "data" / "upscale_a_video" / "old_movie_2.mp4"))
+    out = []
+    while len(out) < count:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        out.append(cv2.resize(bgr, (854, 480))[:, :, ::-1])
+    while len(out) < count:
+        out.append(out[len(out) % max(1, len(out))])
+    return np.ascontiguousarray(np.stack(out))
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def _load_note() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+        return f"load average {one:.1f}/{five:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return ""
+
+
+def run(quick: bool = False) -> list[BenchRow]:
+    from dataclasses import replace
+
+    if not WEIGHTS.is_file():
+        return [BenchRow("GAN benchmarks", f"skipped: {WEIGHTS} missing")]
+    rows: list[BenchRow] = []
+    for part in (bench_fast_path, bench_overhead, bench_vs_reference, bench_quality, bench_gpu):
+        before = _load_note()
+        try:
+            got = part(quick)
+        except Exception as err:  # noqa: BLE001 - one failing part must not hide the others
+            got = [BenchRow(part.__name__, f"failed: {type(err).__name__}: {err}")]
+        note = before
+        rows += [replace(r, notes="; ".join(x for x in (r.notes, note) if x)) for r in got]
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=("fast_path", "overhead", "vs_reference", "quality", "gpu"))
+    ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    args = ap.parse_args()
+    if args.only:
+        rows = globals()[f"bench_{args.only}"](args.quick)
+    else:
+        rows = run(quick=args.quick)
+    for row in rows:
+        mark = "" if row.passed is None else (" [PASS]" if row.passed else " [FAIL]")
+        print(f"{row.name}: {row.result}{mark}  {row.notes}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+
+
+if __name__ == "__main__":
+    main()
