@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from vidrestore.io.probe import probe_video
     from vidrestore.io.reader import open_reader
     from vidrestore.jobs.runner import run_job_segmented, wants_segments
+    from vidrestore.pipeline.base import segment_reach
     from vidrestore.pipeline.factory import PROCESSORS, build_processor, select_processor
     from vidrestore.pipeline.run import run_job
 
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     processor = build_processor(cfg, info)
     desc = f"restore [{cfg.preset}]"
     if wants_segments(cfg, args.output, resume=resume, frames=info.num_frames,
-                      uses_pixels=getattr(processor, "uses_pixels", True)):
+                      uses_pixels=getattr(processor, "uses_pixels", True),
+                      segmentable=segment_reach(processor) is not None):
         result = run_job_segmented(args.input, args.output, cfg=cfg, processor_ref=PROCESSORS[select_processor(cfg)],
                                    processor=processor, resume=resume, overwrite=args.overwrite, quiet=args.quiet,
                                    desc=desc, info=info)

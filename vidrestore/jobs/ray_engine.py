@@ -19,10 +19,12 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from vidrestore.config import JobsConfig
 from vidrestore.errors import ConfigError, VidrestoreError
+from vidrestore.jobs.plan import FrameTable
 from vidrestore.jobs.worker import SegmentResult, SegmentTask, run_segment
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,9 @@ class _Progress:
         return sum(self.done.values())
 
 
-def _task(task: SegmentTask, progress: Any) -> SegmentResult:
-    """Body of one Ray task (runs in a Ray worker process)."""
+def _task(task: SegmentTask, table: FrameTable, progress: Any) -> SegmentResult:
+    """Body of one Ray task (runs in a Ray worker process); the frame table comes once via the object store."""
+    task = replace(task, table=table)
     frames = 0
     last = time.monotonic()
 
@@ -114,6 +117,7 @@ def run_ray(tasks: Sequence[SegmentTask], *, jobs: JobsConfig, on_result: Callab
         log.info("ray: %d segments on %d workers x %d threads%s", len(tasks), workers, jobs.threads_per_worker,
                  f" at {jobs.address}" if jobs.address else " (local)")
         progress = ray.remote(num_cpus=0)(_Progress).remote()
+        table_ref = ray.put(tasks[0].table)  # shared by all tasks (every frame's pts): stored once
         remote = ray.remote(_task).options(num_cpus=jobs.threads_per_worker, num_gpus=jobs.gpus_per_worker,
                                            max_retries=0)
         queue = list(tasks)[::-1]
@@ -122,8 +126,8 @@ def run_ray(tasks: Sequence[SegmentTask], *, jobs: JobsConfig, on_result: Callab
             while queue or running:
                 while queue and len(running) < workers:
                     task = queue.pop()
-                    task = _with_threads(task, jobs.threads_per_worker)
-                    running[remote.remote(task, progress)] = task.segment.id
+                    task = replace(task, threads=jobs.threads_per_worker, table=None)  # type: ignore[arg-type]
+                    running[remote.remote(task, table_ref, progress)] = task.segment.id
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
                 for ref in ready:
                     running.pop(ref)
@@ -138,12 +142,6 @@ def run_ray(tasks: Sequence[SegmentTask], *, jobs: JobsConfig, on_result: Callab
     finally:
         if started:
             ray.shutdown()
-
-
-def _with_threads(task: SegmentTask, threads: int) -> SegmentTask:
-    from dataclasses import replace
-
-    return task if task.threads == threads else replace(task, threads=threads)
 
 
 def _get(ray: Any, ref: Any) -> SegmentResult:

@@ -24,7 +24,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -81,13 +81,14 @@ def workdir_for(cfg: Config, output: str | Path) -> Path:
 
 
 def wants_segments(cfg: Config, output: str | Path, *, resume: bool, frames: int | None,
-                   uses_pixels: bool = True) -> bool:
+                   uses_pixels: bool = True, segmentable: bool = True) -> bool:
     """Whether a job runs as segments.
 
     ``jobs.mode: segmented`` always, ``direct`` never (``--resume`` is then refused). ``auto``:
     when asked for (``--resume``, ``--workdir``, ``--keep-workdir``, ``--engine ray``,
     ``--segment-frames``), when an interrupted job of this output waits in its work directory,
-    or when the job is long (more than twice the largest auto segment) and looks at pixels.
+    or when the job is long (more than twice the largest auto segment), looks at pixels and its
+    processor declares its reach (``segmentable``).
     """
     jobs = cfg.jobs
     if jobs.mode == "direct":
@@ -100,7 +101,7 @@ def wants_segments(cfg: Config, output: str | Path, *, resume: bool, frames: int
         return True
     if (workdir_for(cfg, output) / mf.MANIFEST).is_file():
         return True
-    return uses_pixels and frames is not None and frames > 2 * AUTO_MAX_FRAMES
+    return segmentable and uses_pixels and frames is not None and frames > 2 * AUTO_MAX_FRAMES
 
 
 # --------------------------------------------------------------------------- manifest
@@ -263,10 +264,13 @@ def run_job_segmented(
         workdir.mkdir(parents=False, exist_ok=True)
     except OSError as err:
         raise ConfigError(f"jobs.workdir: cannot create {workdir} ({err.strerror or err})") from err
+    # tasks may run elsewhere (Ray workers, other nodes): they get absolute paths
+    workdir = workdir.resolve()
+    task_info = replace(info, path=str(Path(info.path).resolve()))
     with mf.workdir_lock(workdir):
         man = _open_manifest(workdir, resume=resume, command=command, input_path=input_path, target=target,
                              codec=codec, cfg=cfg, processor_ref=processor_ref, reach=reach, table=table, info=info)
-        result = _run(man, cfg=cfg, info=info, table=table, target=target, codec=codec, processor=processor,
+        result = _run(man, cfg=cfg, info=task_info, table=table, target=target, codec=codec, processor=processor,
                       processor_ref=processor_ref, one_to_one=one_to_one, quiet=quiet, desc=desc, resume=resume)
         _join(man, target=target, info=info, cfg=cfg, time_base=spec.time_base)
         dump_config(cfg, output_path_for_config(output_path))
