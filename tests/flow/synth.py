@@ -68,7 +68,7 @@ def layered_pair(background: torch.Tensor, texture: torch.Tensor, gen: torch.Gen
     return LayeredPair(frame_t, frame_s, truth, truth_back, occluded, valid_mask(truth, margin=-1.0))
 
 
-def invert_flow(flow: torch.Tensor, iterations: int = 40) -> torch.Tensor:
+def invert_flow(flow: torch.Tensor, iterations: int = 20) -> torch.Tensor:
     """Inverse of a smooth, invertible flow by fixed-point iteration: ``inv(y) = -flow(y + inv(y))``."""
     from vidrestore.flow import backward_warp
 
