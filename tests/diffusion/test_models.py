@@ -118,3 +118,19 @@ def test_loading_never_touches_the_network(tiny_dirs, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     load_model(tiny_dirs["pixel"], device="cpu")
+
+
+def test_prompt_embeddings_file_is_used_and_checked(tiny_dirs, tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from vidrestore.restore.diffusion.models import PROMPT_EMBEDS_FILE
+
+    folder = _copy(tiny_dirs["upscale"], tmp_path / "with-embeds")
+    emb = torch.randn(1, 5, 16)
+    save_file({"prompt_embeds": emb}, str(folder / PROMPT_EMBEDS_FILE))
+    m = load_model(folder, device="cpu")
+    assert torch.equal(m.prompt_embeds, emb)
+    assert torch.equal(load_model(tiny_dirs["upscale"], device="cpu").prompt_embeds, torch.zeros(1, 77, 16))
+    save_file({"prompt_embeds": torch.randn(1, 5, 7)}, str(folder / PROMPT_EMBEDS_FILE))
+    with pytest.raises(VidrestoreError, match=r"\(1, L, 16\)"):
+        load_model(folder, device="cpu")
