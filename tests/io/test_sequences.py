@@ -235,3 +235,16 @@ def test_interrupt_exits_130_and_removes_partial(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert list(outdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("name,dtype", [("tenbit.mkv", np.uint16), ("moving.mp4", np.uint8)])
+def test_video_to_png_folder_keeps_depth_and_every_frame(samples_dir: Path, tmp_path: Path, name: str,
+                                                          dtype: type) -> None:
+    out = tmp_path / "frames"
+    r = run_cli("restore", str(samples_dir / name), "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    src = read_frames(samples_dir / name)
+    got = read_frames(out)
+    assert len(got) == len(src) and got[0].dtype == dtype
+    # the PNGs hold exactly what the reader decodes
+    assert all(np.array_equal(a, b) for a, b in zip(src, got))

@@ -49,6 +49,14 @@ _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libs
 _PRESET_CODECS = {"libx264", "libx264rgb", "libx265", "libsvtav1", "h264_nvenc", "hevc_nvenc", "av1_nvenc"}
 
 
+def finalize_output(target: OutputTarget, frames_written: int) -> None:
+    """Move a finished output into place; an output without frames is removed and refused."""
+    if frames_written == 0:
+        discard_output(target)
+        raise MediaError(target.final, "no frame was written; output not created")
+    commit_output(target)
+
+
 class FrameWriter(Protocol):
     frames_written: int
 
@@ -374,10 +382,7 @@ class VideoWriter:
             if self.aux is not None:
                 self.aux.close()
         self._closed = True
-        if self.frames_written == 0:
-            discard_output(self.target)
-            raise MediaError(self.target.final, "no frame was written; output not created")
-        commit_output(self.target)
+        finalize_output(self.target, self.frames_written)
 
     def abort(self) -> None:
         if self._closed:
@@ -407,17 +412,20 @@ class ImageSequenceWriter:
             raise OutputError(f"{target.final}: cannot create output folder ({err})") from err
 
     def write(self, frame: Frame) -> None:
-        write_image(self.target.temp / f"frame_{self.frames_written:06d}{self.ext}", frame.rgb)
+        rgb = frame.rgb
+        if rgb is None:  # a decoded picture (native mode): to RGB at its own depth
+            from vidrestore.io.reader import decoded_to_rgb
+
+            deep = max((c.bits for c in frame.native.format.components), default=8) > 8
+            rgb = decoded_to_rgb(frame.native, "rgb48le" if deep else "rgb24")
+        write_image(self.target.temp / f"frame_{self.frames_written:06d}{self.ext}", rgb)
         self.frames_written += 1
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self.frames_written == 0:
-            discard_output(self.target)
-            raise MediaError(self.target.final, "no frame was written; output not created")
-        commit_output(self.target)
+        finalize_output(self.target, self.frames_written)
 
     def abort(self) -> None:
         self._closed = True
@@ -543,10 +551,7 @@ class FfmpegWriter:
         if rc != 0:
             discard_output(self.target)
             raise MediaError(self.target.final, f"ffmpeg failed (exit {rc}): {self._error_text()}")
-        if self.frames_written == 0:
-            discard_output(self.target)
-            raise MediaError(self.target.final, "no frame was written; output not created")
-        commit_output(self.target)
+        finalize_output(self.target, self.frames_written)
 
     def _kill(self) -> None:
         try:
