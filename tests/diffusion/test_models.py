@@ -134,3 +134,12 @@ def test_prompt_embeddings_file_is_used_and_checked(tiny_dirs, tmp_path: Path) -
     save_file({"prompt_embeds": torch.randn(1, 5, 7)}, str(folder / PROMPT_EMBEDS_FILE))
     with pytest.raises(VidrestoreError, match=r"\(1, L, 16\)"):
         load_model(folder, device="cpu")
+
+
+def test_a_bare_name_is_found_where_weights_live(tiny_dirs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shelf = tmp_path / "weights"
+    shutil.copytree(tiny_dirs["pixel"], shelf / "tiny-ddpm")
+    with pytest.raises(VidrestoreError, match="never downloads"):
+        load_model("tiny-ddpm", device="cpu")
+    monkeypatch.setenv("VIDRESTORE_WEIGHTS", str(shelf))
+    assert load_model("tiny-ddpm", device="cpu").path == shelf / "tiny-ddpm"

@@ -99,9 +99,32 @@ def _required(layout: str) -> dict[str, str]:
     return {"unet": "UNet2DModel", "scheduler": "scheduler"}
 
 
+def resolve_model_folder(path: str | os.PathLike[str]) -> Path:
+    """The folder ``path`` names: a path as given, or a bare folder name looked up where weights live.
+
+    A bare name (no path separator, not an existing path) is searched, in order, in
+    ``$VIDRESTORE_WEIGHTS``, the torch hub checkpoints folder and vidrestore's cache
+    (:func:`vidrestore.weights.search_dirs`), so ``restorer.model_path: stable-diffusion-x4-upscaler``
+    finds a copy placed in any of them. Nothing is ever downloaded.
+    """
+    from vidrestore.weights import search_dirs
+
+    given = Path(path).expanduser()
+    if given.exists() or os.sep in str(path) or (os.altsep and os.altsep in str(path)):
+        return given
+    for d in search_dirs():
+        cand = d / str(path)
+        if cand.is_dir():
+            log.debug("diffusion model %s found at %s", path, cand)
+            return cand
+    where = ", ".join(str(d) for d in search_dirs())
+    raise ModelFolderError(f"{path}: diffusion model folder not found (restorer.model_path), neither as a path nor "
+                           f"in {where}; copy the diffusers folder there (vidrestore never downloads it)")
+
+
 def inspect_folder(path: str | os.PathLike[str]) -> FolderLayout:
     """Check a diffusers folder and return its layout; raise :class:`ModelFolderError` listing every gap."""
-    root = Path(path).expanduser()
+    root = resolve_model_folder(path)
     if not root.exists():
         raise ModelFolderError(f"{root}: diffusion model folder not found (restorer.model_path)")
     if not root.is_dir():
