@@ -185,3 +185,24 @@ def test_weights_cli_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[st
     assert main(["weights", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"realesr-animevideov3", "RealESRGAN_x4plus", "realesrgan-x4plus-ncnn"} <= {r["name"] for r in rows}
+
+
+def test_denoise_blends_general_with_its_wdn_variant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vidrestore.restore.gan as gan
+
+    spec = OFFICIAL_BY_NAME["realesr-general-x4v3"]
+    files = {}
+    for i, name in enumerate(("realesr-general-x4v3", "realesr-general-wdn-x4v3")):
+        torch.manual_seed(i)
+        net = build_arch(spec.arch, {**spec.arch_kwargs, "num_conv": 1})
+        files[name] = tmp_path / f"{name}.pth"
+        torch.save({"params": net.state_dict()}, files[name])
+    monkeypatch.setattr(gan, "_resolve_registered", lambda name, explicit: (files[name], ""))
+    blended = load_gan_weights("realesr-general-x4v3", denoise=0.3)
+    a = torch.load(files["realesr-general-x4v3"], weights_only=True)["params"]
+    b = torch.load(files["realesr-general-wdn-x4v3"], weights_only=True)["params"]
+    for k in a:
+        assert torch.allclose(blended.state_dict[k], 0.3 * a[k] + 0.7 * b[k], atol=1e-6)
+    assert blended.sources == (files["realesr-general-x4v3"], files["realesr-general-wdn-x4v3"])
+    with pytest.raises(ConfigError, match="applies to realesr-general-x4v3 only"):
+        load_gan_weights("realesr-animevideov3", denoise=0.5)

@@ -106,6 +106,8 @@ def load_gan_weights(name: str, weights: str | os.PathLike[str] | None = None, *
     from vidrestore.restore.gan_weights import gan_names
     from vidrestore.weights import get_spec
 
+    if denoise is not None and name != GENERAL:
+        raise ConfigError(f"restorer.denoise applies to {GENERAL} only, not {name!r}")
     if name in gan_names():
         spec = get_spec(name)
         path, note = _resolve_registered(name, weights)
@@ -116,8 +118,6 @@ def load_gan_weights(name: str, weights: str | os.PathLike[str] | None = None, *
             sd, extra = _blend_denoise(name, sd, denoise)
             sources += (extra,)
         return GanWeights(name, arch, kwargs, sd, sources, note)
-    if denoise is not None:
-        raise ConfigError(f"restorer.denoise applies to {GENERAL} only, not {name!r}")
     if weights is None:
         import difflib
 
@@ -135,8 +135,6 @@ def load_gan_weights(name: str, weights: str | os.PathLike[str] | None = None, *
 
 
 def _blend_denoise(name: str, sd: dict[str, torch.Tensor], denoise: float) -> tuple[dict[str, torch.Tensor], Path]:
-    if name != GENERAL:
-        raise ConfigError(f"restorer.denoise applies to {GENERAL} only, not {name!r}")
     if not 0.0 <= denoise <= 1.0:
         raise ConfigError(f"restorer.denoise must be in [0, 1], got {denoise}")
     wdn_path, _ = _resolve_registered(GENERAL_WDN, None)
