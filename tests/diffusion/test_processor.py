@@ -75,3 +75,14 @@ def test_bad_settings_are_config_errors(bad: str) -> None:
 
     with pytest.raises(ConfigError):
         load_config(preset="diffusion", overrides=[bad])
+
+
+def test_the_chain_never_crosses_a_scene_cut(tiny_model, real_image) -> None:
+    """Two shots of a real frame (moving crops of different places): the second shot starts a new chain."""
+    from tests.diffusion.clips import translated_clip
+
+    shot_a = translated_clip(real_image, n=3, size=(24, 32), step=(1, 0), origin=(10, 20))
+    shot_b = translated_clip(real_image, n=3, size=(24, 32), step=(1, 0), origin=(120, 250))
+    restorer = DiffusionRestorer(model=tiny_model("latent"), settings=DiffusionSettings(steps=2, strength=0.5))
+    restorer.restore(torch.cat([shot_a, shot_b]), window=4, overlap=1)
+    assert restorer.stats.cuts == 1 and restorer.stats.linked == 4, restorer.stats.as_dict()

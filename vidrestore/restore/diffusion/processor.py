@@ -43,7 +43,8 @@ def settings_from_config(cfg: Config, *, vae_factor: int = 1, layout: str = "lat
         steps=r.steps, strength=r.strength, seed=r.seed, sampler=d.sampler, eta=d.eta, scale=scale,
         noise_level=d.noise_level, tile=tile, tile_overlap=overlap, consistency=cfg.temporal.latent_consistency,
         consistency_start=d.consistency_start, consistency_end=d.consistency_end,
-        occlusion_threshold=cfg.flow.occlusion_threshold, cut_confidence=d.cut_confidence, color_fix=d.color_fix,
+        occlusion_threshold=cfg.flow.occlusion_threshold, cut_confidence=d.cut_confidence, scene_cut=cfg.flow.scene_cut,
+        scene_cut_threshold=cfg.flow.scene_cut_threshold, color_fix=d.color_fix,
         guidance=d.guidance, guidance_interval=d.guidance_interval,
     )
 

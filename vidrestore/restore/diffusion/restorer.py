@@ -84,6 +84,8 @@ class DiffusionSettings:
     consistency_end: float = 0.3  # [diffusion.consistency_end]
     occlusion_threshold: float = 1.0  # [flow.occlusion_threshold]
     cut_confidence: float = 0.25  # [diffusion.cut_confidence] mean confidence under which a pair is a cut
+    scene_cut: bool = True  # [flow.scene_cut] also break the chain where the scene-cut detector fires
+    scene_cut_threshold: float = 0.2  # [flow.scene_cut_threshold]
     color_fix: str = "adain"  # [diffusion.color_fix] none | adain | wavelet
     guidance: str = "none"  # [diffusion.guidance] none | ddnm (x scale super-resolution consistency)
     guidance_interval: int = 1  # [diffusion.guidance_interval] project every k-th step
@@ -204,6 +206,7 @@ class DiffusionRestorer:
         self.flow = flow
         self.stats = RestorerStats()
         self._fusers: dict[tuple[int, int], TileFuser] = {}
+        self._cuts: Any = None  # SceneCutDetector of the current chain
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -374,6 +377,12 @@ class DiffusionRestorer:
             prev = torch.cat([x_in[:1], x_in[:-1]], dim=0)
         else:
             prev = torch.cat([state.frame.to(x_in.device), x_in[:-1]], dim=0)
+        detected = self._detect_cuts(x_in, restart=state is None)
+        for i in detected:
+            has_prev[i] = False
+        self.stats.cuts += len(detected)
+        if not any(has_prev):
+            return empty_links(n, geo.latent, geo.in_size, x_in.device)
         links = link_frames(self.flow, x_in, prev, has_prev, latent=geo.latent,
                             occlusion_threshold=self.settings.occlusion_threshold,
                             cut_confidence=self.settings.cut_confidence)
@@ -383,6 +392,16 @@ class DiffusionRestorer:
         self.stats.cuts += pairs - sum(links.linked)
         self.stats.mean_confidence.extend(c for c, h in zip(links.mean_conf, has_prev) if h)
         return links
+
+    def _detect_cuts(self, x_in: torch.Tensor, *, restart: bool) -> list[int]:
+        """Batch positions where the scene-cut detector starts a new shot (the chain must not cross)."""
+        if not self.settings.scene_cut:
+            return []
+        if restart or self._cuts is None:
+            from vidrestore.flow.scenecut import SceneCutDetector
+
+            self._cuts = SceneCutDetector(threshold=self.settings.scene_cut_threshold)
+        return [i for i in range(x_in.shape[0]) if self._cuts.push(x_in[i:i + 1])]
 
     def _tracks(self, flow: torch.Tensor, conf: torch.Tensor, linked: list[bool], prev: NoiseTrack | None,
                 indices: list[int], size: tuple[int, int]) -> list[NoiseTrack]:
