@@ -177,7 +177,7 @@ class DecloudConfig:
     dates_from: str = "auto"  # auto (name, then tags) | name | tags
     date_format: str | None = None  # strptime format of the date in names, e.g. "%Y%j" (default: YYYYMMDD forms)
     reproject: bool = False  # warp dates on another CRS/grid onto the first date's grid instead of refusing them
-    resampling: str = "bilinear"  # bilinear | cubic: sub-pixel alignment and reprojection
+    resampling: str = "cubic"  # cubic | bilinear: sub-pixel alignment and reprojection
     # mask files
     masks: str | None = None  # folder of mask files (matched by date) or template like "{stem}_SCL.tif"
     mask_type: str = "auto"  # auto | binary | s2cloudless | scl | fmask | values
@@ -204,13 +204,13 @@ class DecloudConfig:
     # filling
     sources_per_side: int = 1  # clear observations used before and after the date, per pixel
     max_days: float = 0.0  # ignore sources further away in time (0 = no limit)
-    regression: str = "local"  # local | global | none: per-band radiometric matching of each source
+    regression: str = "global"  # global | local | none: per-band radiometric matching of each source
     regression_radius: int = 10  # local regression window radius (px)
     inpaint: str = "telea"  # telea | navier-stokes | diffusion | none: what fills pixels no date sees clear
     inpaint_radius: int = 5
     # outputs
     composite: str = "none"  # none | median | best: also write one cloud-free image
-    block_size: int = 512  # processing window side (px); memory grows with dates x bands x block^2
+    block_size: int = 1024  # processing window side (px); shrunk automatically to bound memory
     write_source: bool = True  # <stem>_source.tif: date (YYYYMMDD) each filled pixel came from
     write_quality: bool = True  # <stem>_quality.tif: how each pixel was obtained
     quicklook: bool = True  # decloud_quicklook.png: before / mask / after per date

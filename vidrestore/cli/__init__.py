@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "probe": "vidrestore.cli.probe_cmd",
     "restore": "vidrestore.cli.restore_cmd",
     "presets": "vidrestore.cli.presets_cmd",
+    "decloud": "vidrestore.cli.decloud_cmd",
     "flow": "vidrestore.cli.flow_cmd",
     "weights": "vidrestore.cli.weights_cmd",
     "eval": "vidrestore.cli.eval_cmd",

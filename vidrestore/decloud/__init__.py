@@ -1,0 +1,30 @@
+"""Satellite time-series declouding (``vidrestore decloud``).
+
+Detects (or reads) cloud and shadow masks for every date of a GeoTIFF time series, co-registers
+the dates, fills each cloudy pixel from the temporally nearest clear observations after per-band
+radiometric matching, inpaints what no date sees clear, and writes GeoTIFFs that keep the inputs'
+names, georeferencing, dtype, nodata, band descriptions and tags. See :func:`run_decloud`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["run_decloud", "discover_series", "DecloudResult"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vidrestore.decloud.engine import DecloudResult, run_decloud
+    from vidrestore.decloud.series import discover_series
+
+
+def __getattr__(name: str) -> Any:
+    # rasterio/cv2 load only when declouding is used
+    if name in ("run_decloud", "DecloudResult"):
+        from vidrestore.decloud import engine
+
+        return getattr(engine, name)
+    if name == "discover_series":
+        from vidrestore.decloud.series import discover_series
+
+        return discover_series
+    raise AttributeError(name)

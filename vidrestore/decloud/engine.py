@@ -1,0 +1,696 @@
+"""The decloud run: plan on an overview, then process the scene block by block.
+
+1. **Discover** the series (:mod:`.series`) and map band roles.
+2. **Plan** on a decimated overview of every date (bounded memory): mask files and/or detection,
+   radiometric normalisation gains, global per-pair regressions; **align** each date to the
+   clearest one by phase correlation on full-resolution chips (:mod:`.align`).
+3. **Blocks**: for each ``block_size`` window (plus a halo for shifts, shadow search, buffers and
+   regression windows) read every date, co-register it onto the reference grid, detect or decode
+   masks there, then for each date fill its cloudy pixels from the other dates resampled onto *its*
+   grid (:mod:`.fill`), inpaint the rest (:mod:`.inpaint`) and write the window into its outputs.
+   Clear pixels are copied bit for bit from the input.
+4. **Finish**: move outputs into place atomically, then write the report and the quick-look strip.
+
+Memory is bounded by the block: about ``dates x bands x (block + 2 halo)^2 x 4 bytes x 5``; the block
+side shrinks automatically for long series so that this stays under ``BLOCK_BUDGET`` bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidrestore.config import Config, DecloudConfig
+from vidrestore.decloud.align import (
+    Shift, combine_shifts, correlation_at, estimate_shift, refine_shift, shift_image, shift_mask,
+)
+from vidrestore.decloud.dates import date_key, date_label, days_between
+from vidrestore.decloud.detect import (
+    DetectParams, detect_stack, fit_normalisation, normalise, robust_line, spectral_candidates,
+)
+from vidrestore.decloud.fill import FillParams, Source, temporal_fill
+from vidrestore.decloud.inpaint import inpaint_classical, inpaint_diffusion
+from vidrestore.decloud.masks import CLEAR, CLOUD, NODATA, SHADOW, buffer_classes
+from vidrestore.decloud.output import OutputSet, output_name
+from vidrestore.decloud.raster import SeriesReader, Window, iter_blocks
+from vidrestore.decloud.series import Series, discover_series, resolve_band_roles
+
+logger = logging.getLogger(__name__)
+
+OVERVIEW_BUDGET = 192 * 2**20  # bytes for the float32 overview of all dates
+OVERVIEW_MAX_SIDE = 1024
+BLOCK_BUDGET = 640 * 2**20  # bytes for the per-block working set
+FIT_SAMPLES = 60000  # overview pixels the per-pair radiometric lines are fitted on
+MIN_RESPONSE = 0.05  # phase-correlation peak below which a shift is not trusted
+MIN_CORR_GAIN = 0.005  # a measured shift must raise the chips' correlation at least this much
+MIN_ALIGN_SIDE = 64  # scenes smaller than this are not co-registered (too little texture to measure)
+
+# quality flags (<stem>_quality.tif)
+Q_CLEAR = 0  # own clear observation, copied
+Q_BOTH = 1  # filled from clear dates before and after
+Q_ONE = 2  # filled from clear dates on one side in time
+Q_INPAINT = 3  # filled by spatial inpainting
+Q_UNFILLED = 4  # cloud/shadow that nothing could fill (original values kept)
+Q_NODATA = 255
+
+QUALITY_LEGEND = "0=clear,1=filled from dates before and after,2=filled from one side in time," \
+                 "3=spatially inpainted,4=cloudy and not filled,255=no data"
+MASK_LEGEND = "0=clear,1=cloud,2=cloud shadow,255=no data"
+
+
+@dataclass
+class DateStats:
+    """Per-date counts (pixels) and alignment, for the report."""
+
+    name: str
+    date: str
+    shift: Shift = field(default_factory=Shift)
+    mask_source: str = "detected"
+    valid: int = 0
+    cloud: int = 0
+    shadow: int = 0
+    filled_both: int = 0
+    filled_one: int = 0
+    inpainted: int = 0
+    unfilled: int = 0
+
+    @property
+    def cover(self) -> float:
+        return (self.cloud + self.shadow) / self.valid if self.valid else 0.0
+
+
+@dataclass
+class DecloudResult:
+    outputs: list[Path]
+    stats: list[DateStats]
+    seconds: float
+    megapixel_dates_per_s: float
+    reference: str
+    report: Path | None = None
+    quicklook: Path | None = None
+    composite: Path | None = None
+
+
+@dataclass
+class _Plan:
+    series: Series
+    roles: dict[str, int]
+    scale: float
+    shifts: list[Shift]
+    ref: int
+    gains: np.ndarray  # (T, B, 2) normalisation (gain, offset) in reflectance
+    ov: np.ndarray  # (T, B, h, w) overview reflectance
+    ov_classes: np.ndarray  # (T, h, w)
+    use_detection: list[bool]  # per date
+    pair_fits: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    sample: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """An even subsample (at most FIT_SAMPLES pixels) of the overview: (T, B, N) values, (T, N) clear."""
+        if self.sample is None:
+            t, b, h, w = self.ov.shape
+            step = max(1, int(math.ceil(math.sqrt(h * w / FIT_SAMPLES))))
+            vals = self.ov[:, :, ::step, ::step].reshape(t, b, -1)
+            clear = (self.ov_classes[:, ::step, ::step] == CLEAR).reshape(t, -1) & np.isfinite(vals).all(axis=1)
+            self.sample = (vals, clear)
+        return self.sample
+
+    def fit(self, target: int, source: int) -> np.ndarray:
+        """(B, 2) gain/offset mapping ``source`` reflectance onto ``target`` (overview, clear in both)."""
+        key = (target, source)
+        if key not in self.pair_fits:
+            vals, clear = self._sample()
+            both = clear[target] & clear[source]
+            out = np.zeros((vals.shape[1], 2), np.float32)
+            for k in range(vals.shape[1]):
+                fit = robust_line(vals[source, k][both], vals[target, k][both], min_points=50) \
+                    if both.sum() >= 50 else None
+                if fit is None or not 0.1 < fit[0] < 10:
+                    gt, ot = self.gains[target, k]
+                    gs, os_ = self.gains[source, k]
+                    fit = (float(gt / gs), float(ot - gt / gs * os_))
+                out[k] = fit
+            self.pair_fits[key] = out
+        return self.pair_fits[key]
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Config, overwrite: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> DecloudResult:
+    """Decloud the time series named by ``inputs`` into ``out_dir`` (see the module docstring)."""
+    import rasterio
+
+    t0 = time.perf_counter()
+    dc = cfg.decloud
+    series = discover_series(inputs, dc)
+    roles = resolve_band_roles(series, dc.bands)
+    scale = reflectance_scale(dc, series.dtype)
+    out_dir = Path(out_dir)
+    mask_kwargs = dict(cloud_values=dc.cloud_values, shadow_values=dc.shadow_values,
+                       invalid_values=dc.invalid_values, probability_threshold=dc.probability_threshold)
+    with rasterio.Env(GDAL_CACHEMAX=dc.gdal_cache_mb), \
+            SeriesReader(series, resampling=dc.resampling, mask_kind=dc.mask_type, mask_kwargs=mask_kwargs) as reader:
+        plan = _make_plan(series, reader, dc, roles, scale)
+        stats = [DateStats(name=e.name, date=date_label(e.date), shift=plan.shifts[i],
+                           mask_source=_mask_source(e.mask is not None, plan.use_detection[i]))
+                 for i, e in enumerate(series.dates)]
+        outputs = _declare_outputs(series, plan, dc, out_dir, overwrite)
+        with outputs:
+            outputs.open()
+            _process_blocks(plan, reader, dc, cfg, outputs, stats, progress)
+            finals = outputs.commit()
+    seconds = time.perf_counter() - t0
+    mpd = series.grid.width * series.grid.height * len(series.dates) / 1e6 / max(seconds, 1e-9)
+    composite = out_dir / f"composite_{dc.composite}.tif" if dc.composite != "none" else None
+    result = DecloudResult(outputs=finals, stats=stats, seconds=seconds, megapixel_dates_per_s=mpd,
+                           reference=series.dates[plan.ref].name, composite=composite)
+    from vidrestore.decloud.report import write_quicklook, write_report
+
+    if dc.report:
+        result.report = write_report(out_dir, series, stats, result, dc)
+        result.outputs.extend([result.report, result.report.with_suffix(".txt")])
+    if dc.quicklook:
+        result.quicklook = write_quicklook(out_dir, series, plan.roles, dc, overwrite=True)
+        result.outputs.append(result.quicklook)
+    logger.info("decloud: %d dates, %dx%d px, %.1f s (%.2f megapixel-dates/s); %d outputs in %s",
+                len(series.dates), series.grid.width, series.grid.height, seconds, mpd, len(result.outputs), out_dir)
+    return result
+
+
+def reflectance_scale(dc: DecloudConfig, dtype: str) -> float:
+    """Pixel value that means reflectance 1 (``decloud.reflectance_scale``, else 255 / 10000 / 1 by dtype)."""
+    if dc.reflectance_scale > 0:
+        return float(dc.reflectance_scale)
+    d = np.dtype(dtype)
+    if d.kind == "f":
+        return 1.0
+    if d == np.uint8 or d == np.int8:
+        return 255.0
+    return 10000.0
+
+
+def _mask_source(has_file: bool, detected: bool) -> str:
+    if has_file and detected:
+        return "file+detected"
+    if has_file:
+        return "file"
+    return "detected" if detected else "none"
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def _overview_shape(series: Series) -> tuple[int, int]:
+    g = series.grid
+    per = len(series.dates) * series.num_bands * 4
+    s = min(1.0, math.sqrt(OVERVIEW_BUDGET / (per * g.width * g.height)), OVERVIEW_MAX_SIDE / max(g.width, g.height))
+    return max(int(round(g.height * s)), 1), max(int(round(g.width * s)), 1)
+
+
+def _combine_classes(file_cls: np.ndarray | None, det: np.ndarray | None, buffer: int) -> np.ndarray:
+    """Mask-file classes (buffered) and/or detected classes (already buffered) into one class map."""
+    if file_cls is None and det is None:
+        raise ValueError("no mask source")
+    f = buffer_classes(file_cls, buffer) if file_cls is not None else None
+    if f is None:
+        return det  # type: ignore[return-value]
+    if det is None:
+        return f
+    out = f.copy()
+    out[(det == SHADOW) & (out == CLEAR)] = SHADOW
+    out[(det == CLOUD) & (out != NODATA)] = CLOUD
+    out[det == NODATA] = NODATA
+    return out
+
+
+def _classes_for(stack: np.ndarray, file_cls: list[np.ndarray | None], use_det: list[bool], roles: dict[str, int],
+                 params: DetectParams, gains: np.ndarray, buffer: int) -> np.ndarray:
+    """Classes (T, H, W) of a co-registered reflectance stack from mask files and/or detection."""
+    t, _, h, w = stack.shape
+    valid = np.isfinite(stack).all(axis=1)
+    det = None
+    if any(use_det):
+        det = detect_stack(normalise(stack, gains), roles, params, valid=valid)
+    out = np.empty((t, h, w), np.uint8)
+    for i in range(t):
+        d = det[i] if (det is not None and use_det[i]) else None
+        f = file_cls[i]
+        if f is None and d is None:
+            cls = np.where(valid[i], CLEAR, NODATA).astype(np.uint8)
+        else:
+            cls = _combine_classes(f, d, buffer)
+        cls[~valid[i]] = NODATA
+        out[i] = cls
+    return out
+
+
+def _make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: dict[str, int],
+               scale: float) -> _Plan:
+    """Overview masks, shifts, normalisation gains; two rounds of alignment (see :func:`_align`)."""
+    n = len(series.dates)
+    shape = _overview_shape(series)
+    factor = shape[0] / series.grid.height
+    logger.info("planning on a %dx%d overview of %d dates", shape[1], shape[0], n)
+    ov = np.stack([reader.read_overview(e, shape) for e in series.dates]) / np.float32(scale)
+    file_cls = [reader.read_mask_overview(e, shape) for e in series.dates]
+    use_det = [dc.detect == "always" or (dc.detect == "auto" and file_cls[i] is None) for i in range(n)]
+    valid = np.isfinite(ov).all(axis=1)
+    # first guess of clear pixels: the spectral test and any mask file
+    clear0 = valid & ~spectral_candidates(ov, roles, DetectParams.from_config(dc))
+    for i, f in enumerate(file_cls):
+        if f is not None:
+            clear0[i] &= f == CLEAR
+    ref = int(np.argmax([clear0[i].sum() for i in range(n)]))
+    params_ov = DetectParams.from_config(dc, scale=factor)
+    buffer_ov = int(round(dc.buffer * factor))
+    shifts = [Shift() for _ in range(n)]
+    align = dc.align and min(series.grid.width, series.grid.height) >= MIN_ALIGN_SIDE
+    if dc.align and not align:
+        logger.info("scene smaller than %d px: dates are not co-registered", MIN_ALIGN_SIDE)
+    if align:
+        # round 1: phase correlation with only no-data and mask files excluded (clouds of one date do
+        # not correlate with another's land, so they lower the peak but rarely move it)
+        shifts = _align(series, reader, dc, roles, scale, ref, shape, classes=None, start=None)
+    ov_al, fc_al = _realign(ov, file_cls, shifts, shape, series, dc)
+    gains = fit_normalisation(ov_al, clear0 if all(s.is_zero for s in shifts) else
+                              np.isfinite(ov_al).all(axis=1) & ~spectral_candidates(ov_al, roles, params_ov))
+    classes = _classes_for(ov_al, fc_al, use_det, roles, params_ov, gains, buffer_ov)
+    if align and any(not s.is_zero for s in shifts):
+        # round 2: with the clouds and shadows of the co-registered overview masked, polish every shift
+        shifts = _align(series, reader, dc, roles, scale, ref, shape, classes=classes, start=shifts)
+        ov_al, fc_al = _realign(ov, file_cls, shifts, shape, series, dc)
+        classes = _classes_for(ov_al, fc_al, use_det, roles, params_ov, gains, buffer_ov)
+    # regressions on misregistered pixels are diluted (slopes pulled towards 0): fit on the co-registered overview
+    gains = fit_normalisation(ov_al, classes == CLEAR)
+    return _Plan(series=series, roles=roles, scale=scale, shifts=shifts, ref=ref, gains=gains, ov=ov_al,
+                 ov_classes=classes, use_detection=use_det)
+
+
+def _realign(ov: np.ndarray, file_cls: list[np.ndarray | None], shifts: list[Shift], shape: tuple[int, int],
+             series: Series, dc: DecloudConfig) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """The overview and its mask-file classes shifted onto the reference grid."""
+    if all(s.is_zero for s in shifts):
+        return ov, file_cls
+    fy, fx = shape[0] / series.grid.height, shape[1] / series.grid.width
+    ov_al = np.stack([o if s.is_zero else shift_image(o, s.dx * fx, s.dy * fy, interpolation=dc.resampling)
+                      for o, s in zip(ov, shifts)])
+    fc_al = [None if f is None else shift_mask(f, s.dx * fx, s.dy * fy, fill=NODATA) for f, s in zip(file_cls, shifts)]
+    return ov_al, fc_al
+
+
+def _chip_windows(series: Series, chip: int) -> list[Window]:
+    g = series.grid
+    ch, cw = min(chip, g.height), min(chip, g.width)
+    if g.height < 2 * chip or g.width < 2 * chip:
+        return [Window((g.height - ch) // 2, (g.width - cw) // 2, ch, cw)]
+    out = []
+    for fy in (0.25, 0.75):
+        for fx in (0.25, 0.75):
+            out.append(Window(int(g.height * fy - ch / 2), int(g.width * fx - cw / 2), ch, cw))
+    return out
+
+
+def _align_band(data: np.ndarray, roles: dict[str, int]) -> np.ndarray:
+    for role in ("nir", "red", "green"):
+        if role in roles:
+            return data[roles[role]]
+    return np.nanmean(data, axis=0) if data.shape[0] > 1 else data[0]
+
+
+def _chip_classes(classes: np.ndarray, win: Window, shift: Shift, series: Series) -> np.ndarray:
+    """Reference-grid overview classes sampled (nearest) on a full-resolution chip of a date's own grid."""
+    import cv2
+
+    oh, ow = classes.shape
+    g = series.grid
+    rows = np.clip(np.floor((np.arange(win.row, win.row + win.height) - shift.dy) * oh / g.height), 0, oh - 1)
+    cols = np.clip(np.floor((np.arange(win.col, win.col + win.width) - shift.dx) * ow / g.width), 0, ow - 1)
+    bad = classes[np.ix_(rows.astype(int), cols.astype(int))] != CLEAR
+    grow = int(math.ceil(g.height / oh))
+    if grow > 1:  # coarse masks: widen by one overview pixel
+        bad = cv2.dilate(bad.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+    return bad
+
+
+def _improves(ref: np.ndarray, mov: np.ndarray, shift: Shift, ref_bad: np.ndarray, mov_bad: np.ndarray) -> bool:
+    """Whether ``shift`` raises the correlation of the clear pixels by at least :data:`MIN_CORR_GAIN`."""
+    before = correlation_at(ref, mov, Shift(), ref_bad=ref_bad, mov_bad=mov_bad)
+    after = correlation_at(ref, mov, shift, ref_bad=ref_bad, mov_bad=mov_bad)
+    if not np.isfinite(after):
+        return False
+    return not np.isfinite(before) or after >= before + MIN_CORR_GAIN
+
+
+def _align(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: dict[str, int], scale: float,
+           ref: int, shape: tuple[int, int], *, classes: np.ndarray | None, start: list[Shift] | None) -> list[Shift]:
+    """Shift of every date relative to ``ref``: median over full-resolution chips.
+
+    Without ``classes`` (round 1): phase correlation, masking no-data and mask-file clouds only.
+    With ``classes`` (reference-grid overview classes, round 2): clouds/shadows masked, phase
+    correlation again, then Lucas-Kanade polishing (:func:`~vidrestore.decloud.align.refine_shift`).
+    """
+    chips = _chip_windows(series, dc.align_chip)
+
+    def chip_data(i: int, win: Window) -> tuple[np.ndarray, np.ndarray]:
+        _, data = reader.read(series.dates[i], win)
+        data /= np.float32(scale)
+        bad = ~np.isfinite(data).all(axis=0)
+        fm = reader.read_mask(series.dates[i], win)
+        if fm is not None:
+            bad |= fm != CLEAR
+        if classes is not None:
+            bad |= _chip_classes(classes[i], win, start[i] if start else Shift(), series)
+        return _align_band(data, roles), bad
+
+    refs = [chip_data(ref, w) for w in chips]
+    shifts: list[Shift] = []
+    for i, entry in enumerate(series.dates):
+        if i == ref:
+            shifts.append(Shift(0.0, 0.0, 1.0))
+            continue
+        per_chip = []
+        for (rimg, rbad), win in zip(refs, chips):
+            mimg, mbad = chip_data(i, win)
+            if (~mbad).mean() < 0.05 or (~rbad).mean() < 0.05:
+                continue
+            est = estimate_shift(rimg, mimg, ref_bad=rbad, mov_bad=mbad)
+            if classes is not None and est.response >= MIN_RESPONSE:
+                est = refine_shift(rimg, mimg, est, ref_bad=rbad, mov_bad=mbad)
+            if est.magnitude > dc.max_shift:
+                logger.debug("%s: chip peak at %.1f px is beyond decloud.max_shift; ignored", entry.name, est.magnitude)
+                est = Shift(0.0, 0.0, max(est.response, MIN_RESPONSE))
+            elif not est.is_zero and not _improves(rimg, mimg, est, rbad, mbad):
+                # the peak was noise: shifting does not make the dates agree better, so this chip votes for 0
+                est = Shift(0.0, 0.0, max(est.response, MIN_RESPONSE))
+            per_chip.append(est)
+        s = combine_shifts(per_chip, min_response=MIN_RESPONSE)
+        if not per_chip or s.response == 0.0:
+            if classes is None:
+                logger.info("%s: too few clear pixels or too little texture to measure a shift; taken as aligned",
+                            entry.name)
+            s = start[i] if start else Shift()
+        elif s.magnitude > dc.max_shift:
+            logger.warning("%s: measured shift %.1f px exceeds decloud.max_shift=%g; assumed aligned",
+                           entry.name, s.magnitude, dc.max_shift)
+            s = Shift()
+        elif classes is not None:
+            logger.info("%s: shift dx=%+.2f dy=%+.2f px (peak %.2f)", entry.name, s.dx, s.dy, s.response)
+        shifts.append(s)
+    return shifts
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _img_key(path: Path) -> str:
+    return f"img:{path}"
+
+
+def _declare_outputs(series: Series, plan: _Plan, dc: DecloudConfig, out_dir: Path, overwrite: bool) -> OutputSet:
+    protected = tuple(series.files) + tuple(e.mask.path for e in series.dates if e.mask is not None)
+    outs = OutputSet(out_dir, overwrite=overwrite, protected=protected)
+    reprojected = {b.path for e in series.dates if e.reproject for b in e.bands}
+    for p in series.files:
+        outs.add_like(_img_key(p), output_name(p), p, grid=series.grid if p in reprojected else None)
+    seen: set[str] = set()
+    for i, e in enumerate(series.dates):
+        if e.aux_stem in seen:
+            continue
+        seen.add(e.aux_stem)
+        count = series.aux_count
+        descs = tuple(date_label(d.date) for d in series.dates) if count > 1 else (date_label(e.date),)
+        date_tags = {"DECLOUD_DATE": date_label(e.date)} if count == 1 else {}
+        outs.add_new(f"mask:{e.aux_stem}", f"{e.aux_stem}{dc.mask_suffix}.tif", grid=series.grid, count=count,
+                     dtype="uint8", nodata=NODATA, descriptions=descs,
+                     tags={"DECLOUD_CLASSES": MASK_LEGEND, **date_tags})
+        if dc.write_source:
+            outs.add_new(f"source:{e.aux_stem}", f"{e.aux_stem}_source.tif", grid=series.grid, count=count,
+                         dtype="int32", nodata=-1, descriptions=descs,
+                         tags={"DECLOUD_SOURCE": "acquisition date (YYYYMMDD) a filled pixel was taken from "
+                                                 "(the nearest of the dates used); 0 = not filled in time",
+                               **date_tags})
+        if dc.write_quality:
+            outs.add_new(f"quality:{e.aux_stem}", f"{e.aux_stem}_quality.tif", grid=series.grid, count=count,
+                         dtype="uint8", nodata=Q_NODATA, descriptions=descs,
+                         tags={"DECLOUD_QUALITY": QUALITY_LEGEND, **date_tags})
+    if dc.composite != "none":
+        ref = series.dates[plan.ref]
+        nodata = series.nodata[0]
+        outs.add_new("composite", f"composite_{dc.composite}.tif", grid=series.grid, count=series.num_bands,
+                     dtype=series.dtype, nodata=nodata, like=ref.bands[0].path,
+                     descriptions=tuple(series.band_names),
+                     tags={"DECLOUD_COMPOSITE": dc.composite, "DECLOUD_REFERENCE_DATE": date_label(ref.date),
+                           "DECLOUD_DATES": ",".join(date_label(e.date) for e in series.dates)})
+    return outs
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def _halo(plan: _Plan, dc: DecloudConfig) -> tuple[int, int]:
+    """(total halo, fill halo) in px."""
+    shift_h = int(math.ceil(max((s.magnitude for s in plan.shifts), default=0.0))) + 2
+    detect_h = dc.buffer + (dc.shadow_search if any(plan.use_detection) else 0)
+    fill_h = max(dc.regression_radius if dc.regression == "local" else 0, 24 if dc.inpaint != "none" else 0)
+    return shift_h + detect_h + fill_h, fill_h
+
+
+def _block_size(plan: _Plan, dc: DecloudConfig, halo: int) -> int:
+    per_px = len(plan.series.dates) * plan.series.num_bands * 4 * 5
+    side = int(math.sqrt(BLOCK_BUDGET / per_px)) - 2 * halo
+    size = max(64, min(dc.block_size, side))
+    if size < dc.block_size:
+        logger.info("block size %d -> %d px to bound memory (%d dates x %d bands)", dc.block_size, size,
+                    len(plan.series.dates), plan.series.num_bands)
+    return size
+
+
+def _process_blocks(plan: _Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
+                    stats: list[DateStats], progress: Callable[[int, int], None] | None) -> None:
+    halo, fill_h = _halo(plan, dc)
+    blocks = iter_blocks(plan.series.grid, _block_size(plan, dc, halo))
+    for done, win in enumerate(blocks, 1):
+        _process_block(plan, reader, dc, cfg, outputs, stats, win, halo, fill_h)
+        if progress is not None:
+            progress(done, len(blocks))
+
+
+def _process_block(plan: _Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
+                   stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
+    series = plan.series
+    n = len(series.dates)
+    ext = win.grow(halo)
+    raws: list[np.ndarray] = []
+    refl: list[np.ndarray] = []
+    file_cls: list[np.ndarray | None] = []
+    for entry in series.dates:
+        raw, data = reader.read(entry, ext)
+        data /= np.float32(plan.scale)
+        raws.append(raw)
+        refl.append(data)
+        file_cls.append(reader.read_mask(entry, ext))
+    # co-register onto the reference grid, then classify there
+    aligned = np.stack([r if s.is_zero else shift_image(r, s.dx, s.dy, interpolation=dc.resampling)
+                        for r, s in zip(refl, plan.shifts)])
+    fc_aligned = [None if f is None else (f if s.is_zero else shift_mask(f, s.dx, s.dy, fill=NODATA))
+                  for f, s in zip(file_cls, plan.shifts)]
+    params = DetectParams.from_config(dc)
+    classes_ref = _classes_for(aligned, fc_aligned, plan.use_detection, plan.roles, params, plan.gains, dc.buffer)
+    inner = (slice(halo, halo + win.height), slice(halo, halo + win.width))
+    fr = (slice(halo - fill_h, halo + win.height + fill_h), slice(halo - fill_h, halo + win.width + fill_h))
+    inner_in_fr = (slice(fill_h, fill_h + win.height), slice(fill_h, fill_h + win.width))
+    frames: dict[tuple[int, int], np.ndarray] = {}
+
+    def classes_in_frame(t: int) -> np.ndarray:
+        """Classes of every date on date t's pixel grid (nearest shift of the reference-grid classes)."""
+        s = plan.shifts[t]
+        key = (int(round(-s.dx)), int(round(-s.dy)))
+        if key not in frames:
+            frames[key] = classes_ref if key == (0, 0) else shift_mask(classes_ref, -s.dx, -s.dy, fill=NODATA)
+        return frames[key]
+
+    for t, entry in enumerate(series.dates):
+        cls = classes_in_frame(t)
+        own = cls[t]
+        own_valid = np.isfinite(refl[t]).all(axis=0)
+        own = np.where(own_valid, own, NODATA).astype(np.uint8)
+        need_fr = np.isin(own[fr], (CLOUD, SHADOW))
+        out_raw = raws[t][(slice(None), *inner)].copy()
+        quality = np.where(own[inner] == NODATA, Q_NODATA, Q_CLEAR).astype(np.uint8)
+        source = np.where(own[inner] == NODATA, -1, 0).astype(np.int32)
+        if need_fr[inner_in_fr].any():
+            values, q_fr, src_fr = _fill_date(plan, dc, cfg, t, refl, cls, own, need_fr, fr)
+            need_in = need_fr[inner_in_fr]
+            v_in = values[(slice(None), *inner_in_fr)]
+            q_in = q_fr[inner_in_fr]
+            filled = need_in & (q_in != Q_UNFILLED)
+            out_raw[:, filled] = _to_file_values(v_in[:, filled] * plan.scale, series)
+            quality[need_in] = q_in[need_in]
+            source[need_in] = src_fr[inner_in_fr][need_in]
+        _write_date(outputs, series, dc, t, win, out_raw, own[inner], source, quality)
+        st = stats[t]
+        own_in = own[inner]
+        st.valid += int((own_in != NODATA).sum())
+        st.cloud += int((own_in == CLOUD).sum())
+        st.shadow += int((own_in == SHADOW).sum())
+        st.filled_both += int((quality == Q_BOTH).sum())
+        st.filled_one += int((quality == Q_ONE).sum())
+        st.inpainted += int((quality == Q_INPAINT).sum())
+        st.unfilled += int((quality == Q_UNFILLED).sum())
+    if dc.composite != "none":
+        comp = _composite(aligned, classes_ref, dc, plan, inner, halo)
+        outputs.write("composite", _to_file_values(comp * plan.scale, series, keep_nan=True), row=win.row,
+                      col=win.col)
+    del aligned, refl, raws
+
+
+def _fill_date(plan: _Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np.ndarray], cls: np.ndarray,
+               own: np.ndarray, need: np.ndarray, fr: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values (B, h, w), quality flags and source-date keys for date ``t`` over the fill region ``fr``."""
+    series = plan.series
+    st = plan.shifts[t]
+    target = refl[t][(slice(None), *fr)]
+    target_clear = own[fr] == CLEAR
+    sources: list[Source] = []
+    for u, entry in enumerate(series.dates):
+        if u == t:
+            continue
+        su = plan.shifts[u]
+
+        def values(rs: slice, cs: slice, u: int = u, su: Shift = su) -> np.ndarray:
+            """Date u on date t's grid over rows ``rs`` x cols ``cs`` of the fill region (shifting only that)."""
+            dx, dy = su.dx - st.dx, su.dy - st.dy
+            r0, r1 = fr[0].start + rs.start, fr[0].start + rs.stop
+            c0, c1 = fr[1].start + cs.start, fr[1].start + cs.stop
+            if abs(dx) < 1e-3 and abs(dy) < 1e-3:
+                return refl[u][:, r0:r1, c0:c1]
+            m = int(math.ceil(max(abs(dx), abs(dy)))) + 3
+            h, w = refl[u].shape[1:]
+            a0, a1, b0, b1 = max(r0 - m, 0), min(r1 + m, h), max(c0 - m, 0), min(c1 + m, w)
+            moved = shift_image(refl[u][:, a0:a1, b0:b1], dx, dy, interpolation=dc.resampling)
+            return moved[:, r0 - a0:r1 - a0, c0 - b0:c1 - b0]
+
+        sources.append(Source(index=u, days=days_between(series.dates[t].date, entry.date),
+                              clear=lambda u=u: cls[u][fr] == CLEAR, values=values, fit=lambda u=u: plan.fit(t, u)))
+    params = FillParams(sources_per_side=dc.sources_per_side, max_days=dc.max_days, regression=dc.regression,
+                        regression_radius=dc.regression_radius)
+    res = temporal_fill(target, target_clear, need, sources, params)
+    quality = np.full(need.shape, Q_CLEAR, np.uint8)
+    quality[need & (res.sides == 2)] = Q_BOTH
+    quality[need & (res.sides == 1)] = Q_ONE
+    src = np.zeros(need.shape, np.int32)
+    keys = np.array([date_key(e.date) for e in series.dates], np.int32)
+    has = need & (res.source >= 0)
+    src[has] = keys[res.source[has]]
+    values = res.values
+    rest = need & (res.sides == 0)
+    if rest.any():
+        known = np.where(target_clear[None], target, np.nan)
+        known = np.where(np.isfinite(values), values, known)
+        if dc.inpaint in ("telea", "navier-stokes"):
+            patch = inpaint_classical(known, rest, method=dc.inpaint, radius=dc.inpaint_radius)
+        elif dc.inpaint == "diffusion":
+            patch = inpaint_diffusion(known, rest, restorer_cfg=cfg.restorer)
+        else:
+            patch = np.full(values.shape, np.nan, np.float32)
+        ok = rest & np.isfinite(patch).all(axis=0)
+        values = np.where(ok[None], patch, values)
+        quality[ok] = Q_INPAINT
+        quality[rest & ~ok] = Q_UNFILLED
+    return values, quality, src
+
+
+def _to_file_values(v: np.ndarray, series: Series, *, keep_nan: bool = False) -> np.ndarray:
+    """Float values (file units) -> the series dtype: rounded, clipped, never all-bands equal to nodata.
+
+    ``v`` is (B, N) or (B, H, W). With ``keep_nan``, NaN pixels become nodata (or 0 without one).
+    """
+    dtype = np.dtype(series.dtype)
+    nan = ~np.isfinite(v).all(axis=0)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        out = np.clip(np.rint(np.nan_to_num(v)), info.min, info.max).astype(dtype)
+    else:
+        out = v.astype(dtype)
+    nodata = series.nodata
+    if all(nd is not None and not np.isnan(nd) for nd in nodata):
+        nd = np.array(nodata, dtype=np.float64).reshape((-1,) + (1,) * (v.ndim - 1)).astype(dtype)
+        clash = (out == nd).all(axis=0) & ~nan
+        if clash.any():
+            # a filled pixel must not read as no data: move the first band one step off nodata
+            step = 1 if dtype.kind in "iu" and nd.flat[0] < np.iinfo(dtype).max else -1
+            band0 = out[0]
+            band0[clash] = (nd.flat[0] + (step if dtype.kind in "iu" else 1e-6)).astype(dtype)
+    if keep_nan and nan.any():
+        fill = [nd if nd is not None else 0 for nd in nodata]
+        for k in range(out.shape[0]):
+            out[k][nan] = np.asarray(fill[k]).astype(dtype)
+    return out
+
+
+def _write_date(outputs: OutputSet, series: Series, dc: DecloudConfig, t: int, win: Window, img: np.ndarray,
+                cls: np.ndarray, source: np.ndarray, quality: np.ndarray) -> None:
+    entry = series.dates[t]
+    by_file: dict[Path, tuple[list[int], list[int]]] = {}
+    for k, ref in enumerate(entry.bands):
+        rows, idx = by_file.setdefault(ref.path, ([], []))
+        rows.append(k)
+        idx.append(ref.band)
+    for path, (rows, idx) in by_file.items():
+        outputs.write(_img_key(path), img[rows], row=win.row, col=win.col, bands=idx)
+    band = [entry.aux_band]
+    outputs.write(f"mask:{entry.aux_stem}", cls[None], row=win.row, col=win.col, bands=band)
+    if dc.write_source:
+        outputs.write(f"source:{entry.aux_stem}", source[None], row=win.row, col=win.col, bands=band)
+    if dc.write_quality:
+        outputs.write(f"quality:{entry.aux_stem}", quality[None], row=win.row, col=win.col, bands=band)
+
+
+def _composite(aligned: np.ndarray, classes: np.ndarray, dc: DecloudConfig, plan: _Plan,
+               inner: tuple[slice, slice], halo: int) -> np.ndarray:
+    """One cloud-free image (B, h, w) on the reference grid from the co-registered dates.
+
+    ``median``: per-pixel median of the clear observations. ``best``: the clear observation whose
+    distance to any cloud/shadow is largest (capped at 2 x shadow_search), dates with less cloud
+    preferred on ties. Pixels no date sees clear are inpainted (or left no data).
+    """
+    import cv2
+    import warnings
+
+    clear = classes == CLEAR
+    if dc.composite == "median":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            comp = np.nanmedian(np.where(clear[:, None], aligned, np.nan), axis=0)
+    else:
+        cap = float(max(2 * dc.shadow_search, 10))
+        cover = np.array([1.0 - (plan.ov_classes[i] == CLEAR).mean() for i in range(len(classes))], np.float32)
+        score = np.full(classes.shape, -np.inf, np.float32)
+        for i in range(len(classes)):
+            if not clear[i].any():
+                continue
+            dist = cv2.distanceTransform(clear[i].astype(np.uint8), cv2.DIST_L2, 3)
+            s = np.minimum(dist, cap) / cap - 0.5 * cover[i]
+            score[i] = np.where(clear[i] & np.isfinite(aligned[i]).all(axis=0), s, -np.inf)
+        best = np.argmax(score, axis=0)
+        any_clear = np.isfinite(score).any(axis=0)
+        comp = np.take_along_axis(aligned, best[None, None].repeat(aligned.shape[1], axis=1), axis=0)[0]
+        comp[:, ~any_clear] = np.nan
+    hole = ~np.isfinite(comp).all(axis=0) & np.isfinite(aligned).all(axis=1).any(axis=0)
+    if hole.any() and dc.inpaint in ("telea", "navier-stokes"):
+        patch = inpaint_classical(comp.astype(np.float32), hole, method=dc.inpaint, radius=dc.inpaint_radius)
+        comp = np.where(np.isfinite(patch), patch, comp)
+    return comp[(slice(None), *inner)].astype(np.float32)
+
+
+__all__ = ["DateStats", "DecloudResult", "run_decloud", "reflectance_scale", "QUALITY_LEGEND", "MASK_LEGEND",
+           "Q_CLEAR", "Q_BOTH", "Q_ONE", "Q_INPAINT", "Q_UNFILLED", "Q_NODATA"]

@@ -1,0 +1,167 @@
+"""The run report (JSON + text table) and the PNG quick-look strip of a decloud run.
+
+The quick-look has one row per date: the input, its cloud/shadow mask over a dimmed input (cloud
+yellow, shadow blue, no data black) and the output. Colour bands are the mapped red/green/blue
+roles (else the first three bands, or one band in grey), stretched between the 2nd and 98th
+percentiles of all inputs so dates compare. Thumbnails are read decimated, never the full scene.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidrestore.config import DecloudConfig
+from vidrestore.decloud.dates import date_label
+from vidrestore.decloud.masks import CLOUD, NODATA, SHADOW
+from vidrestore.decloud.output import output_name
+from vidrestore.decloud.series import Series
+
+REPORT_NAME = "decloud_report.json"
+QUICKLOOK_NAME = "decloud_quicklook.png"
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_report(out_dir: Path, series: Series, stats: list[Any], result: Any, dc: DecloudConfig) -> Path:
+    """``decloud_report.json`` and ``decloud_report.txt``; returns the JSON path."""
+    rows = []
+    for s in stats:
+        rows.append({
+            "name": s.name, "date": s.date, "mask": s.mask_source,
+            "shift_px": [round(s.shift.dx, 3), round(s.shift.dy, 3)], "shift_peak": round(s.shift.response, 3),
+            "valid_px": s.valid, "cloud_px": s.cloud, "shadow_px": s.shadow,
+            "cloud_cover": round(s.cover, 4),
+            "filled_both_sides_px": s.filled_both, "filled_one_side_px": s.filled_one,
+            "inpainted_px": s.inpainted, "unfilled_px": s.unfilled,
+        })
+    doc = {
+        "dates": len(series.dates), "layout": series.layout, "bands": list(series.band_names),
+        "dtype": series.dtype, "size": [series.grid.width, series.grid.height],
+        "reference_date": result.reference, "seconds": round(result.seconds, 2),
+        "megapixel_dates_per_second": round(result.megapixel_dates_per_s, 3),
+        "settings": {k: getattr(dc, k) for k in ("detect", "mask_type", "buffer", "align", "regression",
+                                                  "regression_radius", "sources_per_side", "max_days",
+                                                  "inpaint", "composite")},
+        "per_date": rows,
+        "totals": {k: int(sum(r[k] for r in rows)) for k in (
+            "valid_px", "cloud_px", "shadow_px", "filled_both_sides_px", "filled_one_side_px", "inpainted_px",
+            "unfilled_px")},
+    }
+    path = out_dir / REPORT_NAME
+    _atomic_text(path, json.dumps(doc, indent=2) + "\n")
+    _atomic_text(path.with_suffix(".txt"), _text_table(doc))
+    return path
+
+
+def _text_table(doc: dict[str, Any]) -> str:
+    lines = [f"decloud: {doc['dates']} dates, {doc['size'][0]}x{doc['size'][1]} px, {len(doc['bands'])} band(s) "
+             f"{doc['dtype']}, reference {doc['reference_date']}, {doc['seconds']} s",
+             "",
+             f"{'date':<20} {'mask':<13} {'cloud%':>7} {'shadow%':>8} {'time2':>8} {'time1':>8} {'inpaint':>8} "
+             f"{'unfilled':>8} {'shift dx,dy':>14}"]
+    for r in doc["per_date"]:
+        v = max(r["valid_px"], 1)
+        lines.append(f"{r['date']:<20} {r['mask']:<13} {100 * r['cloud_px'] / v:7.2f} {100 * r['shadow_px'] / v:8.2f} "
+                     f"{r['filled_both_sides_px']:8d} {r['filled_one_side_px']:8d} {r['inpainted_px']:8d} "
+                     f"{r['unfilled_px']:8d} {r['shift_px'][0]:+7.2f},{r['shift_px'][1]:+6.2f}")
+    t = doc["totals"]
+    lines += ["", f"filled in time from both sides: {t['filled_both_sides_px']} px, from one side: "
+                  f"{t['filled_one_side_px']} px, inpainted: {t['inpainted_px']} px, left cloudy: {t['unfilled_px']} px",
+              "time2/time1 = pixels filled from clear dates on both sides / one side in time"]
+    return "\n".join(lines) + "\n"
+
+
+def _thumb_shape(series: Series, size: int) -> tuple[int, int]:
+    g = series.grid
+    s = min(1.0, size / max(g.width, g.height))
+    return max(int(round(g.height * s)), 1), max(int(round(g.width * s)), 1)
+
+
+def _display_bands(series: Series, roles: dict[str, int]) -> list[int]:
+    if all(r in roles for r in ("red", "green", "blue")):
+        return [roles["red"], roles["green"], roles["blue"]]
+    if series.num_bands >= 3:
+        return [0, 1, 2]
+    return [0]
+
+
+def _read_thumb(paths_bands: list[tuple[Path, int]], shape: tuple[int, int]) -> np.ndarray:
+    import rasterio
+    from rasterio.enums import Resampling
+
+    planes = []
+    for path, band in paths_bands:
+        with rasterio.open(path) as ds:
+            arr = ds.read(band, out_shape=shape, resampling=Resampling.average, masked=True)
+            planes.append(np.ma.filled(arr.astype(np.float32), np.nan))
+    return np.stack(planes)
+
+
+def write_quicklook(out_dir: Path, series: Series, roles: dict[str, int], dc: DecloudConfig, *,
+                    overwrite: bool = True) -> Path:
+    """``decloud_quicklook.png``: before / mask / after per date (see module docstring)."""
+    import cv2
+    import rasterio
+    from rasterio.enums import Resampling
+
+    shape = _thumb_shape(series, dc.quicklook_size)
+    bands = _display_bands(series, roles)
+    befores, afters, masks = [], [], []
+    for e in series.dates:
+        refs = [e.bands[k] for k in bands]
+        befores.append(_read_thumb([(r.path, r.band) for r in refs], shape))
+        afters.append(_read_thumb([(out_dir / output_name(r.path), r.band) for r in refs], shape))
+        with rasterio.open(out_dir / f"{e.aux_stem}{dc.mask_suffix}.tif") as ds:
+            masks.append(ds.read(e.aux_band, out_shape=shape, resampling=Resampling.mode))
+    stack = np.stack(befores)
+    lo = np.array([np.nanpercentile(stack[:, k], 2) if np.isfinite(stack[:, k]).any() else 0.0
+                   for k in range(stack.shape[1])])
+    hi = np.array([np.nanpercentile(stack[:, k], 98) if np.isfinite(stack[:, k]).any() else 1.0
+                   for k in range(stack.shape[1])])
+
+    def to_rgb(x: np.ndarray) -> np.ndarray:
+        y = (x - lo[:, None, None]) / np.maximum(hi - lo, 1e-9)[:, None, None]
+        y = np.clip(np.nan_to_num(y, nan=0.0), 0, 1)
+        if y.shape[0] == 1:
+            y = np.repeat(y, 3, axis=0)
+        return (y.transpose(1, 2, 0) * 255).astype(np.uint8)
+
+    h, w = shape
+    gap, label_w, head = 4, 150, 22
+    rows = []
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    header = np.full((head, label_w + 3 * (w + gap), 3), 255, np.uint8)
+    for j, title in enumerate(("before", "mask", "after")):
+        cv2.putText(header, title, (label_w + j * (w + gap) + 4, 16), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    rows.append(header)
+    for e, b, m, a in zip(series.dates, befores, masks, afters):
+        before = to_rgb(b)
+        overlay = (before * 0.45).astype(np.uint8)
+        overlay[m == CLOUD] = (255, 230, 0)
+        overlay[m == SHADOW] = (40, 90, 255)
+        overlay[m == NODATA] = (0, 0, 0)
+        row = np.full((h + gap, label_w + 3 * (w + gap), 3), 255, np.uint8)
+        row[:h, label_w:label_w + w] = before
+        row[:h, label_w + w + gap:label_w + 2 * w + gap] = overlay
+        row[:h, label_w + 2 * (w + gap):label_w + 3 * w + 2 * gap] = to_rgb(a)
+        cv2.putText(row, date_label(e.date)[:19], (4, min(h // 2 + 5, h - 2) if h > 12 else h), font, 0.42,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        rows.append(row)
+    img = np.concatenate(rows, axis=0)
+    path = out_dir / QUICKLOOK_NAME
+    if path.exists() and not overwrite:
+        raise FileExistsError(path)
+    tmp = path.with_name(f".{path.stem}.partial.png")
+    if not cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"{tmp}: PNG write failed")
+    os.replace(tmp, path)
+    return path
