@@ -143,3 +143,13 @@ def test_a_bare_name_is_found_where_weights_live(tiny_dirs, tmp_path: Path, monk
         load_model("tiny-ddpm", device="cpu")
     monkeypatch.setenv("VIDRESTORE_WEIGHTS", str(shelf))
     assert load_model("tiny-ddpm", device="cpu").path == shelf / "tiny-ddpm"
+
+
+def test_make_tiny_diffusion_tool(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.make_tiny_diffusion import main
+
+    assert main(["--out", str(tmp_path / "px"), "--layout", "pixel"]) == 0
+    assert inspect_folder(tmp_path / "px").layout == "pixel"
+    assert main(["--out", str(tmp_path / "px"), "--layout", "pixel"]) == 2  # never overwrites silently
+    assert "exists" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path / "px"), "--layout", "pixel", "--overwrite", "--seed", "1"]) == 0
