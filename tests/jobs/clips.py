@@ -25,7 +25,8 @@ from vidrestore.types import Frame, VideoInfo
 
 WEIGHTS = (1, 2, 4, 2)  # for t-2, t-1, t, t+1
 DELAY_ENV = "VIDRESTORE_TEST_FRAME_DELAY_MS"
-TEST_PROCESSORS = {"jobs_test_window": "tests.jobs.clips:build_window"}
+TEST_PROCESSORS = {"jobs_test_window": "tests.jobs.clips:build_window",
+                   "jobs_test_doubler": "tests.jobs.clips:build_doubler"}
 
 LOSSLESS = ["--set", "encode.codec=libx264rgb", "--set", "encode.crf=0", "--set", "encode.pix_fmt=rgb24",
             "--set", "encode.preset=ultrafast"]
@@ -82,10 +83,47 @@ class WindowAverage:
         return {"frames_in": self.frames_in}
 
 
+class Doubler:
+    """An interpolator's shape: every input frame, then the mean of it and the next one halfway in
+    time (the last input frame alone). Output time base is half the input's; needs one frame of
+    look-ahead, no warm-up: segments must own the in-between frames up to the next segment's start."""
+
+    uses_pixels = True
+    warmup_frames = 0
+    lookahead_frames = 1
+
+    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
+        return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=info.time_base / 2,
+                          rate=info.avg_rate * 2 if info.avg_rate else None, num_frames=None)
+
+    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        prev: Frame | None = None
+        for frame in frames:
+            if prev is not None:
+                yield from self._pair(prev, frame)
+            prev = frame
+        if prev is not None:
+            yield Frame(index=2 * prev.index, pts=2 * prev.pts, time_base=prev.time_base / 2, rgb=prev.rgb)
+
+    @staticmethod
+    def _pair(a: Frame, b: Frame) -> Iterator[Frame]:
+        tb = a.time_base / 2
+        mid = ((a.rgb.astype(np.uint16) + b.rgb + 1) // 2).astype(np.uint8)
+        yield Frame(index=2 * a.index, pts=2 * a.pts, time_base=tb, rgb=a.rgb)
+        yield Frame(index=2 * a.index + 1, pts=a.pts + b.pts, time_base=tb, rgb=mid)
+
+    def stats(self) -> dict[str, Any]:
+        return {}
+
+
 def build_window(cfg: Any, info: VideoInfo) -> WindowAverage:
     """``PROCESSORS["jobs_test_window"]`` (``--set restorer.name=jobs_test_window``)."""
     delay = float(os.environ.get(DELAY_ENV, "0") or 0) / 1000.0
     return WindowAverage(delay_s=delay)
+
+
+def build_doubler(cfg: Any, info: VideoInfo) -> Doubler:
+    return Doubler()
 
 
 def register(processors: dict[str, str] | None = None) -> None:

@@ -105,6 +105,21 @@ def test_lossy_output_keeps_timestamps_and_audio_and_images_output(noisy: Path, 
     assert frame_hashes(tmp_path / "seg") == frame_hashes(tmp_path / "direct")
 
 
+def test_more_outputs_than_inputs_each_segment_owns_its_time_span(noisy: Path, tmp_path: Path) -> None:
+    """An interpolator-shaped processor (2 outputs per input, one frame of look-ahead)."""
+    from tests.jobs.clips import Doubler
+
+    cfg = _cfg("jobs.segment_frames=10", "jobs.split=frames", "jobs.keep_workdir=true")
+    run_job(noisy, tmp_path / "direct.mkv", cfg=cfg, processor=Doubler(), quiet=True)
+    res = run_job_segmented(noisy, tmp_path / "seg.mkv", cfg=cfg, processor_ref="tests.jobs.clips:build_doubler",
+                            processor=Doubler(), quiet=True, one_to_one=False)
+    assert res.frames_out == 95 and res.segments == 5
+    m = manifest(tmp_path / "seg.mkv.vidrestore-work")
+    assert [s["frames"] for s in m["segments"]] == [20, 20, 20, 20, 15]  # the last ends on the last input frame
+    assert frame_hashes(tmp_path / "seg.mkv") == frame_hashes(tmp_path / "direct.mkv")
+    assert video_times(tmp_path / "seg.mkv") == video_times(tmp_path / "direct.mkv")
+
+
 def test_gan_restorer_with_temporal_fusion_segments_exactly(tmp_path: Path) -> None:
     """The real GAN stage (tiny random-weight network, DIS-flow temporal fusion) through the CLI."""
     torch = pytest.importorskip("torch")
