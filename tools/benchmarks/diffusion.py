@@ -162,8 +162,8 @@ def bench_consistency_overhead(model_dir: str, quick: bool) -> list[BenchRow]:
     on, off = min(times[True]), min(times[False])
     return [BenchRow("consistency step overhead (flow + warped noise + blending), CPU tiny model",
                      f"{on:.2f} vs {off:.2f} s/frame CPU ({100 * (on / off - 1):+.0f}%)",
-                     notes="the tiny UNet is ~1000x cheaper than SD's x4 upscaler, so the flow dominates here; "
-                           f"the GPU check measures the real ratio; {_load_note()}", command=CMD)]
+                     notes="best of 2 each, CPU time of this process (DIS runs in it too); the GPU check "
+                           f"measures the ratio at the x4 upscaler's size; {_load_note()}", command=CMD)]
 
 
 def bench_quality(model_dir: str, quick: bool) -> list[BenchRow]:
