@@ -154,3 +154,46 @@ def test_upscaler_refuses_masks(tiny_model) -> None:
 
     with pytest.raises(ConfigError, match="input size"):
         inpaint(torch.rand(1, 3, 8, 8), torch.zeros(1, 8, 8), model=tiny_model("upscale"), steps=2)
+
+
+def test_out_of_memory_retries_with_smaller_batches_then_tiles(tiny_model, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    from vidrestore.errors import VidrestoreError
+
+    model = tiny_model("latent")
+    clip = torch.from_numpy(np.stack([textured(32, 48, seed=1)[:, i:i + 40] for i in range(3)])).permute(0, 3, 1, 2)
+    clip = clip.contiguous()
+    settings = DiffusionSettings(steps=4, strength=0.6, consistency=False)
+    expected = DiffusionRestorer(model=model, settings=settings).restore(clip, window=3, overlap=0)
+    real = model.predict
+
+    def limited(max_batch: int, max_side: int):
+        def predict(x, t, **kw):
+            if x.shape[0] > max_batch or max(x.shape[-2:]) > max_side:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return real(x, t, **kw)
+        return predict
+
+    monkeypatch.setattr(model, "predict", limited(1, 999))
+    restorer = DiffusionRestorer(model=model, settings=settings)
+    out = restorer.restore(clip, window=3, overlap=0)
+    assert restorer._unet_batch == 1 and restorer.stats.frames == 3
+    assert torch.allclose(out, expected, atol=1e-4)  # one frame per call: the same result
+    assert "1 frame(s) per UNet call" in caplog.text
+
+    monkeypatch.setattr(model, "predict", limited(1, 8))  # the latent is 8x10 and tiles stop at 16
+    restorer = DiffusionRestorer(model=model, settings=settings)
+    with pytest.raises(VidrestoreError, match="out of memory even with one frame per UNet call"):
+        restorer.restore(clip, window=3, overlap=0)
+
+    pixel = tiny_model("pixel")  # latent = image: 32x40, so tiles of 20 can be tried
+    real = pixel.predict
+    small = clip[:2, :, :, :40].contiguous()
+    tiled = DiffusionRestorer(model=pixel, settings=DiffusionSettings(steps=2, consistency=False, tile=20))
+    expected = tiled.restore(small, window=2, overlap=0)
+    monkeypatch.setattr(pixel, "predict", limited(1, 24))
+    restorer = DiffusionRestorer(model=pixel, settings=DiffusionSettings(steps=2, consistency=False))
+    out = restorer.restore(small, window=2, overlap=0)
+    assert (restorer._unet_batch, restorer._tile) == (1, 20)
+    assert torch.allclose(out, expected, atol=1e-4)
+    assert "latent tiles of 20 px" in caplog.text

@@ -24,13 +24,14 @@ forms between windows.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vidrestore.errors import ConfigError, ShapeError
+from vidrestore.errors import ConfigError, ShapeError, VidrestoreError
 from vidrestore.restore.diffusion.colorfix import COLOR_FIXES, color_fix
 from vidrestore.restore.diffusion.consistency import (
     Links,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GUIDANCE = ("none", "ddnm")
+MIN_TILE = 16  # latent pixels: the smallest tile the out-of-memory path shrinks to
 _NOISE_STREAM = 0
 _LOW_RES_STREAM = 1
 _STEP_STREAM = 100
@@ -168,6 +170,21 @@ def _pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
+def _is_out_of_memory(err: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or the CPU allocator's failure."""
+    import torch
+
+    if isinstance(err, (torch.cuda.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(err)
+    return "out of memory" in text or "can't allocate memory" in text
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
 def fill_holes(x: torch.Tensor, known: torch.Tensor, max_iterations: int = 256) -> torch.Tensor:
     """Fill unknown pixels (``known == 0``) by repeated 3x3 averaging of known neighbours (start image for inpainting)."""
     import torch
@@ -207,6 +224,8 @@ class DiffusionRestorer:
         self.stats = RestorerStats()
         self._fusers: dict[tuple[int, int], TileFuser] = {}
         self._cuts: Any = None  # SceneCutDetector of the current chain
+        self._tile = settings.tile  # latent tile size in use (shrunk after running out of memory)
+        self._unet_batch: int | None = None  # frames per UNet call (None = the whole window)
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -234,7 +253,7 @@ class DiffusionRestorer:
 
     def _fuser(self, latent: tuple[int, int]) -> TileFuser:
         if latent not in self._fusers:
-            self._fusers[latent] = TileFuser(height=latent[0], width=latent[1], tile=self.settings.tile,
+            self._fusers[latent] = TileFuser(height=latent[0], width=latent[1], tile=self._tile,
                                              overlap=self.settings.tile_overlap, device=self.model.device)
         return self._fusers[latent]
 
@@ -275,9 +294,58 @@ class DiffusionRestorer:
 
     def restore_window(self, frames: torch.Tensor, indices: Sequence[int], state: ChainState | None, *,
                        masks: torch.Tensor | None = None) -> tuple[torch.Tensor, ChainState]:
-        """Restore the new frames of one window; see the module docstring."""
+        """Restore the new frames of one window; see the module docstring.
+
+        Running out of memory is handled on one explicit path: the window is retried with half as
+        many frames per UNet call, then with latent tiles half as large, each step logged; when
+        neither can shrink any more a :class:`~vidrestore.errors.VidrestoreError` says so.
+        """
         with self._no_grad:
-            return self._restore_window(frames, list(indices), state, masks)
+            while True:
+                saved = (copy.deepcopy(self.stats), copy.deepcopy(self._cuts))
+                try:
+                    return self._restore_window(frames, list(indices), state, masks)
+                except (RuntimeError, MemoryError) as err:
+                    if not _is_out_of_memory(err):
+                        raise
+                    self.stats, self._cuts = saved
+                    self._shrink_after_oom(frames, err)
+
+    def _shrink_after_oom(self, frames: torch.Tensor, err: BaseException) -> None:
+        import torch
+
+        n = frames.shape[0]
+        latent = self._geometry(*frames.shape[-2:]).latent
+        current = self._unet_batch or n
+        if current > 1:
+            self._unet_batch = max(1, current // 2)
+            log.warning("diffusion: out of memory (%s); retrying with %d frame(s) per UNet call",
+                        _first_line(err), self._unet_batch)
+        else:
+            tile = self._tile or max(latent)
+            if tile // 2 < MIN_TILE:
+                raise VidrestoreError(
+                    f"out of memory even with one frame per UNet call and latent tiles of {tile} px "
+                    f"({_first_line(err)}); use a smaller restorer.tile, a lower output scale or a smaller model"
+                ) from err
+            self._tile = tile // 2
+            self._fusers.clear()
+            log.warning("diffusion: out of memory (%s); retrying with latent tiles of %d px",
+                        _first_line(err), self._tile)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _predict(self, x: torch.Tensor, t: int, low_res: torch.Tensor | None) -> torch.Tensor:
+        """The UNet on ``x``, ``_unet_batch`` frames at a time."""
+        import torch
+
+        m, s = self.model, self.settings
+        step = self._unet_batch or x.shape[0]
+        if step >= x.shape[0]:
+            return m.predict(x, t, low_res=low_res, noise_level=s.noise_level)
+        parts = [m.predict(x[i:i + step], t, low_res=None if low_res is None else low_res[i:i + step],
+                           noise_level=s.noise_level) for i in range(0, x.shape[0], step)]
+        return torch.cat(parts)
 
     # ------------------------------------------------------------------ the window
     def _restore_window(self, frames: torch.Tensor, indices: list[int], state: ChainState | None,
@@ -320,9 +388,8 @@ class DiffusionRestorer:
         fuser = self._fuser(geo.latent)
         trajectory: list[torch.Tensor] = []
         for k, t in enumerate(timesteps):
-            out = fuser(lambda rows, cols: m.predict(x[..., rows, cols], t,
-                                                     low_res=None if low_res is None else low_res[..., rows, cols],
-                                                     noise_level=s.noise_level))
+            out = fuser(lambda rows, cols: self._predict(x[..., rows, cols], t,
+                                                         None if low_res is None else low_res[..., rows, cols]))
             self.stats.unet_evaluations += n * len(fuser.tiles)
             x0 = sampler.predict_denoised(out, t, x)
             if s.consistency:
