@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +134,7 @@ def test_gan_restorer_with_temporal_fusion_segments_exactly(tmp_path: Path) -> N
     common = ["-q", *LOSSLESS, "--set", "restorer.name=tiny-x2", "--set", f"restorer.weights={weights}",
               "--set", "temporal.enabled=true", "--set", "temporal.window=5", "--set", "flow.method=dis",
               "--set", "restorer.precision=fp32"]
-    src = make_clip(tmp_path / "short.mp4", frames=24, gop=8, moving=True)
+    src = make_clip(tmp_path / "short.mp4", frames=24, gop=8)
     assert main(["restore", str(src), "-o", str(tmp_path / "direct.mkv"), *common, "--set", "jobs.mode=direct"]) == 0
     assert main(["restore", str(src), "-o", str(tmp_path / "seg.mkv"), *common, "--segment-frames", "8",
                  "--keep-workdir"]) == 0
@@ -187,3 +186,33 @@ def test_resume_refuses_changed_config_or_input_with_the_reason(noisy: Path, tmp
     # an existing work directory without --resume
     assert main(args) == 2
     assert "add --resume" in capsys.readouterr().err
+
+
+class _FailAt(WindowAverage):
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.fail_index = index
+
+    def process(self, frames):
+        for out in super().process(frames):
+            if out.index == self.fail_index:
+                raise RuntimeError(f"boom at {out.index}")
+            yield out
+
+
+def test_a_failing_segment_keeps_the_finished_ones(noisy: Path, tmp_path: Path, caplog) -> None:
+    from vidrestore.errors import ResumeError
+
+    cfg = _cfg("jobs.segment_frames=16", "jobs.split=frames")
+    out = tmp_path / "seg.mkv"
+    with pytest.raises(RuntimeError, match="boom at 3"):  # in the first segment: nothing finished
+        _segmented(noisy, out, cfg, proc=_FailAt(3))
+    assert manifest(tmp_path / "seg.mkv.vidrestore-work")["segments"][0]["status"] == "pending"
+    with pytest.raises(RuntimeError, match="boom at 20"):  # a rerun without --resume plans again
+        _segmented(noisy, out, cfg, proc=_FailAt(20))
+    assert "1 of 3 segments are finished and kept" in caplog.text and not out.exists()
+    with pytest.raises(ResumeError, match="add --resume"):
+        _segmented(noisy, out, cfg)
+    res = _segmented(noisy, out, cfg, resume=True)
+    assert res.reused == [0] and res.computed == [1, 2] and out.is_file()
+    assert not (tmp_path / "seg.mkv.vidrestore-work").exists()

@@ -82,6 +82,7 @@ def _init(ray: Any, jobs: JobsConfig, workers: int) -> bool:
     common: dict[str, Any] = {"include_dashboard": False, "log_to_driver": verbose, "logging_level": logging.ERROR,
                               "configure_logging": True}
     if jobs.address:
+        _check_reachable(jobs.address)
         try:
             ray.init(address=jobs.address, **common)
         except (ConnectionError, RuntimeError, ValueError) as err:
@@ -92,6 +93,21 @@ def _init(ray: Any, jobs: JobsConfig, workers: int) -> bool:
     cpus = (workers or os.cpu_count() or 1) * jobs.threads_per_worker
     ray.init(num_cpus=cpus, object_store_memory=jobs.object_store_mb << 20, **common)
     return True
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast (one line) when ``HOST:PORT`` or ``ray://HOST:PORT`` does not answer: Ray itself retries for minutes."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    if hostport in ("auto", "local") or ":" not in hostport:
+        return
+    host, _, port = hostport.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"jobs.address: no Ray cluster answers at {address!r} ({err})") from err
 
 
 def _worker_count(ray: Any, jobs: JobsConfig) -> int:

@@ -291,15 +291,32 @@ def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str
                    table: FrameTable, info: VideoInfo) -> mf.Manifest:
     exists = (workdir / mf.MANIFEST).is_file()
     if exists and not resume:
-        man = mf.Manifest.load(workdir)
-        done = len(man.done_ids())
-        raise ResumeError(f"{workdir}: holds an interrupted job ({done} of {len(man.segments)} segments done); "
-                          "add --resume to continue it, or remove the folder to start over")
+        old = mf.Manifest.load(workdir)
+        done = len(old.done_ids())
+        if done:
+            raise ResumeError(f"{workdir}: holds an interrupted job ({done} of {len(old.segments)} segments done); "
+                              "add --resume to continue it, or remove the folder to start over")
+        log.info("%s: the job there had finished no segment; starting over", workdir)  # nothing to lose
+        for entry in old.segments:
+            part = workdir / entry["part"]
+            if part.is_dir():
+                shutil.rmtree(part, ignore_errors=True)
+            else:
+                part.unlink(missing_ok=True)
+        exists = False
     if exists:
         man = mf.Manifest.load(workdir)
         if man.data.get("complete"):
             log.info("%s: the job had finished; joining its parts again", workdir)
         _check_resumable(man, input_path=input_path, target=target, codec=codec, cfg=cfg, table=table)
+        planned = man.data.get("reach")
+        if planned != (list(reach) if reach is not None else None):
+            raise ResumeError(f"{workdir}: the processor's temporal reach is {reach} now, {planned} when the job "
+                              "started (another vidrestore version?); its segments would not join exactly: remove "
+                              "the work directory to start over")
+        if man.data.get("vidrestore") != __version__:
+            log.warning("%s: started by vidrestore %s, resumed by %s", workdir, man.data.get("vidrestore"),
+                        __version__)
         return man
     if resume:
         log.info("%s: no interrupted job to resume; starting it", workdir)
@@ -369,8 +386,9 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
                 record(run_segment(task, processor=processor, progress=tick))
     except BaseException:
         done = len(man.done_ids())
-        log.warning("%s: %d of %d segments are finished and kept; continue with the same command and --resume",
-                    workdir, done, len(man.segments))
+        if done:
+                log.warning("%s: %d of %d segments are finished and kept; continue with the same command and --resume",
+                        workdir, done, len(man.segments))
         raise
     finally:
         if bar is not None:
