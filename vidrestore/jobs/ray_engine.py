@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from vidrestore.config import JobsConfig
+from vidrestore.config import JobsConfig, config_to_dict
 from vidrestore.errors import ConfigError, VidrestoreError
 from vidrestore.jobs.plan import FrameTable
 from vidrestore.jobs.worker import SegmentResult, SegmentTask, run_segment
@@ -55,9 +55,16 @@ class _Progress:
         return sum(self.done.values())
 
 
-def _task(task: SegmentTask, table: FrameTable, progress: Any) -> SegmentResult:
-    """Body of one Ray task (runs in a Ray worker process); the frame table comes once via the object store."""
-    task = replace(task, table=table)
+def _task(task: SegmentTask, table: FrameTable, config: dict[str, Any], progress: Any) -> SegmentResult:
+    """Body of one Ray task (runs in a Ray worker process).
+
+    The frame table comes once via the object store; the config travels as plain data and is rebuilt
+    by this worker's own loader, so a node running another vidrestore version fails with one clear
+    line (an unknown key) rather than with a half-unpickled object.
+    """
+    from vidrestore.config import load_config
+
+    task = replace(task, table=table, cfg=load_config(base=config))
     frames = 0
     last = time.monotonic()
 
@@ -134,6 +141,7 @@ def run_ray(tasks: Sequence[SegmentTask], *, jobs: JobsConfig, on_result: Callab
                  f" at {jobs.address}" if jobs.address else " (local)")
         progress = ray.remote(num_cpus=0)(_Progress).remote()
         table_ref = ray.put(tasks[0].table)  # shared by all tasks (every frame's pts): stored once
+        config = config_to_dict(tasks[0].cfg)
         remote = ray.remote(_task).options(num_cpus=jobs.threads_per_worker, num_gpus=jobs.gpus_per_worker,
                                            max_retries=0)
         queue = list(tasks)[::-1]
@@ -142,8 +150,8 @@ def run_ray(tasks: Sequence[SegmentTask], *, jobs: JobsConfig, on_result: Callab
             while queue or running:
                 while queue and len(running) < workers:
                     task = queue.pop()
-                    task = replace(task, threads=jobs.threads_per_worker, table=None)  # type: ignore[arg-type]
-                    running[remote.remote(task, table_ref, progress)] = task.segment.id
+                    task = replace(task, threads=jobs.threads_per_worker, table=None, cfg=None)  # type: ignore[arg-type]
+                    running[remote.remote(task, table_ref, config, progress)] = task.segment.id
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
                 for ref in ready:
                     running.pop(ref)
