@@ -200,7 +200,7 @@ class DecloudConfig:
     # alignment
     align: bool = True  # sub-pixel co-registration by phase correlation on clear pixels
     max_shift: float = 16.0  # largest shift accepted between dates (px)
-    align_chip: int = 512  # side of the full-resolution chips the shift is measured on
+    align_chip: int = 384  # side of the full-resolution chips the shift is measured on (up to 4 chips)
     # filling
     sources_per_side: int = 1  # clear observations used before and after the date, per pixel
     max_days: float = 0.0  # ignore sources further away in time (0 = no limit)

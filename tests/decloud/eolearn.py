@@ -53,10 +53,11 @@ def plan_trials(clm: np.ndarray, runs: int) -> list[list[tuple[int, int]]]:
 
 def _write_inputs(folder: Path, ndvi: np.ndarray, masks: np.ndarray, stamps: list[datetime]) -> None:
     import rasterio
-    from rasterio.transform import from_bounds
+    from rasterio.transform import Affine
 
     t, h, w = ndvi.shape
-    transform = from_bounds(*BBOX, w, h)
+    west, south, east, north = BBOX
+    transform = Affine((east - west) / w, 0.0, west, 0.0, -(north - south) / h, north)
     (folder / "masks").mkdir(parents=True, exist_ok=True)
     prof = dict(driver="GTiff", width=w, height=h, crs="EPSG:32633", transform=transform)
     for i in range(t):

@@ -63,7 +63,8 @@ def test_robust_line_ignores_outliers_and_median_ignores_nan() -> None:
 
 
 def _source(index: int, days: float, values: np.ndarray, clear: np.ndarray, fit: np.ndarray | None) -> Source:
-    return Source(index=index, days=days, clear=lambda: clear, values=lambda rs, cs: values[:, rs, cs], fit=lambda: fit)
+    return Source(index=index, days=days, clear=lambda rs, cs: clear[rs, cs], values=lambda rs, cs: values[:, rs, cs],
+                  fit=lambda: fit)
 
 
 def test_temporal_fill_interpolates_in_time_after_radiometric_matching() -> None:

@@ -58,7 +58,7 @@ def make_stack(folder: Path, *, dates: int = 20, size: int = 4096, bands: int = 
                rows: int = 256) -> list[Path]:
     """Write ``dates`` GeoTIFFs (uint16, ``bands`` bands, tiled 512) of a cloudy, slightly shifting scene."""
     import rasterio
-    from rasterio.transform import from_origin
+    from rasterio.transform import Affine
     from rasterio.windows import Window
 
     rng = np.random.default_rng(seed)
@@ -73,7 +73,7 @@ def make_stack(folder: Path, *, dates: int = 20, size: int = 4096, bands: int = 
         gain = rng.uniform(0.9, 1.1)
         path = folder / f"S2_{(t0 + timedelta(days=10 * k)):%Y%m%d}_L2A.tif"
         profile = dict(driver="GTiff", dtype="uint16", count=bands, width=size, height=size, nodata=0,
-                       crs="EPSG:32633", transform=from_origin(400000, 5100000, 10, 10), tiled=True,
+                       crs="EPSG:32633", transform=Affine(10.0, 0.0, 400000.0, 0.0, -10.0, 5100000.0), tiled=True,
                        blockxsize=512, blockysize=512)
         with rasterio.open(path, "w", **profile) as dst:
             for r in range(0, size, rows):

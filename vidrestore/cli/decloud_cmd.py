@@ -87,20 +87,20 @@ def run(args: argparse.Namespace) -> int:
 
     preset = args.preset if (args.preset or args.config) else "decloud"
     cfg = load_config(preset=preset, path=args.config, overrides=_overrides(args))
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=None, unit="block", desc="decloud", leave=False)
+    bars: list = []
 
     def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+        if args.quiet:
+            return
+        if not bars:  # made on the first block, so errors found before it leave no bar behind
+            from tqdm import tqdm
+
+            bars.append(tqdm(total=total, unit="block", desc="decloud", leave=False))
+        bars[0].n = done
+        bars[0].refresh()
 
     try:
-        if bar is not None:
+        if not args.quiet:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             with logging_redirect_tqdm():
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = run_decloud(args.inputs, args.output, cfg=cfg, overwrite=args.overwrite, progress=progress)
     finally:
-        if bar is not None:
+        for bar in bars:
             bar.close()
     if not args.quiet:
         filled = sum(s.filled_both + s.filled_one for s in result.stats)

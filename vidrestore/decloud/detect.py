@@ -272,7 +272,7 @@ def _spectral_shadow(x: np.ndarray, clear: np.ndarray) -> np.ndarray:
 
 
 def robust_line(x: np.ndarray, y: np.ndarray, *, min_points: int = 20,
-                max_points: int = 8000) -> tuple[float, float] | None:
+                max_points: int = 4000) -> tuple[float, float] | None:
     """``y ~ a x + b`` by least squares, refitted without residuals beyond 3 robust sigmas; None if too few points."""
     x = np.asarray(x, np.float64).ravel()
     y = np.asarray(y, np.float64).ravel()
@@ -284,18 +284,20 @@ def robust_line(x: np.ndarray, y: np.ndarray, *, min_points: int = 20,
         step = x.size / max_points
         idx = (np.arange(max_points) * step).astype(np.int64)
         x, y = x[idx], y[idx]
-    a, b = 1.0, float(np.median(y - x))
+    a, b = 1.0, 0.0
     for _ in range(3):
-        vx = float(np.var(x))
+        mx, my = x.mean(), y.mean()
+        dx = x - mx
+        vx = float(np.dot(dx, dx)) / x.size
         if vx < 1e-12:
-            a, b = 1.0, float(np.median(y - x))
+            a, b = 1.0, float(my - mx)
         else:
-            a = float(np.cov(x, y, bias=True)[0, 1] / vx)
-            b = float(y.mean() - a * x.mean())
+            a = float(np.dot(dx, y - my)) / x.size / vx
+            b = float(my - a * mx)
         r = y - (a * x + b)
-        centre = float(np.median(r))
-        mad = float(np.median(np.abs(r - centre))) * 1.4826
-        inlier = np.abs(r - centre) <= max(3.0 * mad, 1e-6)
+        dev = np.abs(r - np.median(r))
+        mad = float(np.partition(dev, dev.size // 2)[dev.size // 2]) * 1.4826
+        inlier = dev <= max(3.0 * mad, 1e-6)
         if inlier.all() or inlier.sum() < min_points:
             break
         x, y = x[inlier], y[inlier]

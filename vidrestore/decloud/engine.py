@@ -45,7 +45,7 @@ from vidrestore.decloud.series import Series, discover_series, resolve_band_role
 logger = logging.getLogger(__name__)
 
 OVERVIEW_BUDGET = 192 * 2**20  # bytes for the float32 overview of all dates
-OVERVIEW_MAX_SIDE = 1024
+OVERVIEW_MAX_SIDE = 512
 BLOCK_BUDGET = 640 * 2**20  # bytes for the per-block working set
 FIT_SAMPLES = 60000  # overview pixels the per-pair radiometric lines are fitted on
 MIN_RESPONSE = 0.05  # phase-correlation peak below which a shift is not trusted
@@ -164,6 +164,7 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
                            mask_source=_mask_source(e.mask is not None, plan.use_detection[i]))
                  for i, e in enumerate(series.dates)]
         outputs = _declare_outputs(series, plan, dc, out_dir, overwrite)
+        _check_side_outputs(out_dir, dc, overwrite)
         with outputs:
             outputs.open()
             _process_blocks(plan, reader, dc, cfg, outputs, stats, progress)
@@ -184,6 +185,18 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
     logger.info("decloud: %d dates, %dx%d px, %.1f s (%.2f megapixel-dates/s); %d outputs in %s",
                 len(series.dates), series.grid.width, series.grid.height, seconds, mpd, len(result.outputs), out_dir)
     return result
+
+
+def _check_side_outputs(out_dir: Path, dc: DecloudConfig, overwrite: bool) -> None:
+    """Refuse to replace an earlier run's report or quick-look without ``overwrite``."""
+    from vidrestore.decloud.report import QUICKLOOK_NAME, REPORT_NAME
+    from vidrestore.errors import OutputError
+
+    names = ([REPORT_NAME, Path(REPORT_NAME).with_suffix(".txt").name] if dc.report else []) + \
+        ([QUICKLOOK_NAME] if dc.quicklook else [])
+    for name in names:
+        if (out_dir / name).exists() and not overwrite:
+            raise OutputError(f"{out_dir / name}: exists (pass --overwrite to replace it)")
 
 
 def reflectance_scale(dc: DecloudConfig, dtype: str) -> float:
@@ -580,7 +593,8 @@ def _fill_date(plan: _Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[n
             return moved[:, r0 - a0:r1 - a0, c0 - b0:c1 - b0]
 
         sources.append(Source(index=u, days=days_between(series.dates[t].date, entry.date),
-                              clear=lambda u=u: cls[u][fr] == CLEAR, values=values, fit=lambda u=u: plan.fit(t, u)))
+                              clear=lambda rs, cs, u=u: cls[u][fr][rs, cs] == CLEAR, values=values,
+                              fit=lambda u=u: plan.fit(t, u)))
     params = FillParams(sources_per_side=dc.sources_per_side, max_days=dc.max_days, regression=dc.regression,
                         regression_radius=dc.regression_radius)
     res = temporal_fill(target, target_clear, need, sources, params)

@@ -45,7 +45,8 @@ class Source:
 
     index: int  # date index in the series
     days: float  # source date - target date, in days
-    clear: Callable[[], np.ndarray]  # lazily: (H, W) bool, valid and clear in the target grid
+    clear: Callable[[slice, slice], np.ndarray]  # lazily: (h, w) bool, valid and clear in the target grid,
+    #                                            rows/cols of the fill region
     values: Callable[[slice, slice], np.ndarray]  # lazily: (B, h, w) float32 reflectance in the target grid,
     #                                               rows/cols of the fill region
     fit: Callable[[], np.ndarray | None]  # lazily: (B, 2) global (gain, offset) source -> target
@@ -116,9 +117,21 @@ def _bbox(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
             slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
 
 
+def _offset(outer: slice, inner: slice) -> slice:
+    return slice(outer.start + inner.start, outer.start + inner.stop)
+
+
+def _grow(sl: slice, margin: int, size: int) -> slice:
+    return slice(max(sl.start - margin, 0), min(sl.stop + margin, size))
+
+
 def temporal_fill(target: np.ndarray, target_clear: np.ndarray, need: np.ndarray, sources: list[Source],
                   params: FillParams) -> FillResult:
-    """Fill ``need`` pixels of ``target`` (B, H, W) from ``sources`` (any order)."""
+    """Fill ``need`` pixels of ``target`` (B, H, W) from ``sources`` (any order).
+
+    Each side walks its sources nearest first and stops once every pixel has its
+    ``sources_per_side``; work is confined to the bounding box of the pixels still open.
+    """
     b, h, w = target.shape
     num = np.zeros((b, h, w), np.float32)
     den = np.zeros((h, w), np.float32)
@@ -126,27 +139,36 @@ def temporal_fill(target: np.ndarray, target_clear: np.ndarray, need: np.ndarray
     best = np.full((h, w), -1, np.int32)
     sides = np.zeros((h, w), np.uint8)
     k = params.sources_per_side
-    margin = params.regression_radius if params.regression == "local" else 0
-    trusted = _erode(target_clear, params.rim)
+    local = params.regression == "local"
+    margin = params.regression_radius if local else 0
+    trusted = _erode(target_clear, params.rim) if local else target_clear
     before = sorted((s for s in sources if s.days <= 0), key=lambda s: -s.days)
     after = sorted((s for s in sources if s.days > 0), key=lambda s: s.days)
     for side in (before, after):
+        if not need.any():
+            break
         found = np.zeros((h, w), np.uint8)
+        r, c = _bbox(need, 0)
         for src in side:
             if params.max_days and abs(src.days) > params.max_days:
                 break
-            open_ = need & (found < k)
+            open_ = need[r, c] & (found[r, c] < k)
             if not open_.any():
                 break
-            clear = src.clear()
-            avail = open_ & clear
+            sub = _bbox(open_, 0)  # shrink the region to what is still open
+            r, c = _offset(r, sub[0]), _offset(c, sub[1])
+            avail = open_[sub] & src.clear(r, c)
             if not avail.any():
                 continue
-            rs, cs = _bbox(avail, margin)
+            a = _bbox(avail, 0)
+            ar, ac = _offset(r, a[0]), _offset(c, a[1])
+            rs, cs = _grow(ar, margin, h), _grow(ac, margin, w)
+            av = np.zeros((rs.stop - rs.start, cs.stop - cs.start), bool)
+            av[ar.start - rs.start:ar.stop - rs.start, ac.start - cs.start:ac.stop - cs.start] = avail[a]
             values = src.values(rs, cs)
-            both = trusted[rs, cs] & _erode(clear[rs, cs], params.rim)
+            both = trusted[rs, cs] & _erode(src.clear(rs, cs), params.rim) if local else av
             pred = match_source(values, target[:, rs, cs], both, src.fit(), params)
-            ok = avail[rs, cs] & np.isfinite(pred).all(axis=0)
+            ok = av & np.isfinite(pred).all(axis=0)
             wgt = np.float32(1.0 / max(abs(src.days), MIN_DAYS))
             num[:, rs, cs] += np.where(ok, pred * wgt, 0.0)
             den[rs, cs] += np.where(ok, wgt, 0.0)
