@@ -279,6 +279,44 @@ class DiffusionConfig:
 
 
 @dataclass(frozen=True)
+class InterpolateConfig:
+    """``vidrestore interpolate``: frame-rate conversion by flow-based synthesis (issue 8).
+
+    ``fps`` (when set) wins over ``factor``. See vidrestore/interpolate/timing.py for where frames go.
+    """
+
+    factor: int = 2  # output frames per input frame: input k becomes output factor*k, factor-1 made between
+    fps: str | None = None  # target rate instead of a factor: "60", "59.94" or "60000/1001"
+    end: str = "hold"  # hold (last input shown for its whole duration: audio length kept) | last (stop on it)
+    refine: bool = False  # residual flow between the two warped candidates (one more flow per new frame)
+    acceleration: bool = True  # quadratic motion from the frames before and after each pair
+    warp: str = "bicubic"  # colour resampling: bicubic | bilinear
+    alpha: float = 20.0  # splat importance: photometric error weight
+    beta: float = 4.0  # splat importance: (1 - forward-backward confidence) weight
+    agreement_px: float = 10.0  # visibility: motion disagreement (px) at which a frame's weight halves
+    agreement_rel: float = 1.0  # ... plus this share of the motion
+    order: str = "interpolate-first"  # with restorer.scale != 1: interpolate-first | upscale-first
+
+    def __post_init__(self) -> None:
+        _check("interpolate.factor", 1 <= self.factor <= 64, "must be in [1, 64]")
+        if self.fps is not None:
+            from fractions import Fraction
+
+            try:
+                ok = Fraction(str(self.fps)) > 0
+            except (ValueError, ZeroDivisionError):
+                ok = False
+            _check("interpolate.fps", ok, f"must be a positive rate like 60 or 60000/1001, got {self.fps!r}")
+        _choice("interpolate.end", self.end, ("hold", "last"))
+        _choice("interpolate.warp", self.warp, ("bicubic", "bilinear"))
+        _choice("interpolate.order", self.order, ("interpolate-first", "upscale-first"))
+        _check("interpolate.alpha", self.alpha >= 0, "must be >= 0")
+        _check("interpolate.beta", self.beta >= 0, "must be >= 0")
+        _check("interpolate.agreement_px", self.agreement_px > 0, "must be > 0 (pixels)")
+        _check("interpolate.agreement_rel", self.agreement_rel >= 0, "must be >= 0")
+
+
+@dataclass(frozen=True)
 class Config:
     preset: str = "custom"  # name of the preset this came from (informational)
     io: IOConfig = field(default_factory=IOConfig)
@@ -289,6 +327,7 @@ class Config:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     decloud: DecloudConfig = field(default_factory=DecloudConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    interpolate: InterpolateConfig = field(default_factory=InterpolateConfig)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "weights": "vidrestore.cli.weights_cmd",
     "eval": "vidrestore.cli.eval_cmd",
     "compare": "vidrestore.cli.compare_cmd",
+    "interpolate": "vidrestore.cli.interpolate_cmd",
 }
 
 EXIT_OK = 0

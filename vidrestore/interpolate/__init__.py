@@ -1,0 +1,17 @@
+"""Frame interpolation: new frames between the input frames from bidirectional optical flow.
+
+* :mod:`~vidrestore.interpolate.timing`: where output frames go (exact pts for ``--factor N`` or
+  ``--fps F``, VFR kept, how the output ends).
+* :mod:`~vidrestore.interpolate.synthesis`: a frame at any t in (0, 1) (softmax-splatted motion,
+  quadratic motion, occlusion-aware backward warping, visibility/time blending, optional refinement).
+* :mod:`~vidrestore.interpolate.processor`: the streaming ``vidrestore interpolate`` stage, scene
+  cuts, and the chain with the GAN restorer for ``--scale``.
+
+torch is imported lazily inside functions.
+"""
+
+from __future__ import annotations
+
+from vidrestore.interpolate.timing import Retimer, Slot, parse_rate
+
+__all__ = ["Retimer", "Slot", "parse_rate"]

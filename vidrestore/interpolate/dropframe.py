@@ -1,0 +1,160 @@
+"""Drop-frame evaluation: remove every other frame, rebuild it, compare with the frame removed.
+
+Protocol (issue 8, used by the tests and ``tools/benchmarks/interpolate.py``):
+
+1. The clip's frames, in order. Exact repeats (PSNR to the previous kept frame above
+   ``duplicate_psnr``: film transferred with repeated frames, e.g. chaplin.mp4 repeats every third
+   frame of its 16.7 fps film in 25 fps) are removed first, so a held-out frame is a real
+   capture half-way between its neighbours, not a copy of one of them.
+2. Frames 0, 2, 4, ... are kept; each odd frame ``2k + 1`` is the ground truth for the frame made
+   between kept frames k and k + 1.
+3. Only triplets whose kept frames move by at least ``min_motion`` px on average (DIS medium flow
+   between them) are scored: static stretches say nothing about interpolation.
+4. Methods, scored by PSNR (RGB, 8-bit peak) on the same frames:
+   ``ours`` (the :class:`~vidrestore.interpolate.processor.InterpolationProcessor` run with
+   ``--factor 2`` over the kept frames, exactly as the CLI does), ``blend`` (linear blending of the
+   two neighbours) and ``minterpolate`` (the system ffmpeg's ``minterpolate=mi_mode=mci`` at twice
+   the rate of the kept frames; frames are passed as raw RGB, converted to yuv444p for the filter
+   and back).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vidrestore.errors import VidrestoreError
+
+if TYPE_CHECKING:
+    from vidrestore.config import Config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DropFrameResult:
+    """Per-method PSNR lists over the scored triplets (index = held-out frame in the deduplicated clip)."""
+
+    name: str
+    frames: int  # frames after deduplication
+    duplicates_removed: int
+    scored: list[int] = field(default_factory=list)
+    psnr: dict[str, list[float]] = field(default_factory=dict)
+    motion: list[float] = field(default_factory=list)
+
+    def mean(self, method: str) -> float:
+        values = self.psnr.get(method, [])
+        return float(np.mean(values)) if values else float("nan")
+
+    def gain(self, method: str, baseline: str) -> float:
+        return self.mean(method) - self.mean(baseline)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 RGB frames (inf when identical)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * float(np.log10(255.0**2 / mse))
+
+
+def remove_duplicates(frames: Sequence[np.ndarray], duplicate_psnr: float = 40.0) -> list[np.ndarray]:
+    """Frames whose PSNR to the previous kept frame is at most ``duplicate_psnr`` (repeats dropped)."""
+    out: list[np.ndarray] = []
+    for f in frames:
+        if not out or psnr(f, out[-1]) <= duplicate_psnr:
+            out.append(f)
+    return out
+
+
+def linear_blend(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.rint((a.astype(np.float32) + b.astype(np.float32)) / 2.0).astype(np.uint8)
+
+
+def minterpolate_mci(kept: Sequence[np.ndarray], rate: Fraction = Fraction(25)) -> list[np.ndarray]:
+    """ffmpeg ``minterpolate=mi_mode=mci`` doubling ``kept`` (RGB uint8): returns ``2 len(kept) - 1`` frames.
+
+    The filter drops its last input, so the last frame is sent twice. Raises :class:`VidrestoreError`
+    when no system ffmpeg is found.
+    """
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise VidrestoreError("ffmpeg not found on PATH: the minterpolate baseline needs the system ffmpeg")
+    h, w = kept[0].shape[:2]
+    cmd = [exe, "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(rate),
+           "-i", "-", "-vf", f"format=yuv444p,minterpolate=fps={rate * 2}:mi_mode=mci,format=rgb24",
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    payload = b"".join(np.ascontiguousarray(f).tobytes() for f in [*kept, kept[-1]])
+    proc = subprocess.run(cmd, input=payload, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise VidrestoreError(f"ffmpeg minterpolate failed: {proc.stderr.decode(errors='replace').strip()}")
+    out = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(-1, h, w, 3)
+    need = 2 * len(kept) - 1
+    if out.shape[0] < need:
+        raise VidrestoreError(f"ffmpeg minterpolate returned {out.shape[0]} frames, expected {need}")
+    return [out[i] for i in range(need)]
+
+
+def mean_motion(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean flow magnitude (px) between two frames, DIS medium."""
+    from vidrestore.flow import DISFlow
+    from vidrestore.tensors import to_tensor
+
+    flow = DISFlow(preset="medium").estimate(to_tensor(a), to_tensor(b))
+    return float(flow.pow(2).sum(dim=1).sqrt().mean())
+
+
+def interpolate_kept(kept: Sequence[np.ndarray], cfg: Config) -> list[np.ndarray]:
+    """Run the interpolation stage at ``--factor 2`` over ``kept``; returns the output frames (``2 n`` with hold)."""
+    from dataclasses import replace
+
+    from vidrestore.interpolate.processor import build_interpolator
+    from vidrestore.types import Frame, VideoInfo
+
+    cfg = replace(cfg, interpolate=replace(cfg.interpolate, factor=2, fps=None))
+    proc = build_interpolator(cfg)
+    h, w = kept[0].shape[:2]
+    info = VideoInfo(path="<drop-frame>", container="none", codec="none", width=w, height=h, pix_fmt="rgb24",
+                     bit_depth=8, avg_rate=Fraction(25), real_rate=Fraction(25), time_base=Fraction(1, 25),
+                     num_frames=len(kept), num_frames_exact=True, duration=len(kept) / 25, start_time=0.0,
+                     rotation=0)
+    proc.output_spec(info, (w, h))
+    frames = (Frame(index=i, pts=i, time_base=Fraction(1, 25), rgb=np.ascontiguousarray(f)) for i, f in enumerate(kept))
+    return [f.rgb for f in proc.process(frames)]
+
+
+def evaluate_clip(name: str, frames: Sequence[np.ndarray], cfg: Config, *, min_motion: float = 1.0,
+                  duplicate_psnr: float | None = 40.0, with_minterpolate: bool = True,
+                  methods: dict[str, Config] | None = None) -> DropFrameResult:
+    """The drop-frame protocol on one clip (see the module docstring).
+
+    ``methods`` adds named configs of our interpolator to compare (e.g. with/without refinement); the
+    main one is ``ours`` = ``cfg``.
+    """
+    clean = remove_duplicates(frames, duplicate_psnr) if duplicate_psnr is not None else list(frames)
+    count = len(clean) if len(clean) % 2 else len(clean) - 1
+    clean = clean[:count]
+    kept = clean[0::2]
+    result = DropFrameResult(name=name, frames=len(clean), duplicates_removed=len(frames) - len(clean))
+    if len(kept) < 2:
+        return result
+    motion = [mean_motion(kept[k], kept[k + 1]) for k in range(len(kept) - 1)]
+    chosen = [k for k, m in enumerate(motion) if m >= min_motion]
+    result.scored = [2 * k + 1 for k in chosen]
+    result.motion = [motion[k] for k in chosen]
+    if not chosen:
+        return result
+    runs = {"ours": cfg, **(methods or {})}
+    for method, method_cfg in runs.items():
+        out = interpolate_kept(kept, method_cfg)
+        result.psnr[method] = [psnr(out[2 * k + 1], clean[2 * k + 1]) for k in chosen]
+    result.psnr["blend"] = [psnr(linear_blend(kept[k], kept[k + 1]), clean[2 * k + 1]) for k in chosen]
+    if with_minterpolate:
+        mci = minterpolate_mci(kept)
+        result.psnr["minterpolate"] = [psnr(mci[2 * k + 1], clean[2 * k + 1]) for k in chosen]
+    return result

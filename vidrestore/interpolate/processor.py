@@ -1,0 +1,287 @@
+"""The ``vidrestore interpolate`` stage: input frames in, frames at the new rate out, streaming.
+
+Frame flow, for each consecutive input pair (k, k + 1):
+
+* the pair's flows (both directions) come from a :class:`~vidrestore.flow.cache.FlowCache`, which
+  also runs the scene-cut detector: a pair across a cut is never interpolated, its slots repeat the
+  nearest frame (t < 1/2: frame k, else frame k + 1);
+* output slots come from a :class:`~vidrestore.interpolate.timing.Retimer` (exact pts);
+* copies (``t == 0``) are the input pixels, bit for bit (uint16 stays uint16); new frames come from
+  the :class:`~vidrestore.interpolate.synthesis.FrameSynthesizer`, with quadratic motion when frames
+  k - 1 and k + 2 belong to the same shot.
+
+The stage holds four input frames (k - 1 .. k + 2), so memory does not grow with the clip. With
+``restorer.scale != 1`` a GAN restorer stage runs after it (interpolate at the low resolution,
+then upscale every output frame) or before it (``interpolate.order: upscale-first``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vidrestore.interpolate.timing import Retimer, Slot, parse_rate
+from vidrestore.pipeline.base import OutputSpec
+from vidrestore.types import Frame, VideoInfo
+
+if TYPE_CHECKING:
+    import torch
+
+    from vidrestore.config import Config, InterpolateConfig
+    from vidrestore.flow.base import FlowEstimator
+    from vidrestore.flow.cache import FlowCache
+    from vidrestore.interpolate.synthesis import FlowPair, FrameSynthesizer, PairState
+
+log = logging.getLogger(__name__)
+
+
+class InterpolationProcessor:
+    """FrameProcessor that changes the frame rate (see the module docstring).
+
+    ``factor`` or ``rate`` (exactly one) sets the output timing; ``end`` is ``hold`` or ``last``
+    (:mod:`vidrestore.interpolate.timing`). ``cache`` supplies flows and scene cuts.
+    """
+
+    def __init__(self, *, synthesizer: FrameSynthesizer, cache: FlowCache, factor: int | None = None,
+                 rate: Fraction | None = None, end: str = "hold", occlusion_threshold: float = 1.0) -> None:
+        if (factor is None) == (rate is None):
+            raise ValueError("InterpolationProcessor: give exactly one of factor or rate")
+        self.synthesizer = synthesizer
+        self.cache = cache
+        self.factor = factor
+        self.rate = rate
+        self.end = end
+        self.occlusion_threshold = occlusion_threshold
+        self.retimer: Retimer | None = None
+        self._frames: dict[int, Frame] = {}
+        self._pairs: dict[int, FlowPair] = {}
+        self._state: tuple[int, PairState] | None = None
+        self._counts = {"frames_in": 0, "frames_out": 0, "copied": 0, "synthesized": 0, "held": 0,
+                        "repeated_at_cuts": 0}
+        self._seconds = 0.0
+
+    # ----------------------------------------------------------------- contract
+
+    def _retimer(self, info: VideoInfo) -> Retimer:
+        nominal = info.avg_rate or info.real_rate
+        return Retimer(time_base=info.time_base, factor=self.factor, rate=self.rate, end=self.end,
+                       nominal_rate=nominal)
+
+    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
+        self.retimer = self._retimer(info)
+        count = None
+        if info.num_frames:
+            duration = None
+            if self.rate is not None and info.duration:
+                duration = Fraction(str(info.duration)).limit_denominator(1_000_000)
+            count = self.retimer.expected_count(info.num_frames, duration)
+        return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=self.retimer.time_base,
+                          rate=self.retimer.output_rate, num_frames=count,
+                          bit_depth=16 if info.is_high_bit_depth else 8)
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self._counts)
+        out["interpolation_seconds"] = round(self._seconds, 3)
+        out.update({f"flow_{k}": v for k, v in self.cache.stats().items()})
+        return out
+
+    def expected_frames(self, frames_in: int) -> int | None:
+        """Output count for ``frames_in`` inputs, known exactly in factor mode (None with a target rate)."""
+        if self.retimer is None or self.factor is None:
+            return None
+        return self.retimer.expected_count(frames_in)
+
+    # ----------------------------------------------------------------- streaming
+
+    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        from vidrestore.tensors import to_tensor
+
+        if self.retimer is None:
+            raise RuntimeError("InterpolationProcessor: output_spec() must be called before process()")
+        retimer = self.retimer
+        pending: deque[Slot] = deque()
+        last: Frame | None = None
+        position = -1
+        for frame in frames:
+            position += 1
+            self._counts["frames_in"] += 1
+            if last is not None and frame.rgb.shape != last.rgb.shape:
+                from vidrestore.errors import ShapeError
+
+                raise ShapeError(f"input frame {frame.index} (interpolation needs one frame size)",
+                                 frame.rgb.shape, f"the shape of earlier frames {last.rgb.shape}")
+            self._frames[position] = frame
+            self.cache.add(position, to_tensor(frame.rgb))
+            pending.extend(retimer.push(Fraction(frame.pts) * frame.time_base))
+            last = frame
+            # slots of pair (k, k + 1) need frame k + 2 too (quadratic motion): ready up to k = position - 2
+            yield from self._drain(pending, ready_before=position - 1)
+            self._evict(position - 3)
+        if last is None:
+            return
+        known = Fraction(last.duration) * last.time_base if last.duration else None
+        pending.extend(retimer.finish(known))
+        yield from self._drain(pending, ready_before=position + 1)
+
+    def _drain(self, pending: deque[Slot], ready_before: int) -> Iterator[Frame]:
+        while pending and (pending[0].left < ready_before or pending[0].is_copy and pending[0].left <= ready_before):
+            slot = pending.popleft()
+            yield self._render(slot)
+
+    def _evict(self, before: int) -> None:
+        for k in [k for k in self._frames if k < before]:
+            del self._frames[k]
+        for k in [k for k in self._pairs if k < before]:
+            del self._pairs[k]
+        self.cache.evict(before)
+
+    def _render(self, slot: Slot) -> Frame:
+        assert self.retimer is not None  # noqa: S101 - set in output_spec
+        source = self._frames[slot.left]
+        if slot.is_copy:
+            rgb = source.rgb
+            self._counts["held" if slot.hold else "copied"] += 1
+        elif not self.cache.same_shot(slot.left, slot.left + 1):
+            nearest = slot.left if slot.t < Fraction(1, 2) else slot.left + 1
+            rgb = self._frames[nearest].rgb
+            self._counts["repeated_at_cuts"] += 1
+        else:
+            rgb = self._synthesize(slot)
+            self._counts["synthesized"] += 1
+        self._counts["frames_out"] += 1
+        return Frame(index=self._counts["frames_out"] - 1, pts=slot.pts, time_base=self.retimer.time_base, rgb=rgb)
+
+    # ----------------------------------------------------------------- synthesis
+
+    def _pair(self, k: int) -> FlowPair:
+        from vidrestore.interpolate.synthesis import FlowPair
+
+        if k not in self._pairs:
+            self._pairs[k] = FlowPair.build(self.cache.forward(k)[None], self.cache.backward(k)[None],
+                                            threshold=self.occlusion_threshold)
+        return self._pairs[k]
+
+    def _neighbour(self, a: int, b: int, k: int) -> FlowPair | None:
+        """Pair k when frames a and b are present and in one shot (the far side of a quadratic fit)."""
+        if a in self.cache and b in self.cache and a in self._frames and b in self._frames \
+                and self.cache.same_shot(a, b):
+            return self._pair(k)
+        return None
+
+    def _pair_state(self, left: int) -> PairState:
+        if self._state is not None and self._state[0] == left:
+            return self._state[1]
+        prev = self._neighbour(left - 1, left, left - 1)
+        nxt = self._neighbour(left + 1, left + 2, left + 1)
+        state = self.synthesizer.prepare(
+            self.cache.frame(left)[None], self.cache.frame(left + 1)[None], self._pair(left),
+            prev=prev.reversed() if prev is not None else None, next=nxt,
+        )
+        self._state = (left, state)
+        return state
+
+    def _synthesize(self, slot: Slot) -> np.ndarray:
+        from vidrestore.tensors import from_tensor
+
+        t0 = time.perf_counter()
+        out: torch.Tensor = self.synthesizer.synthesize(self._pair_state(slot.left), float(slot.t))
+        dtype = self._frames[slot.left].rgb.dtype
+        (rgb,) = from_tensor(out, dtype=dtype)
+        self._seconds += time.perf_counter() - t0
+        return rgb
+
+
+class ChainedProcessor:
+    """Two FrameProcessors run one after the other; the spec is the second's size with the timing given."""
+
+    def __init__(self, *, first: Any, second: Any, spec_fn: Any) -> None:
+        self.first = first
+        self.second = second
+        self._spec_fn = spec_fn
+
+    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
+        spec: OutputSpec = self._spec_fn(info, frame_size)
+        return spec
+
+    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        return self.second.process(self.first.process(frames))
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for stage in (self.first, self.second):
+            prefix = "" if isinstance(stage, InterpolationProcessor) else "restorer_"
+            out.update({f"{prefix}{k}": v for k, v in stage.stats().items()})
+        return out
+
+    @property
+    def interpolator(self) -> InterpolationProcessor:
+        for stage in (self.first, self.second):
+            if isinstance(stage, InterpolationProcessor):
+                return stage
+        raise AttributeError("no interpolation stage in this chain")
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def build_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = None) -> FrameSynthesizer:
+    from vidrestore.interpolate.synthesis import FrameSynthesizer, SynthesisParams
+
+    params = SynthesisParams(alpha=cfg.alpha, beta=cfg.beta, agreement_px=cfg.agreement_px,
+                             agreement_rel=cfg.agreement_rel, warp_mode=cfg.warp,
+                             use_acceleration=cfg.acceleration)
+    return FrameSynthesizer(params=params, refiner=refiner)
+
+
+def build_interpolator(cfg: Config, device: str = "cpu") -> InterpolationProcessor:
+    """The interpolation stage alone, from ``cfg.interpolate`` and ``cfg.flow``."""
+    from vidrestore.flow import build_flow_estimator
+    from vidrestore.flow.cache import cache_from_config
+
+    icfg = cfg.interpolate
+    estimator = build_flow_estimator(cfg.flow, device=device)
+    refiner = estimator if icfg.refine else None
+    rate = parse_rate(icfg.fps) if icfg.fps is not None else None
+    factor = None if rate is not None else icfg.factor
+    log.info("interpolate: %s, flow %s%s, end=%s", f"to {rate} fps" if rate else f"x{factor}",
+             getattr(estimator, "name", type(estimator).__name__), ", refined" if refiner else "", icfg.end)
+    return InterpolationProcessor(synthesizer=build_synthesizer(icfg, refiner), cache=cache_from_config(cfg.flow, estimator),
+                                  factor=factor, rate=rate, end=icfg.end,
+                                  occlusion_threshold=cfg.flow.occlusion_threshold)
+
+
+def wants_restorer(cfg: Config) -> bool:
+    """True when ``restorer.scale`` asks for a resize (the GAN restorer stage runs)."""
+    return cfg.restorer.scale != 1.0
+
+
+def build_processor(cfg: Config, info: VideoInfo) -> Any:
+    """Interpolation, chained with the GAN restorer when ``restorer.scale != 1`` (order: ``interpolate.order``)."""
+    interp = build_interpolator(cfg)
+    if not wants_restorer(cfg):
+        return interp
+    from vidrestore.errors import ConfigError
+    from vidrestore.restore.gan_processor import build_processor as build_gan
+
+    if cfg.restorer.name in ("none", "diffusion"):
+        raise ConfigError(f"restorer.name: --scale needs a GAN model (e.g. realesr-animevideov3), not "
+                          f"{cfg.restorer.name!r}")
+    gan = build_gan(cfg, info)
+
+    def spec(source: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
+        timing = interp.output_spec(source, frame_size)
+        h, w = gan.restorer.output_size(frame_size[1], frame_size[0])
+        return OutputSpec(width=w, height=h, time_base=timing.time_base, rate=timing.rate,
+                          num_frames=timing.num_frames, bit_depth=timing.bit_depth)
+
+    if cfg.interpolate.order == "upscale-first":
+        log.info("interpolate: upscaling x%g first, then interpolating at the output size", cfg.restorer.scale)
+        return ChainedProcessor(first=gan, second=interp, spec_fn=spec)
+    log.info("interpolate: interpolating at the input size, then upscaling x%g", cfg.restorer.scale)
+    return ChainedProcessor(first=interp, second=gan, spec_fn=spec)

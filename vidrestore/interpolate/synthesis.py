@@ -1,0 +1,310 @@
+"""Synthesis of a frame at any time t in (0, 1) between two frames, from their bidirectional flow.
+
+Conventions (see :mod:`vidrestore.types`): frames ``(1, 3, H, W)`` float32 in [0, 1]; flows
+``(1, 2, H, W)`` in pixels, channel 0 = dx; ``flow_0_to_1`` says, for each pixel of frame 0,
+where it is in frame 1. ``t = 0`` is frame 0, ``t = 1`` frame 1; motion is taken as linear in
+between.
+
+How a frame at time t is made:
+
+1. **Motion to t by softmax splatting** (Niklaus & Liu, CVPR 2020, applied to the motion rather
+   than the colours). Every pixel x of frame 0 carries its motion ``m = flow_0_to_1(x)`` to
+   ``x + t m``; every pixel y of frame 1 carries ``m = -flow_1_to_0(y)`` to ``y - (1 - t) m``. Each
+   splat is weighted by ``exp(Z)``, its *importance*: ``Z = -alpha * photometric error of its match
+   - beta * (1 - forward-backward confidence)`` (a point that does not find itself in the other
+   frame is being covered, so it loses wherever a visible point lands on the same spot), times a
+   time-distance weight (the nearer frame places its points better). The weighted mean gives
+   the flows from time t to both frames at every pixel. Spots no splat reaches (dis-occlusions,
+   stretching) are filled from coarser scales (push-pull).
+2. **Motion model**: linear between the two frames, or quadratic (Xu et al., "Quadratic Video
+   Interpolation", NeurIPS 2019) when the flows to the frame before and the frame after the pair
+   are given: acceleration = flow to the next frame + flow to the previous one, faded out where
+   those flows fail their forward-backward check.
+3. **Occlusion-aware backward warping** of both frames with those flows (no holes, no splatting
+   blur in the colours).
+4. **Blending by visibility and time distance**: frame 0 is trusted at p when the pixel it is
+   sampled from moves with ``M_t(p)`` (``flow_0_to_1`` there agrees); otherwise that pixel belongs
+   to something else, i.e. the point is hidden in frame 0. Same for frame 1. Weights are
+   ``(1 - t) V0`` and ``t V1``, so the output varies smoothly from frame 0 to frame 1.
+5. **Refinement** (optional, ``refine``): flow between the two warped candidates measures where
+   they still disagree (flow errors, non-linear motion); both are moved towards their
+   time-weighted meeting point before blending. It costs one flow estimation per synthesised
+   frame; ``tools/benchmarks/interpolate.py`` measures what it gains.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vidrestore.errors import ShapeError
+
+if TYPE_CHECKING:
+    import torch
+
+    from vidrestore.flow.base import FlowEstimator
+
+log = logging.getLogger(__name__)
+
+_LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class SynthesisParams:
+    """Knobs of :class:`FrameSynthesizer` (defaults tuned on the drop-frame benchmark)."""
+
+    alpha: float = 20.0  # importance: weight of the photometric match error (colour units 0..1)
+    beta: float = 4.0  # importance: weight of (1 - forward-backward confidence)
+    agreement_px: float = 10.0  # visibility: motion disagreement (px) at which a frame's weight halves ...
+    agreement_rel: float = 1.0  # ... plus this share of the motion magnitude
+    warp_mode: str = "bicubic"  # resampling of the colours: bicubic keeps detail that bilinear blurs
+    use_acceleration: bool = True  # quadratic motion from the frames beyond the pair, where given
+
+    def __post_init__(self) -> None:
+        for key in ("alpha", "beta"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"SynthesisParams.{key} must be >= 0, got {getattr(self, key)}")
+        if self.agreement_px <= 0 or self.agreement_rel < 0:
+            raise ValueError("SynthesisParams: agreement_px must be > 0 and agreement_rel >= 0")
+        if self.warp_mode not in ("bilinear", "bicubic"):
+            raise ValueError(f"SynthesisParams.warp_mode must be bilinear or bicubic, got {self.warp_mode!r}")
+
+
+@dataclass(frozen=True)
+class PairState:
+    """What every time t between one pair of frames shares (computed once by :meth:`FrameSynthesizer.prepare`).
+
+    Motion model of a pixel of frame 0: at time t it has moved by ``velocity0 * t + accel0 * t**2 / 2``;
+    a pixel of frame 1 by ``velocity1 * u + accel1 * u**2 / 2`` with ``u = t - 1`` (<= 0). Without
+    neighbours beyond the pair the accelerations are zero (linear motion).
+    """
+
+    frame0: torch.Tensor  # (1, 3, H, W)
+    frame1: torch.Tensor
+    flow01: torch.Tensor  # (1, 2, H, W) flow_0_to_1
+    flow10: torch.Tensor  # (1, 2, H, W) flow_1_to_0
+    velocity0: torch.Tensor  # (1, 2, H, W) px per unit t
+    accel0: torch.Tensor | None
+    velocity1: torch.Tensor
+    accel1: torch.Tensor | None
+    importance0: torch.Tensor  # (1, 1, H, W): log-weight Z of each pixel of frame 0 in the splat
+    importance1: torch.Tensor
+
+    def displacement0(self, t: float) -> torch.Tensor:
+        """Where each pixel of frame 0 has moved at time t (px)."""
+        d = self.velocity0 * t
+        return d if self.accel0 is None else d + self.accel0 * (0.5 * t * t)
+
+    def displacement1(self, t: float) -> torch.Tensor:
+        """Where each pixel of frame 1 has moved at time t (px; u = t - 1 <= 0)."""
+        u = t - 1.0
+        d = self.velocity1 * u
+        return d if self.accel1 is None else d + self.accel1 * (0.5 * u * u)
+
+
+@dataclass(frozen=True)
+class FlowPair:
+    """Both flows between frames a and b with their forward-backward confidences ``(1, 1, H, W)``.
+
+    Built once per consecutive pair; the synthesiser uses it for the pair itself and, reversed, for
+    the quadratic motion of the neighbouring pairs.
+    """
+
+    forward: torch.Tensor  # flow_a_to_b (1, 2, H, W)
+    backward: torch.Tensor  # flow_b_to_a
+    forward_confidence: torch.Tensor  # confidence of each pixel of a
+    backward_confidence: torch.Tensor  # confidence of each pixel of b
+
+    @classmethod
+    def build(cls, flow_a_to_b: torch.Tensor, flow_b_to_a: torch.Tensor, *, threshold: float = 1.0) -> FlowPair:
+        from vidrestore.flow.occlusion import flow_confidence
+
+        fwd, bwd = flow_a_to_b.float(), flow_b_to_a.float()
+        if fwd.ndim == 3:
+            fwd, bwd = fwd[None], bwd[None]
+        return cls(fwd, bwd,
+                   flow_confidence(fwd, bwd, threshold=threshold, include_out_of_frame=False),
+                   flow_confidence(bwd, fwd, threshold=threshold, include_out_of_frame=False))
+
+    def reversed(self) -> FlowPair:
+        return FlowPair(self.backward, self.forward, self.backward_confidence, self.forward_confidence)
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def splat(values: torch.Tensor, displacement: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Forward-splat ``values`` along ``displacement`` with bilinear kernels scaled by ``weight``.
+
+    ``values`` ``(N, C, H, W)``, ``displacement`` ``(N, 2, H, W)`` px, ``weight`` ``(N, 1, H, W)`` >= 0.
+    Returns ``(sum of weight * kernel * values, sum of weight * kernel, sum of kernel)`` on the same
+    grid; the last is the plain density (about 1 where the target is covered once). Samples that land
+    outside the frame are dropped.
+    """
+    import torch
+
+    from vidrestore.flow.warp import coords_grid
+
+    n, c, h, w = values.shape
+    pos = coords_grid(n, h, w, device=values.device) + displacement.float()
+    x, y = pos[:, 0].reshape(n, 1, -1), pos[:, 1].reshape(n, 1, -1)
+    x0, y0 = x.floor(), y.floor()
+    fx, fy = x - x0, y - y0
+    wflat = weight.reshape(n, 1, -1).float()
+    payload = torch.cat([values.reshape(n, c, -1).float() * wflat, wflat, torch.ones_like(wflat)], dim=1)
+    acc = torch.zeros(n, c + 2, h * w, device=values.device, dtype=torch.float32)
+    for dx, dy, k in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        xi, yi = x0 + dx, y0 + dy
+        inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
+        idx = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().expand(n, c + 2, -1)
+        acc.scatter_add_(2, idx, payload * (k * inside))
+    acc = acc.view(n, c + 2, h, w)
+    return acc[:, :c], acc[:, c:c + 1], acc[:, c + 1:]
+
+
+def fill_holes(field: torch.Tensor, confidence: torch.Tensor, *, min_size: int = 2) -> torch.Tensor:
+    """Push-pull: replace ``field`` where ``confidence`` (in [0, 1]) is low by its confident surroundings.
+
+    Each level halves the resolution with confidence-weighted means (confidence summed, capped at 1);
+    on the way back ``out = c * field + (1 - c) * upsampled coarser result``. Fully confident
+    pixels are returned unchanged.
+    """
+    import torch.nn.functional as F
+
+    c = confidence.clamp(0.0, 1.0)
+    h, w = field.shape[-2:]
+    if float(c.min()) >= 1.0 or min(h, w) < 2 * min_size:
+        return field
+    num = F.avg_pool2d(field * c, 2, ceil_mode=True) * 4.0
+    den = F.avg_pool2d(c, 2, ceil_mode=True) * 4.0
+    coarse = num / den.clamp(min=1e-6)
+    coarse = fill_holes(coarse, den.clamp(max=1.0), min_size=min_size)
+    up = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    return c * field + (1.0 - c) * up
+
+
+def _magnitude(vec: torch.Tensor) -> torch.Tensor:
+    """Length of 2-vectors ``(N, 2, H, W)`` -> ``(N, 1, H, W)`` (hypot: much faster than ``norm(dim=1)`` on CPU)."""
+    import torch
+
+    return torch.hypot(vec[:, 0:1], vec[:, 1:2])
+
+
+def _check_frames(frame0: torch.Tensor, frame1: torch.Tensor, flow01: torch.Tensor, flow10: torch.Tensor) -> None:
+    if frame0.ndim != 4 or frame0.shape[0] != 1 or frame0.shape[1] != 3:
+        raise ShapeError("frame0", frame0.shape, "(1, 3, H, W)")
+    if frame1.shape != frame0.shape:
+        raise ShapeError("frame1", frame1.shape, f"the shape of frame0 {tuple(frame0.shape)}")
+    expected = (1, 2, *frame0.shape[-2:])
+    for name, f in (("flow_0_to_1", flow01), ("flow_1_to_0", flow10)):
+        if tuple(f.shape) != expected:
+            raise ShapeError(name, f.shape, str(expected))
+
+
+# --------------------------------------------------------------------------- the synthesizer
+
+
+class FrameSynthesizer:
+    """Makes frames at any t in (0, 1) from two frames and their flows (see the module docstring).
+
+    ``refiner`` (a flow estimator, or None) enables the refinement step. The object keeps no state
+    between pairs; :meth:`prepare` once per pair, then :meth:`synthesize` for each t.
+    """
+
+    def __init__(self, *, params: SynthesisParams | None = None, refiner: FlowEstimator | None = None) -> None:
+        self.params = params or SynthesisParams()
+        self.refiner = refiner
+
+    def _acceleration(self, flow_next: torch.Tensor, outer: FlowPair | None,
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Velocity and acceleration from the flows to both temporal neighbours (QVI-style quadratic motion).
+
+        ``flow_next`` goes to the other frame of the pair (time +1 for frame 0, -1 for frame 1 in its own
+        clock); ``outer.forward`` goes to the neighbour on the far side. Where that flow fails its
+        forward-backward check the acceleration fades to zero.
+        """
+        if outer is None or not self.params.use_acceleration:
+            return flow_next, None
+        accel = (flow_next + outer.forward) * outer.forward_confidence
+        return flow_next - accel * 0.5, accel
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor, flows: FlowPair, *,
+                prev: FlowPair | None = None, next: FlowPair | None = None) -> PairState:
+        """Per-pair work: motion model and splat importance of both frames.
+
+        ``flows`` holds flow_0_to_1 (forward) and flow_1_to_0. ``prev`` (forward = flow from frame 0 to
+        the frame before it) and ``next`` (forward = flow from frame 1 to the frame after it), from
+        the same shot, enable quadratic motion.
+        """
+        from vidrestore.flow.occlusion import photometric_error
+
+        _check_frames(frame0, frame1, flows.forward, flows.backward)
+        p = self.params
+        f01, f10 = flows.forward, flows.backward
+        err0 = photometric_error(frame0, frame1, f01)
+        err1 = photometric_error(frame1, frame0, f10)
+        v0, a0 = self._acceleration(f01, prev)
+        # frame 1's own clock runs u = t - 1: its velocity is minus the one found towards frame 0
+        v1n, a1 = self._acceleration(f10, next)
+        return PairState(
+            frame0=frame0.float(), frame1=frame1.float(), flow01=f01, flow10=f10,
+            velocity0=v0, accel0=a0, velocity1=-v1n, accel1=a1,
+            importance0=-p.alpha * err0 - p.beta * (1.0 - flows.forward_confidence),
+            importance1=-p.alpha * err1 - p.beta * (1.0 - flows.backward_confidence),
+        )
+
+    def flows_at(self, pair: PairState, t: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(flow_t_to_0, flow_t_to_1, coverage)`` at time t by softmax splatting of both frames' motion."""
+        import torch
+
+        d0, d1 = pair.displacement0(t), pair.displacement1(t)
+        z_max = torch.maximum(pair.importance0.amax(), pair.importance1.amax())
+        w0 = (pair.importance0 - z_max).exp() * (1.0 - t)
+        w1 = (pair.importance1 - z_max).exp() * t
+        # a pixel x of frame 0 sits at x + d0 at time t; from there frame 0 is -d0 away, frame 1 f01 - d0
+        num0, den0, dens0 = splat(torch.cat([-d0, pair.flow01 - d0], dim=1), d0, w0)
+        num1, den1, dens1 = splat(torch.cat([pair.flow10 - d1, -d1], dim=1), d1, w1)
+        den = den0 + den1
+        flows = (num0 + num1) / den.clamp(min=1e-12)
+        coverage = (dens0 + dens1).clamp(max=1.0) * (den > 1e-12)
+        flows = fill_holes(flows, coverage)
+        return flows[:, :2], flows[:, 2:], coverage
+
+    def _visibility(self, displacement: torch.Tensor, flow_t_to_src: torch.Tensor, span: float) -> torch.Tensor:
+        """How surely the source pixel sampled for each pixel of t is the same point (1 = its motion leads here).
+
+        The sampled pixel's own displacement should bring it back: ``d(x + flow) + flow = 0``. The miss
+        (px at time t) is divided by ``span`` (t or 1 - t) to compare motions, not positions.
+        """
+        from vidrestore.flow.warp import backward_warp
+
+        miss = _magnitude(backward_warp(displacement, flow_t_to_src) + flow_t_to_src) / max(span, 1e-3)
+        tol = self.params.agreement_px + self.params.agreement_rel * _magnitude(flow_t_to_src) / max(span, 1e-3)
+        return (-_LN2 * (miss / tol) ** 2).exp()
+
+    def synthesize(self, pair: PairState, t: float) -> torch.Tensor:
+        """The frame at time ``t`` in (0, 1): ``(1, 3, H, W)`` float32, clipped to [0, 1]."""
+        from vidrestore.flow.warp import backward_warp, compose_flows
+
+        if not 0.0 < t < 1.0:
+            raise ValueError(f"synthesize: t must be in (0, 1), got {t}")
+        mode = self.params.warp_mode
+        flow_t0, flow_t1, _ = self.flows_at(pair, t)
+        vis0 = self._visibility(pair.displacement0(t), flow_t0, t)
+        vis1 = self._visibility(pair.displacement1(t), flow_t1, 1.0 - t)
+        warped0 = backward_warp(pair.frame0, flow_t0, mode=mode)
+        warped1 = backward_warp(pair.frame1, flow_t1, mode=mode)
+        if self.refiner is not None:
+            # flow between the two candidates: where they still disagree, move both to the
+            # time-weighted meeting point (candidate 0 moves by t of the way, candidate 1 by 1 - t)
+            residual = self.refiner.estimate(warped0.clamp(0, 1), warped1.clamp(0, 1))
+            flow_t0 = compose_flows(residual * (-t), flow_t0)
+            flow_t1 = compose_flows(residual * (1.0 - t), flow_t1)
+            warped0 = backward_warp(pair.frame0, flow_t0, mode=mode)
+            warped1 = backward_warp(pair.frame1, flow_t1, mode=mode)
+        a0 = (1.0 - t) * (vis0 + 1e-4)
+        a1 = t * (vis1 + 1e-4)
+        out = (a0 * warped0 + a1 * warped1) / (a0 + a1)
+        return out.clamp_(0.0, 1.0)
