@@ -336,7 +336,9 @@ def _align_band(data: np.ndarray, roles: dict[str, int]) -> np.ndarray:
     for role in ("nir", "red", "green"):
         if role in roles:
             return data[roles[role]]
-    return np.nanmean(data, axis=0) if data.shape[0] > 1 else data[0]
+    if data.shape[0] == 1:
+        return data[0]
+    return data.mean(axis=0)  # NaN where any band is invalid, like the pixel itself
 
 
 def _chip_classes(classes: np.ndarray, win: Window, shift: Shift, series: Series) -> np.ndarray:

@@ -64,18 +64,36 @@ def _reachable(hole: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.isin(labels, touched) & hole
 
 
+_MODELS: dict[tuple[str, str, str], Any] = {}  # diffusion models loaded once per run (path, device, precision)
+DIFFUSION_MARGIN = 16  # px of known context around the hole handed to the model
+DIFFUSION_MULTIPLE = 8  # crops are padded to a multiple of this (latent models downsample by 8)
+
+
+def _diffusion_model(restorer_cfg: Any) -> Any:
+    from vidrestore.restore.diffusion.models import load_model
+
+    key = (str(restorer_cfg.model_path), str(restorer_cfg.device), str(restorer_cfg.precision))
+    if key not in _MODELS:
+        _MODELS[key] = load_model(restorer_cfg.model_path, device=restorer_cfg.device,
+                                  precision=restorer_cfg.precision)
+        logger.info("decloud: inpainting with the diffusion model in %s", restorer_cfg.model_path)
+    return _MODELS[key]
+
+
 def inpaint_diffusion(values: np.ndarray, hole: np.ndarray, *, restorer_cfg: Any) -> np.ndarray:
-    """Values for ``hole`` from the diffusion restorer's masked mode (see module docstring)."""
-    try:
-        from vidrestore.restore import diffusion as diffusion_mod
-    except ImportError as err:  # pragma: no cover - the package always ships diffusion
-        raise ConfigError(f"decloud.inpaint=diffusion: the diffusion restorer cannot be imported ({err})") from err
-    fn = getattr(diffusion_mod, "inpaint", None)
-    if fn is None:
-        raise ConfigError("decloud.inpaint=diffusion: this build's diffusion restorer has no masked inpainting "
-                          "(vidrestore.restore.diffusion.inpaint); use decloud.inpaint=telea")
+    """Values for ``hole`` from the diffusion restorer's masked mode (``vidrestore.restore.diffusion.inpaint``).
+
+    The hole's bounding box plus :data:`DIFFUSION_MARGIN` is cropped (padded by reflection to a
+    multiple of 8 by edge replication), each group of three bands is stretched to [0, 1] between its 1st and 99th
+    percentiles, inpainted with ``restorer.model_path`` / ``steps`` / ``strength`` / ``seed``, and
+    mapped back. Known pixels are not changed by the model (DDNM projection) and are not returned.
+    """
     if not getattr(restorer_cfg, "model_path", None):
         raise ConfigError("decloud.inpaint=diffusion needs a diffusion model folder: --set restorer.model_path=DIR")
+    try:
+        from vidrestore.restore.diffusion import inpaint as diffusion_inpaint
+    except ImportError as err:
+        raise ConfigError(f"decloud.inpaint=diffusion: the diffusion restorer cannot be imported ({err})") from err
     import torch
 
     b, h, w = values.shape
@@ -83,17 +101,34 @@ def inpaint_diffusion(values: np.ndarray, hole: np.ndarray, *, restorer_cfg: Any
     known = np.isfinite(values).all(axis=0) & ~hole
     if not known.any() or not hole.any():
         return out
-    lo = np.array([np.nanpercentile(values[k][known], 1) for k in range(b)], np.float32)
-    hi = np.array([np.nanpercentile(values[k][known], 99) for k in range(b)], np.float32)
+    rows = np.flatnonzero(hole.any(axis=1))
+    cols = np.flatnonzero(hole.any(axis=0))
+    m = DIFFUSION_MARGIN
+    rs = slice(max(rows[0] - m, 0), min(rows[-1] + m + 1, h))
+    cs = slice(max(cols[0] - m, 0), min(cols[-1] + m + 1, w))
+    sub = values[:, rs, cs]
+    sub_known = known[rs, cs]
+    sub_hole = hole[rs, cs]
+    ch, cw = sub_hole.shape
+    ph, pw = (-ch) % DIFFUSION_MULTIPLE, (-cw) % DIFFUSION_MULTIPLE
+    unknown = np.pad(~sub_known, ((0, ph), (0, pw)), mode="edge")
+    model = _diffusion_model(restorer_cfg)
+    lo = np.array([np.percentile(sub[k][sub_known], 1) for k in range(b)], np.float32)
+    hi = np.array([np.percentile(sub[k][sub_known], 99) for k in range(b)], np.float32)
     span = np.maximum(hi - lo, 1e-6)
     for start in range(0, b, 3):
         idx = [min(start + j, b - 1) for j in range(3)]
-        rgb = (np.nan_to_num(values[idx], nan=0.0) - lo[idx, None, None]) / span[idx, None, None]
-        frames = torch.from_numpy(np.clip(rgb, 0.0, 1.0)[None].astype(np.float32))
-        masks = torch.from_numpy((hole | ~np.isfinite(values).all(axis=0))[None, None].astype(np.float32))
-        result = fn(frames, masks, model_path=restorer_cfg.model_path, steps=restorer_cfg.steps,
-                    seed=restorer_cfg.seed, device=restorer_cfg.device)
-        arr = result.detach().cpu().numpy()[0] if hasattr(result, "detach") else np.asarray(result)[0]
+        fill = np.array([np.median(sub[k][sub_known]) for k in idx], np.float32)[:, None, None]
+        rgb = np.where(sub_known[None], sub[idx], fill)
+        rgb = np.clip((rgb - lo[idx, None, None]) / span[idx, None, None], 0.0, 1.0)
+        rgb = np.pad(rgb, ((0, 0), (0, ph), (0, pw)), mode="edge")
+        frames = torch.from_numpy(np.ascontiguousarray(rgb[None], np.float32))
+        masks = torch.from_numpy(unknown[None, None].astype(np.float32))
+        result = diffusion_inpaint(frames, masks, model=model, steps=restorer_cfg.steps,
+                                   strength=restorer_cfg.strength, seed=restorer_cfg.seed, consistency=False,
+                                   device=restorer_cfg.device, precision=restorer_cfg.precision)
+        arr = result.detach().float().cpu().numpy()[0][:, :ch, :cw]
         for j, k in enumerate(idx):
-            out[k][hole] = arr[j][hole] * span[k] + lo[k]
+            band = out[k, rs, cs]
+            band[sub_hole] = arr[j][sub_hole] * span[k] + lo[k]
     return out
