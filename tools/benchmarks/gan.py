@@ -46,7 +46,7 @@ def _psnr(a, b, peak: float = 1.0) -> float:
 
     a64, b64 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     mse = float(((a64 - b64) ** 2).mean())
-    return float("inf") if mse == 0 else 10 * float(np.log10(peak * peak / mse))
+    return float("inf") if mse == 0 else float(10 * np.log10(peak * peak / mse))
 
 
 def _median_time(fn, reps: int) -> float:
@@ -420,7 +420,7 @@ def main() -> None:
         mark = "" if row.passed is None else (" [PASS]" if row.passed else " [FAIL]")
         print(f"{row.name}: {row.result}{mark}  {row.notes}", flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+        Path(args.json).write_text(json.dumps([r.__dict__ for r in rows], indent=2, default=str))
 
 
 if __name__ == "__main__":

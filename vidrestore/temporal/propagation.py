@@ -172,22 +172,28 @@ class TemporalPropagator:
         chain = [flows[(i, i + step)] for i in range(t, k, step)]
         return chain[0] if len(chain) == 1 else compose_flows(*chain)
 
-    def neighbour_weight(self, t_frame: torch.Tensor, k_frame: torch.Tensor, flow_tk: torch.Tensor,
-                         flow_kt: torch.Tensor, distance: int) -> torch.Tensor:
-        """Blend weight ``(1, 1, h, w)`` of neighbour k for frame t, at the input resolution."""
+    def neighbour_weights(self, t_frame: torch.Tensor, k_frames: torch.Tensor, flows_tk: torch.Tensor,
+                          flows_kt: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
+        """Blend weights ``(K, 1, h, w)`` of K neighbours of frame t, at the input resolution.
+
+        ``t_frame`` is ``(1, 3, h, w)``; ``k_frames``, ``flows_tk``/``flows_kt`` and ``distances`` hold
+        the K neighbours (frames, flows t->k and k->t, ``|k - t|``) along the batch dimension.
+        """
         import torch.nn.functional as F
 
         from vidrestore.flow.occlusion import photometric_error
 
         p = self.params
-        conf = fb_confidence(flow_tk, flow_kt, threshold=p.occlusion_threshold)
-        err = photometric_error(t_frame, k_frame, flow_tk)
+        conf = fb_confidence(flows_tk, flows_kt, threshold=p.occlusion_threshold)
+        err = photometric_error(t_frame.expand_as(k_frames), k_frames, flows_tk)
         err = F.avg_pool2d(err, 3, stride=1, padding=1, count_include_pad=False)
         photo = (-(math.log(2.0)) * (err / p.error_scale) ** 2).exp()
-        return (p.strength ** distance) * conf * photo
+        strength = (p.strength ** distances.float()).view(-1, 1, 1, 1)
+        return strength * conf * photo
 
     def _emit(self, slots: deque[_Slot], pos: int, flows: dict[tuple[int, int], torch.Tensor]
               ) -> tuple[int, torch.Tensor, Any]:
+        """Fuse frame ``slots[pos]`` with its neighbours: all K of them warped in one batched call."""
         import torch
         import torch.nn.functional as F
 
@@ -197,25 +203,25 @@ class TemporalPropagator:
         cur = slots[pos]
         total_w = 0.0
         with torch.inference_mode():
-            acc = cur.restored.float().clone()
-            norm = torch.ones_like(acc[:, :1])
+            acc = cur.restored.float()
+            dev = acc.device
             first, last = slots[0].index, slots[-1].index
             lo, hi = max(first, cur.index - p.past), min(last, cur.index + p.future)
-            out_size = acc.shape[-2:]
-            for k in range(lo, hi + 1):
-                if k == cur.index or p.strength <= 0:
-                    continue
-                nb = slots[pos + (k - cur.index)]
-                f_tk = self._chain(cur.index, k, flows)
-                f_kt = self._chain(k, cur.index, flows)
-                w = self.neighbour_weight(cur.frame.to(acc.device, torch.float32), nb.frame.to(acc.device, torch.float32),
-                                          f_tk.to(acc.device), f_kt.to(acc.device), abs(k - cur.index))
-                w_hr = F.interpolate(w, size=out_size, mode="bilinear", align_corners=False)
-                warped = backward_warp(nb.restored.float(), f_tk.to(acc.device))
-                acc += w_hr * warped
-                norm += w_hr
-                total_w += float(w.mean())
-            acc = (acc / norm).clamp_(0.0, 1.0)
+            ks = [k for k in range(lo, hi + 1) if k != cur.index] if p.strength > 0 else []
+            if ks:
+                nbs = [slots[pos + (k - cur.index)] for k in ks]
+                f_tk = torch.cat([self._chain(cur.index, k, flows) for k in ks]).to(dev)
+                f_kt = torch.cat([self._chain(k, cur.index, flows) for k in ks]).to(dev)
+                k_frames = torch.cat([nb.frame for nb in nbs]).to(dev, torch.float32)
+                dist = torch.tensor([abs(k - cur.index) for k in ks], device=dev)
+                w = self.neighbour_weights(cur.frame.to(dev, torch.float32), k_frames, f_tk, f_kt, dist)
+                w_hr = F.interpolate(w, size=acc.shape[-2:], mode="bilinear", align_corners=False)
+                warped = backward_warp(torch.cat([nb.restored for nb in nbs]).float(), f_tk)
+                num = acc + (w_hr * warped).sum(dim=0, keepdim=True)
+                acc = (num / (1.0 + w_hr.sum(dim=0, keepdim=True))).clamp_(0.0, 1.0)
+                total_w = float(w.mean(dim=(1, 2, 3)).sum())
+            else:
+                acc = acc.clone().clamp_(0.0, 1.0)
         self.frames_fused += 1
         self._weight_sum += total_w
         self.mean_neighbour_weight = self._weight_sum / self.frames_fused
