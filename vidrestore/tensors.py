@@ -73,11 +73,12 @@ def from_tensor(t: torch.Tensor, dtype: np.dtype | type = np.uint8) -> list[np.n
         raise ShapeError("tensor", t.shape, "(T, 3, H, W)")
     dtype = np.dtype(dtype)
     scale = _MAX[dtype]
-    q = t.detach().float().mul(scale).round_().clamp_(0, scale).permute(0, 2, 3, 1).cpu()
+    q = t.detach().float().mul(scale).round_().clamp_(0, scale).permute(0, 2, 3, 1)
+    # cast on the tensor's device before the copy: a GPU sends 1 byte (or 4) per sample, not 4 floats
     if dtype == np.uint16:
-        arr = q.to(dtype=torch.int32).numpy().astype(np.uint16)
+        arr = q.to(dtype=torch.int32).cpu().numpy().astype(np.uint16)
     else:
-        arr = q.to(dtype=torch.uint8).numpy()
+        arr = q.to(dtype=torch.uint8).cpu().numpy()
     return [np.ascontiguousarray(a) for a in arr]
 
 
