@@ -280,6 +280,60 @@ class DiffusionConfig:
 
 @dataclass(frozen=True)
 class InterpolateConfig:
+@dataclass(frozen=True)
+class FilmConfig:
+    """``--preset film``: archival film cleaning before any restorer (issue 6; see vidrestore/film).
+
+    Intensities are in [0, 1] units of the frame's range; ``radius`` neighbours on each side are
+    aligned with the ``flow`` section's estimator and never across a scene cut.
+    """
+
+    enabled: bool = False
+    radius: int = 2  # aligned neighbours per side used to find, repair and denoise
+    min_confidence: float = 0.5  # flow confidence below which a neighbour pixel is not used (0.5 = occlusion test)
+    deflicker: bool = True
+    deflicker_window: int = 8  # frames per side of the local-linear exposure fit; slower fades are kept
+    deflicker_grid: int = 1  # 1 = one gain/offset per frame; N = N x N regions, smoothly interpolated
+    dust: bool = True
+    dust_threshold: float = 0.05  # least luma difference from every valid neighbour for a blotch
+    dust_sigmas: float = 4.0  # ... and at least this many robust sigmas of those differences
+    dust_max_area: float = 0.01  # share of the frame above which disagreement is motion, not dirt
+    dust_max_motion: float = 0.03  # no dust detection where the picture moves faster (share of width per frame)
+    dust_dilate: int = 1  # px added around each blotch before repair
+    scratches: bool = True
+    scratch_threshold: float = 0.015  # least mean contrast of a line against its sides
+    scratch_min_length: float = 0.5  # share of the frame height a scratch spans (its pieces together)
+    scratch_max_width: int = 3  # px
+    scratch_persistence: int = 3  # frames (of 2 radius + 1) showing the line at the same place
+    denoise: bool = True
+    denoise_strength: float = 1.0  # how much warp error is tolerated before a neighbour is ignored (0 = off)
+    regrain: float = 0.0  # grain added back, sigma in 8-bit levels (0 = none)
+    regrain_size: float = 1.0  # grain size in px
+    seed: int = 0  # re-grain noise seed
+    save_masks: str | None = None  # folder for dust/ and scratch/ PNG mask sequences (--save-masks)
+    threads: int = 1  # torch threads while the film stage works (its many small operations run fastest on 1)
+
+    def __post_init__(self) -> None:
+        _check("film.radius", 1 <= self.radius <= 8, "must be in [1, 8]")
+        _check("film.min_confidence", 0.0 <= self.min_confidence < 1.0, "must be in [0, 1)")
+        _check("film.deflicker_window", 1 <= self.deflicker_window <= 50, "must be in [1, 50]")
+        _check("film.deflicker_grid", 1 <= self.deflicker_grid <= 16, "must be in [1, 16]")
+        _check("film.dust_threshold", 0.0 < self.dust_threshold < 1.0, "must be in (0, 1)")
+        _check("film.dust_sigmas", self.dust_sigmas >= 0, "must be >= 0")
+        _check("film.dust_max_area", 0.0 < self.dust_max_area <= 1.0, "must be in (0, 1]")
+        _check("film.dust_max_motion", 0.0 < self.dust_max_motion <= 1.0, "must be in (0, 1]")
+        _check("film.dust_dilate", 0 <= self.dust_dilate <= 8, "must be in [0, 8]")
+        _check("film.scratch_threshold", 0.0 < self.scratch_threshold < 1.0, "must be in (0, 1)")
+        _check("film.scratch_min_length", 0.0 < self.scratch_min_length <= 1.0, "must be in (0, 1]")
+        _check("film.scratch_max_width", 1 <= self.scratch_max_width <= 16, "must be in [1, 16]")
+        _check("film.scratch_persistence", 1 <= self.scratch_persistence <= 2 * self.radius + 1,
+               "must be in [1, 2 * film.radius + 1]")
+        _check("film.denoise_strength", 0.0 <= self.denoise_strength <= 4.0, "must be in [0, 4]")
+        _check("film.regrain", 0.0 <= self.regrain <= 64.0, "must be in [0, 64] (8-bit levels)")
+        _check("film.regrain_size", 0.5 <= self.regrain_size <= 8.0, "must be in [0.5, 8] px")
+        _check("film.threads", self.threads >= 0, "must be >= 0 (0 = leave torch's setting)")
+
+
     """``vidrestore interpolate``: frame-rate conversion by flow-based synthesis (issue 8).
 
     ``fps`` (when set) wins over ``factor``. See vidrestore/interpolate/timing.py for where frames go.
@@ -330,6 +384,7 @@ class Config:
     interpolate: InterpolateConfig = field(default_factory=InterpolateConfig)
 
 
+    film: FilmConfig = field(default_factory=FilmConfig)
 # --------------------------------------------------------------------------- helpers
 
 

@@ -14,14 +14,25 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                                    "audio packet is kept; OUTPUT appears only when complete. Long jobs run as "
                                    "segments that --resume continues after a crash and --engine ray spreads over "
                                    "workers, with the same frames as one pass.")
+    p.add_argument("--save-masks", metavar="DIR", default=None,
+                   help="film stage (--preset film): write the detected dust and scratch masks for review as "
+                        "PNG sequences DIR/dust/NNNNNN.png and DIR/scratch/NNNNNN.png (white = detected)")
     p.set_defaults(func=run)
 
 
 def load_job_config(args: argparse.Namespace, default_preset: str = "passthrough"):
+    import json
+
     from vidrestore.config import load_config
+    from vidrestore.errors import ConfigError
 
     preset = args.preset if (args.preset or args.config) else default_preset
-    return load_config(preset=preset, path=args.config, overrides=[*args.overrides, *job_overrides(args)])
+    masks = getattr(args, "save_masks", None)
+    extra = [f"film.save_masks={json.dumps(str(masks))}"] if masks else []
+    cfg = load_config(preset=preset, path=args.config, overrides=[*args.overrides, *job_overrides(args), *extra])
+    if masks and not cfg.film.enabled:
+        raise ConfigError("--save-masks needs the film stage: use --preset film (or --set film.enabled=true)")
+    return cfg
 
 
 def run(args: argparse.Namespace) -> int:

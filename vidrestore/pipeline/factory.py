@@ -21,6 +21,7 @@ PROCESSORS: dict[str, str] = {
     "none": "vidrestore.pipeline.factory:build_passthrough",
     "gan": "vidrestore.restore.gan_processor:build_processor",
     "diffusion": "vidrestore.restore.diffusion.processor:build_processor",
+    "film": "vidrestore.film.processor:build_processor",  # film cleaning, then the restorer (issue 6)
 }
 
 
@@ -28,9 +29,12 @@ def build_passthrough(cfg: Config, info: VideoInfo) -> FrameProcessor:
     return Passthrough()
 
 
-def select_processor(cfg: Config) -> str:
+def select_processor(cfg: Config, *, stages: bool = True) -> str:
+    """The PROCESSORS key for ``cfg``; ``stages=False`` ignores pre-stages (film) and gives the restorer alone."""
+    if stages and cfg.film.enabled:
+        return "film"
     name = cfg.restorer.name
-    if name in PROCESSORS:
+    if name in PROCESSORS and name != "film":
         return name
     return "gan"
 
@@ -46,6 +50,6 @@ def _load(ref: str) -> Any:
     return getattr(module, func_name)
 
 
-def build_processor(cfg: Config, info: VideoInfo) -> FrameProcessor:
-    key = select_processor(cfg)
+def build_processor(cfg: Config, info: VideoInfo, *, stages: bool = True) -> FrameProcessor:
+    key = select_processor(cfg, stages=stages)
     return _load(PROCESSORS[key])(cfg, info)

@@ -1,0 +1,256 @@
+"""Dust and dirt: blotches are temporal outliers that the aligned neighbours disagree with.
+
+Detection belongs to the spike-detection-index family (Kokaram, "Motion Picture Restoration",
+1998): a pixel of a blotch differs from the motion-compensated previous *and* next frames, with the
+same sign, by more than a threshold; a moving object or an uncovered region differs in one
+direction only. Here, with ``K`` neighbours (``+-1 .. +-r``) warped onto frame t:
+
+* ``d_k = box3(Y_t - Y_k) - bias_k``: luma differences, averaged over 3x3 so that grain does not
+  trigger it, minus their slowly varying part (:func:`local_bias`: what deflicker left).
+* Only *valid* neighbour pixels count (flow confidence >= 0.5, inside the frame): an occluded or
+  badly aligned pixel is neither evidence for nor against a blotch. This is what keeps real motion
+  from being taken for dirt.
+* A pixel is a blotch seed when every valid neighbour differs by more than ``T`` with the same
+  sign (rank-ordered: Y_t lies outside the range of the neighbours), and by more than the
+  neighbours differ among themselves (their range, 3x3 means): neighbours that disagree with each
+  other mean the alignment failed, as on fast or blurred motion. At least ``min_neighbours`` must
+  be valid and come from both sides in time: a pixel occluded on one side is left alone (dirt and
+  motion cannot be told apart there). Only where one side has no in-frame match at all (the first
+  and last frames of a shot, the edge a pan brings in) do same-side neighbours suffice, and they
+  must agree with each other within ``T``.
+* ``T = max(threshold, sigmas * noise)``, where ``noise`` is the robust (MAD) spread of ``d`` for the
+  nearest neighbours, measured on the frame itself: strong grain raises the bar automatically.
+* Strong outliers (``override_contrast``, at least ``2 T``) also count where the flow check failed
+  (the neighbours need only see the pixel inside their frame), provided the local motion is slow
+  (under ``override_motion`` of the frame width): a high-contrast blotch breaks the flow around
+  itself, and a slow scene is not where alignment fails by that much.
+* Nothing is detected where the picture moves faster than ``max_motion`` of the frame width per
+  frame (a 31 px mean of the flow to the nearest neighbours): on fast, blurred motion the flow
+  check passes wrong matches often enough that limbs and props would be taken for dirt.
+* Hysteresis: seeds grow into connected pixels that pass ``T / 2`` (the soft rim of a blotch).
+  Regions larger than ``max_area`` (share of the frame) are dropped: dirt is small, disagreement
+  that large is a flow failure. The mask is dilated by ``dilate`` px.
+
+Repair: each masked pixel takes the colour of the neighbour whose luma is the confidence-weighted
+median of the valid neighbours (one neighbour's RGB, so colours stay consistent); pixels no valid
+neighbour sees are filled from their surroundings. The repair is feathered over one pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vidrestore.film.ops import box_blur, dilate, fill_from_surroundings, luma, robust_sigma
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class DustParams:
+    threshold: float = 0.05  # least difference (0..1) from every valid neighbour
+    sigmas: float = 4.0  # ... and this many robust sigmas of the measured differences
+    max_area: float = 0.01  # share of the frame above which a region is not dirt
+    dilate: int = 1  # px
+    min_neighbours: int = 2
+    max_motion: float = 0.03  # no detection where the picture moves faster (share of the frame width per frame)
+    override_contrast: float = 0.25  # outliers this strong count without flow confidence ...
+    override_motion: float = 0.02  # ... where the local motion is below this share of the frame width
+
+    def __post_init__(self) -> None:
+        if self.threshold <= 0 or self.sigmas < 0:
+            raise ValueError("dust threshold must be > 0 and sigmas >= 0")
+        if self.min_neighbours < 1:
+            raise ValueError("dust min_neighbours must be >= 1")
+
+
+@dataclass(frozen=True)
+class Detection:
+    mask: torch.Tensor  # (1, 1, H, W) bool: the detected blotch pixels
+    repair_mask: torch.Tensor  # (1, 1, H, W) bool: ``mask`` dilated by ``dilate`` px (what gets repaired)
+    threshold: float
+    noise: float
+    regions: int
+    rejected_large: int
+
+
+def local_bias(diff: torch.Tensor, valid: torch.Tensor, *, block: int = 8) -> torch.Tensor:
+    """Slowly varying part of ``diff`` ``(K, 1, H, W)`` over valid pixels: 8x8 block means, 5x5 median, upsampled.
+
+    What deflicker left of a brightness difference between two frames (regional flicker, the ends
+    of a shot) is smooth; subtracting it keeps a whole bright region from passing the threshold.
+    The median over blocks ignores the few blocks a blotch fills.
+    """
+    import cv2
+    import torch
+    import torch.nn.functional as F
+
+    h, w = diff.shape[-2:]
+    size = (max(1, h // block), max(1, w // block))
+    v = valid.float()
+    num = F.adaptive_avg_pool2d(diff * v, size)
+    den = F.adaptive_avg_pool2d(v, size)
+    means = torch.where(den > 0.2, num / den.clamp(min=1e-6), torch.zeros_like(num))
+    if min(size) >= 5:
+        means = torch.from_numpy(np.stack([cv2.medianBlur(m[0].numpy().astype(np.float32), 5)
+                                           for m in means]))[:, None]
+    return F.interpolate(means, size=(h, w), mode="bilinear", align_corners=False)
+
+
+def _hysteresis(strong: np.ndarray, weak: np.ndarray, max_pixels: int) -> tuple[np.ndarray, int, int]:
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros_like(weak), 0, 0
+    seeded = np.zeros(n, dtype=bool)
+    seeded[np.unique(labels[strong & weak])] = True
+    seeded[0] = False
+    large = stats[:, cv2.CC_STAT_AREA] > max_pixels
+    keep = seeded & ~large
+    return keep[labels], int(keep.sum()), int((seeded & large).sum())
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """Per pixel, over the neighbours in use: extreme differences and the neighbours' own range."""
+
+    d_min: torch.Tensor
+    d_max: torch.Tensor
+    spread: torch.Tensor
+
+    @classmethod
+    def of(cls, d: torch.Tensor, yb: torch.Tensor, use: torch.Tensor) -> _Evidence:
+        import torch
+
+        inf = torch.tensor(float("inf"))
+        spread = torch.where(use, yb, -inf).amax(0, keepdim=True) - torch.where(use, yb, inf).amin(0, keepdim=True)
+        return cls(d_min=torch.where(use, d, inf).amin(0, keepdim=True),
+                   d_max=torch.where(use, d, -inf).amax(0, keepdim=True), spread=spread)
+
+    def outliers(self, ok: torch.Tensor, t: float) -> torch.Tensor:
+        """``ok`` pixels further than ``t`` from every neighbour (same sign) and further than their range."""
+        return ok & (((self.d_min > t) & (self.spread < self.d_min)) | ((self.d_max < -t) & (self.spread < -self.d_max)))
+
+
+def _own(raw: torch.Tensor, use: torch.Tensor, t: float) -> torch.Tensor:
+    import torch
+
+    inf = torch.tensor(float("inf"))
+    r_min = torch.where(use, raw, inf).amin(0, keepdim=True)
+    r_max = torch.where(use, raw, -inf).amax(0, keepdim=True)
+    return (r_min > t) | (r_max < -t)
+
+
+def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Tensor, sides: list[int],
+                    params: DustParams, offsets: list[int] | None = None, covered: torch.Tensor | None = None,
+                    inside: torch.Tensor | None = None, motion: torch.Tensor | None = None) -> Detection:
+    """Blotch mask of ``center`` ``(1, 3, H, W)`` against ``warped`` neighbours ``(K, 3, H, W)``.
+
+    ``valid`` ``(K, 1, H, W)`` bool; ``sides[k]`` is -1 for a past neighbour, +1 for a future one;
+    ``offsets`` (default: ``sides``) picks the nearest neighbours for the noise estimate.
+    ``covered`` (bool ``(1, 1, H, W)``, :func:`~vidrestore.film.align.side_coverage`) marks where a
+    side without any in-frame match may be missing (shot ends, frame edges in a pan); elsewhere
+    both sides must have a valid neighbour. With ``inside`` (``(K, 1, H, W)``, matches inside the
+    neighbour's frame) and ``motion`` (``(1, 1, H, W)`` local motion in px), strong outliers are
+    also taken where the flow check failed (see the module docstring).
+    """
+    import torch
+
+    h, w = center.shape[-2:]
+    k = warped.shape[0]
+    if k == 0:
+        none = torch.zeros(1, 1, h, w, dtype=torch.bool)
+        return Detection(mask=none, repair_mask=none, threshold=params.threshold, noise=0.0, regions=0,
+                         rejected_large=0)
+    yc = luma(center)
+    yn = luma(warped)
+    bias = local_bias(yc - yn, valid)
+    d = box_blur(yc - yn, 3) - bias
+    yb = box_blur(yn, 3)
+    offsets = list(offsets) if offsets is not None else list(sides)
+    near = [i for i, o in enumerate(offsets) if abs(o) == min(abs(x) for x in offsets)]
+    noise = robust_sigma(d[near][valid[near]])
+    thr = max(params.threshold, params.sigmas * noise)
+
+    side = torch.tensor(sides, dtype=torch.int8).view(k, 1, 1, 1)
+
+    def sides_ok(use: torch.Tensor, ev: _Evidence) -> torch.Tensor:
+        enough = use.sum(0, keepdim=True) >= params.min_neighbours
+        both = (use & (side < 0)).any(0, keepdim=True) & (use & (side > 0)).any(0, keepdim=True)
+        one = covered if covered is not None else torch.zeros_like(both)
+        return enough & (both | (one & (ev.spread < thr)))
+
+    ev = _Evidence.of(d, yb, valid)
+    ok = sides_ok(valid, ev)
+    if motion is not None:
+        ok &= motion < params.max_motion * w
+    strong = ev.outliers(ok, thr)
+    weak = ev.outliers(ok, 0.5 * thr)
+    raw = yc - yn - bias
+    own = _own(raw, valid, thr / 3)
+    if inside is not None and motion is not None:
+        # strong, isolated outliers where the flow check failed: a blotch breaks the flow around itself
+        big = max(params.override_contrast, 2.0 * thr)
+        slow = motion < params.override_motion * w
+        ev_in = _Evidence.of(d, yb, inside)
+        ok_in = sides_ok(inside, ev_in) & ~ok & slow
+        strong |= ev_in.outliers(ok_in, big)
+        weak |= ev_in.outliers(ok_in, thr)
+        own |= ok_in & _own(raw, inside, thr / 3)
+    keep, regions, rejected = _hysteresis(strong[0, 0].numpy(), weak[0, 0].numpy(), int(params.max_area * h * w))
+    # the 3x3 mean spreads a blotch by a pixel: keep only pixels that themselves differ
+    keep &= own[0, 0].numpy()
+    mask = torch.from_numpy(keep)[None, None]
+    return Detection(mask=mask, repair_mask=dilate(mask, params.dilate), threshold=thr, noise=noise,
+                     regions=regions, rejected_large=rejected)
+
+
+def weighted_median_pick(warped: torch.Tensor, weights: torch.Tensor, where: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For the pixels in ``where`` (bool ``(1, 1, H, W)``): RGB of the neighbour with the weighted-median luma.
+
+    ``warped`` ``(K, 3, H, W)``, ``weights`` ``(K, 1, H, W)`` (0 = not usable). Returns ``(rgb (3, P),
+    has_any (P,))`` for the ``P`` selected pixels in row-major order.
+    """
+    import torch
+
+    sel = where[0, 0]
+    y = luma(warped)[:, 0][:, sel]  # (K, P)
+    wt = weights[:, 0][:, sel].float()
+    big = torch.where(wt > 0, y, torch.full_like(y, float("inf")))
+    order = big.argsort(dim=0)
+    w_sorted = wt.gather(0, order)
+    cum = w_sorted.cumsum(0)
+    total = cum[-1:]
+    pos = (cum >= 0.5 * total).float().argmax(0, keepdim=True)  # first index reaching half the weight
+    pick = order.gather(0, pos)[0]  # (P,)
+    rgb = warped[:, :, sel]  # (K, 3, P)
+    out = rgb.gather(0, pick.view(1, 1, -1).expand(1, 3, -1))[0]
+    return out, total[0] > 0
+
+
+def repair(center: torch.Tensor, warped: torch.Tensor, weights: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Replace ``mask`` pixels of ``center`` by the weighted median of the aligned neighbours (feathered 1 px)."""
+    import torch
+
+    if not bool(mask.any()):
+        return center
+    region = dilate(mask, 1)
+    filled = center.clone()
+    if warped.shape[0] > 0:
+        rgb, has = weighted_median_pick(warped, weights, region)
+        sel = region[0, 0]
+        flat = filled[0][:, sel]
+        flat[:, has] = rgb[:, has]
+        filled[0][:, sel] = flat
+        missing = torch.zeros_like(region)
+        missing[0, 0][sel] = ~has
+    else:
+        missing = region
+    if bool(missing.any()):
+        filled = torch.where(missing.expand_as(filled), fill_from_surroundings(center, region, size=7), filled)
+    alpha = torch.maximum(mask.float(), box_blur(mask.float(), 3)) * region.float()
+    return center * (1 - alpha) + filled * alpha

@@ -1,0 +1,514 @@
+"""``vidrestore restore --preset film``: the film-cleaning stage as a streaming FrameProcessor.
+
+Per frame, in this order (each step switchable in the ``film`` config section):
+
+1. **Flow and scene cuts.** Frames enter a :class:`~vidrestore.flow.cache.FlowCache` with the
+   scene-cut detector: consecutive flows are estimated once per direction, on luma normalised to
+   zero mean and unit variance per frame (so flicker does not disturb the flow), and never across a
+   cut. Longer flows are composed from consecutive ones. Nothing below reaches across a cut.
+2. **Deflicker** (:mod:`~vidrestore.film.deflicker`): gain/offset between consecutive frames on
+   motion-compensated reliable pixels, chained and smoothed over ``+-deflicker_window`` frames.
+3. **Alignment** (:mod:`~vidrestore.film.align`): the ``+-radius`` neighbours (deflickered) are
+   warped onto the frame, with per-pixel flow confidence.
+4. **Dust and dirt** (:mod:`~vidrestore.film.dust`) and **line scratches**
+   (:mod:`~vidrestore.film.scratch`) are detected and repaired from the aligned neighbours (flow
+   filled across the damage first), or by the diffusion restorer's masked inpainting when
+   ``restorer.name: diffusion``.
+5. **Denoise** (:mod:`~vidrestore.film.denoise`): temporal average weighted by warp error and
+   confidence; then optional **re-grain**.
+6. Optional **restorer** after it: with ``restorer.name`` a GAN model, the cleaned frames go through
+   that restorer's processor (upscaling); the output size is the restorer's.
+
+The stage holds ``radius + deflicker_window`` frames of look-ahead and emits every input frame
+exactly once, in order, with its own ``pts``. uint16 frames stay uint16. Masks of the detected dust
+and scratches can be written for review (``--save-masks DIR``: ``DIR/dust/NNNNNN.png`` and
+``DIR/scratch/NNNNNN.png``, white = detected, named by frame index).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from vidrestore.errors import OutputError
+from vidrestore.film.align import (
+    align_neighbours,
+    local_motion,
+    neighbour_offsets,
+    rescue_islands,
+    rewarp_filled,
+    side_coverage,
+)
+from vidrestore.film.deflicker import ExposureTrack, apply_correction, downscale_factor, fit_pair
+from vidrestore.film.dust import DustParams, detect_blotches, repair, weighted_median_pick
+from vidrestore.film.ops import remap
+from vidrestore.film.scratch import ScratchParams, confirm_lines, inpaint_rows, line_candidates, widen
+from vidrestore.pipeline.base import FrameProcessor, OutputSpec
+from vidrestore.types import Frame, VideoInfo
+
+if TYPE_CHECKING:
+    import torch
+
+    from vidrestore.config import Config, FilmConfig
+    from vidrestore.flow.base import FlowEstimator
+    from vidrestore.flow.cache import FlowCache
+    from vidrestore.flow.scenecut import SceneCutDetector
+
+log = logging.getLogger(__name__)
+
+STAGES = ("flow", "deflicker", "align", "dust", "scratch", "repair", "denoise", "regrain", "convert", "masks")
+
+
+class Inpainter(Protocol):
+    """Fills masked pixels of one frame: ``(1, 3, H, W)`` and bool ``(1, 1, H, W)`` -> ``(1, 3, H, W)``."""
+
+    name: str
+
+    def inpaint(self, frame: torch.Tensor, mask: torch.Tensor, index: int) -> torch.Tensor: ...
+
+
+class MaskWriter:
+    """Writes ``DIR/dust/NNNNNN.png`` and ``DIR/scratch/NNNNNN.png`` (8-bit, 255 = detected), each atomically."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise OutputError(f"{self.folder}: --save-masks needs a folder, and this is a file")
+        try:
+            for sub in ("dust", "scratch"):
+                (self.folder / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(f"{self.folder}: cannot create the mask folder ({err.strerror or err})") from err
+        self.written = 0
+
+    def write(self, index: int, dust: np.ndarray, scratch: np.ndarray) -> None:
+        import cv2
+
+        for sub, mask in (("dust", dust), ("scratch", scratch)):
+            path = self.folder / sub / f"{index:06d}.png"
+            tmp = path.with_name(f".{path.stem}.tmp.png")
+            if not cv2.imwrite(str(tmp), mask.astype(np.uint8) * 255):
+                raise OutputError(f"{path}: cannot write the mask image")
+            os.replace(tmp, path)
+        self.written += 1
+
+
+class _NormalisedFlow:
+    """Wraps an estimator: each frame's luma is normalised to zero mean / unit variance first (flicker-proof)."""
+
+    def __init__(self, inner: FlowEstimator) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.seconds = 0.0
+
+    @staticmethod
+    def _norm(x: torch.Tensor) -> torch.Tensor:
+        from vidrestore.film.ops import luma
+
+        y = luma(x.float())
+        mean = y.mean(dim=(1, 2, 3), keepdim=True)
+        std = y.std(dim=(1, 2, 3), keepdim=True).clamp(min=1e-3)
+        z = ((y - mean) / std * 0.2 + 0.5).clamp_(0.0, 1.0)
+        return z.expand(-1, 3, -1, -1)
+
+    def estimate(self, frame_t: torch.Tensor, frame_s: torch.Tensor) -> torch.Tensor:
+        t0 = time.perf_counter()
+        out = self.inner.estimate(self._norm(frame_t), self._norm(frame_s))
+        self.seconds += time.perf_counter() - t0
+        return out
+
+
+class FilmProcessor:
+    """Film cleaning as a :class:`~vidrestore.pipeline.base.FrameProcessor` (see module docstring)."""
+
+    def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cuts: SceneCutDetector | None = None,
+                 occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
+                 inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
+                 analyse_only: bool = False) -> None:
+        from vidrestore.flow.cache import FlowCache
+
+        self.cfg = config
+        self.flow = _NormalisedFlow(estimator)
+        self.cache: FlowCache = FlowCache(self.flow, scene_cuts=scene_cuts, batch_size=2)
+        self.occlusion_threshold = float(occlusion_threshold)
+        self.downstream = downstream
+        self.inpainter = inpainter
+        self.mask_writer = mask_writer
+        self.analyse_only = bool(analyse_only)  # detect and count (masks, stats) but emit the frames unchanged
+        self.dust = DustParams(threshold=config.dust_threshold, sigmas=config.dust_sigmas,
+                               max_area=config.dust_max_area, dilate=config.dust_dilate,
+                               max_motion=config.dust_max_motion)
+        self.scratch = ScratchParams(threshold=config.scratch_threshold, min_length=config.scratch_min_length,
+                                     max_width=config.scratch_max_width, persistence=config.scratch_persistence)
+        self.exposure = ExposureTrack(window=config.deflicker_window, grid=config.deflicker_grid)
+        self.lookahead = config.radius + (config.deflicker_window if config.deflicker else 0)
+        self._frames: dict[int, Frame] = {}
+        self._raw: dict[int, torch.Tensor] = {}
+        self._clean: dict[int, torch.Tensor] = {}
+        self._lines: dict[int, np.ndarray] = {}
+        self._last: int | None = None
+        self._seconds = dict.fromkeys(STAGES, 0.0)
+        self._counts: dict[str, Any] = {"frames": 0, "dust_pixels": 0, "dust_regions": 0, "dust_frames": 0,
+                                        "scratch_pixels": 0, "scratch_frames": 0, "rejected_large": 0,
+                                        "neighbour_weight": 0.0, "noise_sum": 0.0, "inpainted_frames": 0,
+                                        "rescued_pixels": 0}
+        self.last_masks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.keep_masks = False  # tests and benchmarks: keep every frame's masks in last_masks
+
+    # ----------------------------------------------------------------- contract
+
+    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
+        if self.downstream is not None:
+            return self.downstream.output_spec(info, frame_size)
+        return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=info.time_base,
+                          rate=info.avg_rate or info.real_rate, num_frames=info.num_frames,
+                          bit_depth=16 if info.is_high_bit_depth else 8)
+
+    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        cleaned = self._process(frames)
+        if self.downstream is not None:
+            yield from self.downstream.process(cleaned)
+        else:
+            yield from cleaned
+
+    def stats(self) -> dict[str, Any]:
+        n = max(self._counts["frames"], 1)
+        self._seconds["flow"] = self.flow.seconds
+        total = sum(self._seconds.values())
+        out: dict[str, Any] = dict(self.cache.stats())
+        out.update({
+            "film_frames": self._counts["frames"],
+            "dust_regions_per_frame": round(self._counts["dust_regions"] / n, 3),
+            "dust_pixels_per_frame": round(self._counts["dust_pixels"] / n, 1),
+            "frames_with_dust": self._counts["dust_frames"],
+            "frames_with_scratches": self._counts["scratch_frames"],
+            "scratch_pixels_per_frame": round(self._counts["scratch_pixels"] / n, 1),
+            "large_regions_rejected": self._counts["rejected_large"],
+            "rescued_pixels_per_frame": round(self._counts["rescued_pixels"] / n, 1),
+            "mean_neighbour_weight": round(self._counts["neighbour_weight"] / n, 3),
+            "mean_noise_sigma_8bit": round(255.0 * self._counts["noise_sum"] / n, 2),
+            "film_seconds": round(total, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in self._seconds.items()},
+            "stage_share": {k: round(v / total, 3) if total > 0 else 0.0 for k, v in self._seconds.items()},
+        })
+        if self.inpainter is not None:
+            out["inpainter"] = self.inpainter.name
+            out["inpainted_frames"] = self._counts["inpainted_frames"]
+        if self.mask_writer is not None:
+            out["masks_written"] = self.mask_writer.written
+        if self.downstream is not None:
+            out["restorer"] = self.downstream.stats()
+        return out
+
+    # ----------------------------------------------------------------- streaming
+
+    def _process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        next_out: int | None = None
+        for frame in frames:
+            if self._last is not None and frame.index != self._last + 1:
+                raise ValueError(f"film: frames must come in order without gaps (got {frame.index} after {self._last})")
+            with self._threads():
+                self._ingest(frame)
+            if next_out is None:
+                next_out = frame.index
+            while next_out is not None and self._ready(next_out):
+                with self._threads():
+                    out = self._emit(next_out)
+                yield out
+                next_out += 1
+        while next_out is not None and self._last is not None and next_out <= self._last:
+            with self._threads():
+                out = self._emit(next_out)
+            yield out
+            next_out += 1
+
+    @contextmanager
+    def _threads(self) -> Iterator[None]:
+        """torch threads as ``film.threads`` says while this stage works, restored before frames leave it."""
+        import torch
+
+        if self.cfg.threads <= 0:
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.cfg.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    def _ready(self, index: int) -> bool:
+        last = self._last
+        if last is None or index > last:
+            return False
+        return last >= index + self.lookahead or not self.cache.same_shot(index, last)
+
+    def _timed(self, stage: str, t0: float) -> float:
+        now = time.perf_counter()
+        self._seconds[stage] += now - t0
+        return now
+
+    def _ingest(self, frame: Frame) -> None:
+        from vidrestore.tensors import to_tensor
+
+        t0 = time.perf_counter()
+        x = to_tensor(frame.rgb)
+        t0 = self._timed("convert", t0)
+        i = frame.index
+        is_cut = self.cache.add(i, x[0])
+        self._frames[i] = frame
+        self._raw[i] = x
+        first = self._last is None
+        self._last = i
+        if first or is_cut:
+            self.exposure.start_shot(i)
+            return
+        if self.cfg.deflicker:
+            self.cache.ensure(i - 1, i + 1, "both")
+            t0 = time.perf_counter()
+            self.exposure.push(i, self._pair_fit(i - 1))
+            self._timed("deflicker", t0)
+        else:
+            self.exposure.push(i, _identity_fit(self.cfg.deflicker_grid))
+
+    def _pair_fit(self, t: int) -> Any:
+        import torch.nn.functional as F
+
+        from vidrestore.film.align import fb_confidence
+        from vidrestore.film.ops import box_blur, luma
+        from vidrestore.flow import backward_warp, resize_flow
+
+        a, b = self._raw[t], self._raw[t + 1]
+        h, w = a.shape[-2:]
+        f = downscale_factor(h, w)
+        size = (max(8, h // f), max(8, w // f))
+        # a 3x3 mean on both, so the bilinear warp's extra smoothing of b is negligible (it biases
+        # block medians of skewed texture by 1-3 % otherwise)
+        ya = box_blur(F.interpolate(luma(a), size=size, mode="area"), 3)
+        yb = box_blur(F.interpolate(luma(b), size=size, mode="area"), 3)
+        fwd = resize_flow(self.cache.forward(t)[None], size)
+        bwd = resize_flow(self.cache.backward(t)[None], size)
+        conf = fb_confidence(fwd, bwd, threshold=self.occlusion_threshold / f + 0.25)
+        yb_on_a = backward_warp(yb, fwd)
+        # clipped pixels (black or white in any channel) do not follow the exposure: leave them out
+        clip_a = F.interpolate(_clipped(a), size=size, mode="area")
+        clip_b = backward_warp(F.interpolate(_clipped(b), size=size, mode="area"), fwd)
+        valid = ((conf >= 0.5) & (clip_a < 0.02) & (clip_b < 0.02))[0, 0].numpy()
+        return fit_pair(ya[0, 0].numpy(), yb_on_a[0, 0].numpy(), valid, grid=self.cfg.deflicker_grid)
+
+    def _clean_frame(self, i: int) -> torch.Tensor:
+        """Frame ``i`` deflickered (cached)."""
+        if i not in self._clean:
+            t0 = time.perf_counter()
+            x = self._raw[i]
+            if self.cfg.deflicker:
+                x = apply_correction(x, *self.exposure.correction(i))
+            self._clean[i] = x
+            self._timed("deflicker", t0)
+        return self._clean[i]
+
+    def _line_candidates(self, i: int) -> np.ndarray:
+        if i not in self._lines:
+            from vidrestore.film.ops import luma
+
+            y = luma(self._clean_frame(i))[0, 0].numpy()
+            self._lines[i] = line_candidates(y, self.scratch)
+        return self._lines[i]
+
+    def _emit(self, t: int) -> Frame:
+        import torch
+
+        from vidrestore.film.denoise import grain, noise_sigma, temporal_denoise
+        from vidrestore.film.ops import dilate
+        from vidrestore.tensors import from_tensor
+
+        cfg = self.cfg
+        offsets = neighbour_offsets(t, cfg.radius, lambda i: i in self.cache and self.cache.same_shot(t, i))
+        center = self._clean_frame(t)
+        for k in offsets:
+            self._clean_frame(t + k)
+        t0 = time.perf_counter()
+        aligned = align_neighbours(t, offsets, self.cache, self._clean_frame,
+                                   occlusion_threshold=self.occlusion_threshold, min_confidence=cfg.min_confidence)
+        if cfg.dust:
+            aligned, rescued = rescue_islands(aligned, self._clean_frame, center, max_area=cfg.dust_max_area,
+                                              threshold=2 * cfg.dust_threshold, agree=cfg.dust_threshold)
+            self._counts["rescued_pixels"] += rescued
+        t0 = self._timed("align", t0)
+        h, w = center.shape[-2:]
+        dust = torch.zeros(1, 1, h, w, dtype=torch.bool)
+        dust_found = dust
+        if cfg.dust and len(aligned):
+            det = detect_blotches(center, aligned.warped, aligned.valid, aligned.sides, self.dust, aligned.offsets,
+                                  covered=side_coverage(aligned), inside=aligned.inside,
+                                  motion=local_motion(aligned))
+            dust, dust_found = det.repair_mask, det.mask
+            self._counts["dust_regions"] += det.regions
+            self._counts["rejected_large"] += det.rejected_large
+        t0 = self._timed("dust", t0)
+        scratch = torch.zeros_like(dust)
+        if cfg.scratches:
+            others = [self._line_candidates(t + k) for k in aligned.offsets]
+            shifts = [aligned.flows[i, 0].numpy() for i in range(len(aligned))]
+            lines = confirm_lines(self._line_candidates(t), others, self.scratch, shifts)
+            scratch = torch.from_numpy(widen(lines, 1))[None, None]
+        t0 = self._timed("scratch", t0)
+
+        src = self._frames[t]
+        if self.analyse_only:
+            return self._finish(t, src, dust_found, scratch, t0)
+        damaged = dust | scratch
+        out = center
+        warped = aligned.warped
+        conf = aligned.conf
+        if cfg.scratches and len(aligned):
+            # a neighbour's own scratch candidates (warped onto this frame) are never material
+            lines = torch.stack([torch.from_numpy(widen(self._line_candidates(t + k), 1)) for k in aligned.offsets])
+            on_line = remap(lines[:, None].float(), aligned.flows, cubic=False, clip=False) > 0.25
+            conf = conf * ~on_line
+        if bool(damaged.any()):
+            warped = rewarp_filled(aligned, self._clean_frame, dilate(damaged, 3))
+            if self.inpainter is not None:
+                out = self.inpainter.inpaint(center, damaged, t)
+                self._counts["inpainted_frames"] += 1
+            else:
+                out = self._repair(center, warped, aligned, conf, dust, scratch)
+        t0 = self._timed("repair", t0)
+        if cfg.denoise and cfg.denoise_strength > 0 and len(aligned):
+            out, weight = temporal_denoise(out, warped, conf, strength=cfg.denoise_strength,
+                                           min_confidence=cfg.min_confidence)
+            self._counts["neighbour_weight"] += weight
+        if len(aligned):
+            self._counts["noise_sum"] += noise_sigma(center, aligned.warped, aligned.valid)
+        t0 = self._timed("denoise", t0)
+        if cfg.regrain > 0:
+            out = (out + grain(out, sigma=cfg.regrain / 255.0, size=cfg.regrain_size, seed=cfg.seed, index=t)).clamp_(0, 1)
+        t0 = self._timed("regrain", t0)
+
+        (rgb,) = from_tensor(out.clamp(0, 1), dtype=src.rgb.dtype)
+        t0 = self._timed("convert", t0)
+        return self._finish(t, src.with_rgb(rgb), dust_found, scratch, t0)
+
+    def _finish(self, t: int, out: Frame, dust: torch.Tensor, scratch: torch.Tensor, t0: float) -> Frame:
+        """Count and write the masks of frame ``t``, forget what no later frame needs, return ``out``."""
+        dust_np, scratch_np = dust[0, 0].numpy(), scratch[0, 0].numpy()
+        self._count_masks(dust_np, scratch_np)
+        if self.mask_writer is not None:
+            self.mask_writer.write(t, dust_np, scratch_np)
+        if self.keep_masks:
+            self.last_masks[t] = (dust_np, scratch_np)
+        self._timed("masks", t0)
+        self._evict(t + 1)
+        return out
+
+    def _repair(self, center: torch.Tensor, warped: torch.Tensor, aligned: Any, conf: torch.Tensor,
+                dust: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
+        """Dust from the weighted-median neighbour; scratches from neighbours that see past the line, else along it."""
+        import torch
+
+        weights = conf * aligned.valid
+        out = repair(center, warped, weights, dust) if bool(dust.any()) else center
+        if not bool(scratch.any()):
+            return out
+        line = scratch & ~dust
+        off = aligned.flows[:, 0:1].abs() >= self.scratch.max_width + 1.0
+        has = torch.zeros_like(line)
+        if len(aligned):
+            rgb, ok = weighted_median_pick(warped, weights * off, line)
+            sel = line[0, 0]
+            flat = out[0][:, sel]
+            flat[:, ok] = rgb[:, ok]
+            out = out.clone()
+            out[0][:, sel] = flat
+            has[0, 0][sel] = ok
+        rest = (line & ~has)[0, 0].numpy()
+        if rest.any():
+            img = out[0].permute(1, 2, 0).numpy()
+            filled = inpaint_rows(np.ascontiguousarray(img), rest)
+            out = torch.from_numpy(filled).permute(2, 0, 1)[None].contiguous()
+        return out
+
+    def _count_masks(self, dust: np.ndarray, scratch: np.ndarray) -> None:
+        c = self._counts
+        c["frames"] += 1
+        nd, ns = int(dust.sum()), int(scratch.sum())
+        c["dust_pixels"] += nd
+        c["scratch_pixels"] += ns
+        c["dust_frames"] += int(nd > 0)
+        c["scratch_frames"] += int(ns > 0)
+
+    def _evict(self, next_index: int) -> None:
+        keep_from = next_index - self.cfg.radius
+        self.cache.evict(keep_from)
+        self.exposure.evict(keep_from - self.cfg.deflicker_window)
+        for store in (self._frames, self._raw, self._clean, self._lines):
+            for k in [k for k in store if k < keep_from]:
+                del store[k]
+
+
+def _clipped(x: torch.Tensor) -> torch.Tensor:
+    """``(1, 1, H, W)`` float: 1 where any channel is within 1 % of black or white."""
+    return ((x.amax(1, keepdim=True) >= 0.99) | (x.amin(1, keepdim=True) <= 0.01)).float()
+
+
+def _identity_fit(grid: int) -> Any:
+    from vidrestore.film.deflicker import PairFit
+
+    return PairFit(gain=np.ones((grid, grid)), offset=np.zeros((grid, grid)), reliable=np.ones((grid, grid), bool))
+
+
+class DiffusionInpainter:
+    """Masked inpainting with the diffusion restorer (DDNM with the mask operator keeps every other pixel)."""
+
+    def __init__(self, restorer: Any) -> None:
+        self.restorer = restorer
+        self.name = f"diffusion ({getattr(restorer.model, 'name', 'model')})"
+        self._state: Any = None
+
+    def inpaint(self, frame: torch.Tensor, mask: torch.Tensor, index: int) -> torch.Tensor:
+        device = self.restorer.model.device
+        out, self._state = self.restorer.restore_window(frame.to(device), [index], self._state,
+                                                        masks=mask.float().to(device))
+        return out.float().cpu().clamp(0, 1)
+
+
+def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
+    """``PROCESSORS["film"]``: film cleaning, then the configured restorer (a GAN model) if any."""
+    from vidrestore.flow import build_flow_estimator
+    from vidrestore.flow.scenecut import SceneCutDetector
+    from vidrestore.pipeline import factory
+
+    film = cfg.film
+    downstream = None
+    inpainter = None
+    if cfg.restorer.name == "diffusion":
+        restorer = factory.build_processor(cfg, info, stages=False)
+        inpainter = DiffusionInpainter(restorer.restorer)  # type: ignore[attr-defined]
+        if inpainter.restorer.output_size(8, 8) != (8, 8):
+            from vidrestore.errors import ConfigError
+
+            raise ConfigError("film with restorer.name=diffusion inpaints dust and scratches: the diffusion model "
+                              "must work at the input size (restorer.scale: 1 and a latent or pixel model)")
+    elif cfg.restorer.name != "none":
+        downstream = factory.build_processor(cfg, info, stages=False)
+    estimator = build_flow_estimator(cfg.flow)
+    detector = SceneCutDetector(threshold=cfg.flow.scene_cut_threshold) if cfg.flow.scene_cut else None
+    writer = MaskWriter(film.save_masks) if film.save_masks else None
+    log.info("film: flow %s, radius %d, deflicker %s, dust %s, scratches %s, denoise %s, regrain %s%s%s",
+             estimator.name, film.radius,
+             f"+-{film.deflicker_window} grid {film.deflicker_grid}" if film.deflicker else "off",
+             "on" if film.dust else "off", "on" if film.scratches else "off",
+             f"{film.denoise_strength:g}" if film.denoise else "off",
+             f"{film.regrain:g}" if film.regrain > 0 else "off",
+             f", inpainting with {inpainter.name}" if inpainter else "",
+             f", then {cfg.restorer.name}" if downstream else "")
+    return FilmProcessor(config=film, estimator=estimator, scene_cuts=detector,
+                         occlusion_threshold=cfg.flow.occlusion_threshold, downstream=downstream,
+                         inpainter=inpainter, mask_writer=writer)
