@@ -195,6 +195,8 @@ class DecloudConfig:
     temporal_threshold: float = 0.04  # cloud: brighter than the clear-date background by this much
     shadow_threshold: float = 0.2  # shadow: darker than the background by this fraction
     shadow_search: int = 40  # shadows are looked for within this distance of a cloud (px)
+    shadow_azimuth: float | None = None  # direction shadows fall from clouds, degrees clockwise from image up
+    #                                      (sun azimuth + 180); None = estimated per date (all around if unclear)
     min_dates_temporal: int = 3  # valid dates a pixel needs before the temporal test is used
     buffer: int = 2  # dilation of cloud and shadow masks (px)
     # alignment

@@ -199,7 +199,8 @@ def temporal_tests(x: np.ndarray, bg: np.ndarray, roles: dict[str, int], p: Dete
 
 
 def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
-                 *, valid: np.ndarray | None = None, rounds: int = 2) -> np.ndarray:
+                 *, valid: np.ndarray | None = None, rounds: int = 2,
+                 azimuths: list[float | None] | None = None) -> np.ndarray:
     """Classes (T, H, W) uint8 (CLEAR/CLOUD/SHADOW/NODATA) for a normalised stack (T, B, H, W).
 
     Round 1 takes the background from the dates that are not spectral candidates; each further
@@ -207,6 +208,8 @@ def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
     cloudy or shadowed on half the dates or more (a median alone would call the clear date the odd
     one out). Pixels with fewer than ``min_dates_temporal`` valid dates fall back to the spectral
     tests (and to shadows darker than half the date's clear brightness, near a cloud).
+    ``azimuths`` (per date, degrees clockwise from image up, or None) is the direction shadows fall
+    from clouds: shadows are then looked for along it only (:func:`sweep`), else all around.
     """
     t, b, h, w = stack.shape
     if valid is None:
@@ -238,7 +241,8 @@ def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
             cloud_t, shadow_t = temporal_tests(stack[i], bg, roles, p, bg_max=bg_max, bg_min=bg_min,
                                                bg_min_sum=bg_min_sum)
             cloud = np.where(use_temporal, cloud_t, cand[i]) & valid[i]
-            near = dilate(cloud, p.shadow_search)
+            azimuth = azimuths[i] if azimuths is not None else None
+            near = dilate(cloud, p.shadow_search) if azimuth is None else sweep(cloud, azimuth, p.shadow_search)
             shadow_spec = _spectral_shadow(stack[i], valid[i] & ~cloud)
             shadow = np.where(use_temporal, shadow_t, shadow_spec) & near & valid[i] & ~cloud
             # isolated pixels are resampling/noise speckle, not clouds: open before buffering
@@ -250,6 +254,83 @@ def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
     for i in range(t):
         out[i] = buffer_classes(raw[i], p.buffer)
         out[i][~valid[i]] = NODATA
+    return out
+
+
+SWEEP_SPREAD = 15.0  # degrees either side of the shadow azimuth (cloud heights and shapes vary)
+AZIMUTH_STEPS = 36  # directions tried when estimating a date's shadow azimuth
+AZIMUTH_CONTRAST = 1.5  # the best direction must hit dark pixels this much more often than the median one
+
+
+def _shift_or(dst: np.ndarray, src: np.ndarray, dy: int, dx: int) -> None:
+    """``dst[y, x] |= src[y - dy, x - dx]`` (what lies at ``src`` moved by (dx, dy))."""
+    h, w = src.shape
+    if abs(dy) >= h or abs(dx) >= w:
+        return
+    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    dst[yd, xd] |= src[ys, xs]
+
+
+def sweep(cloud: np.ndarray, azimuth: float, distance: int, *, spread: float = SWEEP_SPREAD) -> np.ndarray:
+    """Where a cloud's shadow can fall: the cloud dragged up to ``distance`` px towards ``azimuth``.
+
+    ``azimuth`` is in degrees clockwise from image up (0 = up/north, 90 = right/east); three rays
+    (the azimuth and +- ``spread``) are swept, and the result grown by two pixels.
+    """
+    out = cloud.copy()
+    if distance <= 0 or not cloud.any():
+        return out
+    for a in sorted({azimuth - spread, azimuth, azimuth + spread}):
+        ux, uy = np.sin(np.radians(a)), -np.cos(np.radians(a))
+        done: set[tuple[int, int]] = set()
+        for r in range(1, distance + 1):
+            step = (int(round(r * uy)), int(round(r * ux)))
+            if step not in done:
+                done.add(step)
+                _shift_or(out, cloud, *step)
+    return dilate(out, 2)
+
+
+def estimate_shadow_azimuth(cloud: np.ndarray, dark: np.ndarray, distance: int) -> float | None:
+    """Direction (degrees clockwise from up) in which ``dark`` pixels lie from ``cloud``, or None.
+
+    Tries :data:`AZIMUTH_STEPS` directions; the swept area beyond the cloud that is dark most often
+    wins if it beats the median direction by :data:`AZIMUTH_CONTRAST` (else shadows are searched all
+    around, as when clouds are too few to tell).
+    """
+    if distance <= 0 or cloud.sum() < 20 or not dark.any():
+        return None
+    scores = []
+    angles = np.arange(AZIMUTH_STEPS) * (360.0 / AZIMUTH_STEPS)
+    for a in angles:
+        swept = sweep(cloud, float(a), distance, spread=0.0) & ~cloud
+        n = int(swept.sum())
+        scores.append(float((swept & dark).sum()) / n if n else 0.0)
+    best = int(np.argmax(scores))
+    med = float(np.median(scores))
+    if scores[best] <= 0 or scores[best] < AZIMUTH_CONTRAST * max(med, 1e-6):
+        return None
+    return float(angles[best])
+
+
+def shadow_azimuths(stack: np.ndarray, classes: np.ndarray, roles: dict[str, int], p: DetectParams,
+                    fixed: float | None = None) -> list[float | None]:
+    """Per date, the azimuth its shadows fall in: ``fixed`` if given, else estimated (see above).
+
+    ``stack`` is the normalised reflectance (T, B, H, W) and ``classes`` its detected classes; the
+    darkening is measured against the background of the clear observations.
+    """
+    t = stack.shape[0]
+    if fixed is not None:
+        return [float(fixed)] * t
+    clear = classes == CLEAR
+    bg = np.stack([nanmedian0(np.where(clear, stack[:, k], np.float32(np.nan))) for k in range(stack.shape[1])])
+    out: list[float | None] = []
+    for i in range(t):
+        cloud = classes[i] == CLOUD
+        _, dark = temporal_tests(stack[i], bg, roles, p)
+        out.append(estimate_shadow_azimuth(cloud, dark & ~cloud, p.shadow_search))
     return out
 
 

@@ -1,9 +1,9 @@
 """The decloud run: plan on an overview, then process the scene block by block.
 
 1. **Discover** the series (:mod:`.series`) and map band roles.
-2. **Plan** on a decimated overview of every date (bounded memory): mask files and/or detection,
-   radiometric normalisation gains, global per-pair regressions; **align** each date to the
-   clearest one by phase correlation on full-resolution chips (:mod:`.align`).
+2. **Plan** on a decimated overview of every date (bounded memory; :mod:`.plan`): mask files
+   and/or detection, radiometric normalisation gains, shadow directions, per-pair regressions;
+   **align** each date to the clearest one on full-resolution chips (:mod:`.align`).
 3. **Blocks**: for each ``block_size`` window (plus a halo for shifts, shadow search, buffers and
    regression windows) read every date, co-register it onto the reference grid, detect or decode
    masks there, then for each date fill its cloudy pixels from the other dates resampled onto *its*
@@ -23,34 +23,24 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from vidrestore.config import Config, DecloudConfig
-from vidrestore.decloud.align import (
-    Shift, combine_shifts, correlation_at, estimate_shift, refine_shift, shift_image, shift_mask,
-)
+from vidrestore.decloud.align import Shift, shift_image, shift_mask
 from vidrestore.decloud.dates import date_key, date_label, days_between
-from vidrestore.decloud.detect import (
-    DetectParams, detect_stack, fit_normalisation, normalise, robust_line, spectral_candidates,
-)
+from vidrestore.decloud.detect import DetectParams
 from vidrestore.decloud.fill import FillParams, Source, temporal_fill
 from vidrestore.decloud.inpaint import inpaint_classical, inpaint_diffusion
-from vidrestore.decloud.masks import CLEAR, CLOUD, NODATA, SHADOW, buffer_classes
+from vidrestore.decloud.masks import CLEAR, CLOUD, NODATA, SHADOW
 from vidrestore.decloud.output import OutputSet, output_name
+from vidrestore.decloud.plan import Plan, classes_for, make_plan
 from vidrestore.decloud.raster import SeriesReader, Window, iter_blocks
 from vidrestore.decloud.series import Series, discover_series, resolve_band_roles
 
 logger = logging.getLogger(__name__)
 
-OVERVIEW_BUDGET = 192 * 2**20  # bytes for the float32 overview of all dates
-OVERVIEW_MAX_SIDE = 512
 BLOCK_BUDGET = 640 * 2**20  # bytes for the per-block working set
-FIT_SAMPLES = 60000  # overview pixels the per-pair radiometric lines are fitted on
-MIN_RESPONSE = 0.05  # phase-correlation peak below which a shift is not trusted
-MIN_CORR_GAIN = 0.005  # a measured shift must raise the chips' correlation at least this much
-MIN_ALIGN_SIDE = 64  # scenes smaller than this are not co-registered (too little texture to measure)
 
 # quality flags (<stem>_quality.tif)
 Q_CLEAR = 0  # own clear observation, copied
@@ -98,50 +88,6 @@ class DecloudResult:
     composite: Path | None = None
 
 
-@dataclass
-class _Plan:
-    series: Series
-    roles: dict[str, int]
-    scale: float
-    shifts: list[Shift]
-    ref: int
-    gains: np.ndarray  # (T, B, 2) normalisation (gain, offset) in reflectance
-    ov: np.ndarray  # (T, B, h, w) overview reflectance
-    ov_classes: np.ndarray  # (T, h, w)
-    use_detection: list[bool]  # per date
-    pair_fits: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
-    sample: tuple[np.ndarray, np.ndarray] | None = None
-
-    def _sample(self) -> tuple[np.ndarray, np.ndarray]:
-        """An even subsample (at most FIT_SAMPLES pixels) of the overview: (T, B, N) values, (T, N) clear."""
-        if self.sample is None:
-            t, b, h, w = self.ov.shape
-            step = max(1, int(math.ceil(math.sqrt(h * w / FIT_SAMPLES))))
-            vals = self.ov[:, :, ::step, ::step].reshape(t, b, -1)
-            clear = (self.ov_classes[:, ::step, ::step] == CLEAR).reshape(t, -1) & np.isfinite(vals).all(axis=1)
-            self.sample = (vals, clear)
-        return self.sample
-
-    def fit(self, target: int, source: int) -> np.ndarray:
-        """(B, 2) gain/offset mapping ``source`` reflectance onto ``target`` (overview, clear in both)."""
-        key = (target, source)
-        if key not in self.pair_fits:
-            vals, clear = self._sample()
-            both = clear[target] & clear[source]
-            out = np.zeros((vals.shape[1], 2), np.float32)
-            for k in range(vals.shape[1]):
-                fit = robust_line(vals[source, k][both], vals[target, k][both], min_points=50) \
-                    if both.sum() >= 50 else None
-                if fit is None or not 0.1 < fit[0] < 10:
-                    gt, ot = self.gains[target, k]
-                    gs, os_ = self.gains[source, k]
-                    fit = (float(gt / gs), float(ot - gt / gs * os_))
-                out[k] = fit
-            self.pair_fits[key] = out
-        return self.pair_fits[key]
-
-
-# --------------------------------------------------------------------------- entry point
 
 
 def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Config, overwrite: bool = False,
@@ -159,7 +105,7 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
                        invalid_values=dc.invalid_values, probability_threshold=dc.probability_threshold)
     with rasterio.Env(GDAL_CACHEMAX=dc.gdal_cache_mb), \
             SeriesReader(series, resampling=dc.resampling, mask_kind=dc.mask_type, mask_kwargs=mask_kwargs) as reader:
-        plan = _make_plan(series, reader, dc, roles, scale)
+        plan = make_plan(series, reader, dc, roles, scale)
         stats = [DateStats(name=e.name, date=date_label(e.date), shift=plan.shifts[i],
                            mask_source=_mask_source(e.mask is not None, plan.use_detection[i]))
                  for i, e in enumerate(series.dates)]
@@ -219,210 +165,6 @@ def _mask_source(has_file: bool, detected: bool) -> str:
     return "detected" if detected else "none"
 
 
-# --------------------------------------------------------------------------- plan
-
-
-def _overview_shape(series: Series) -> tuple[int, int]:
-    g = series.grid
-    per = len(series.dates) * series.num_bands * 4
-    s = min(1.0, math.sqrt(OVERVIEW_BUDGET / (per * g.width * g.height)), OVERVIEW_MAX_SIDE / max(g.width, g.height))
-    return max(int(round(g.height * s)), 1), max(int(round(g.width * s)), 1)
-
-
-def _combine_classes(file_cls: np.ndarray | None, det: np.ndarray | None, buffer: int) -> np.ndarray:
-    """Mask-file classes (buffered) and/or detected classes (already buffered) into one class map."""
-    if file_cls is None and det is None:
-        raise ValueError("no mask source")
-    f = buffer_classes(file_cls, buffer) if file_cls is not None else None
-    if f is None:
-        return det  # type: ignore[return-value]
-    if det is None:
-        return f
-    out = f.copy()
-    out[(det == SHADOW) & (out == CLEAR)] = SHADOW
-    out[(det == CLOUD) & (out != NODATA)] = CLOUD
-    out[det == NODATA] = NODATA
-    return out
-
-
-def _classes_for(stack: np.ndarray, file_cls: list[np.ndarray | None], use_det: list[bool], roles: dict[str, int],
-                 params: DetectParams, gains: np.ndarray, buffer: int) -> np.ndarray:
-    """Classes (T, H, W) of a co-registered reflectance stack from mask files and/or detection."""
-    t, _, h, w = stack.shape
-    valid = np.isfinite(stack).all(axis=1)
-    det = None
-    if any(use_det):
-        det = detect_stack(normalise(stack, gains), roles, params, valid=valid)
-    out = np.empty((t, h, w), np.uint8)
-    for i in range(t):
-        d = det[i] if (det is not None and use_det[i]) else None
-        f = file_cls[i]
-        if f is None and d is None:
-            cls = np.where(valid[i], CLEAR, NODATA).astype(np.uint8)
-        else:
-            cls = _combine_classes(f, d, buffer)
-        cls[~valid[i]] = NODATA
-        out[i] = cls
-    return out
-
-
-def _make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: dict[str, int],
-               scale: float) -> _Plan:
-    """Overview masks, shifts, normalisation gains; two rounds of alignment (see :func:`_align`)."""
-    n = len(series.dates)
-    shape = _overview_shape(series)
-    factor = shape[0] / series.grid.height
-    logger.info("planning on a %dx%d overview of %d dates", shape[1], shape[0], n)
-    ov = np.stack([reader.read_overview(e, shape) for e in series.dates]) / np.float32(scale)
-    file_cls = [reader.read_mask_overview(e, shape) for e in series.dates]
-    use_det = [dc.detect == "always" or (dc.detect == "auto" and file_cls[i] is None) for i in range(n)]
-    valid = np.isfinite(ov).all(axis=1)
-    # first guess of clear pixels: the spectral test and any mask file
-    clear0 = valid & ~spectral_candidates(ov, roles, DetectParams.from_config(dc))
-    for i, f in enumerate(file_cls):
-        if f is not None:
-            clear0[i] &= f == CLEAR
-    ref = int(np.argmax([clear0[i].sum() for i in range(n)]))
-    params_ov = DetectParams.from_config(dc, scale=factor)
-    buffer_ov = int(round(dc.buffer * factor))
-    shifts = [Shift() for _ in range(n)]
-    align = dc.align and min(series.grid.width, series.grid.height) >= MIN_ALIGN_SIDE
-    if dc.align and not align:
-        logger.info("scene smaller than %d px: dates are not co-registered", MIN_ALIGN_SIDE)
-    if align:
-        # round 1: phase correlation with only no-data and mask files excluded (clouds of one date do
-        # not correlate with another's land, so they lower the peak but rarely move it)
-        shifts = _align(series, reader, dc, roles, scale, ref, shape, classes=None, start=None)
-    ov_al, fc_al = _realign(ov, file_cls, shifts, shape, series, dc)
-    gains = fit_normalisation(ov_al, clear0 if all(s.is_zero for s in shifts) else
-                              np.isfinite(ov_al).all(axis=1) & ~spectral_candidates(ov_al, roles, params_ov))
-    classes = _classes_for(ov_al, fc_al, use_det, roles, params_ov, gains, buffer_ov)
-    if align and any(not s.is_zero for s in shifts):
-        # round 2: with the clouds and shadows of the co-registered overview masked, polish every shift
-        shifts = _align(series, reader, dc, roles, scale, ref, shape, classes=classes, start=shifts)
-        ov_al, fc_al = _realign(ov, file_cls, shifts, shape, series, dc)
-        classes = _classes_for(ov_al, fc_al, use_det, roles, params_ov, gains, buffer_ov)
-    # regressions on misregistered pixels are diluted (slopes pulled towards 0): fit on the co-registered overview
-    gains = fit_normalisation(ov_al, classes == CLEAR)
-    return _Plan(series=series, roles=roles, scale=scale, shifts=shifts, ref=ref, gains=gains, ov=ov_al,
-                 ov_classes=classes, use_detection=use_det)
-
-
-def _realign(ov: np.ndarray, file_cls: list[np.ndarray | None], shifts: list[Shift], shape: tuple[int, int],
-             series: Series, dc: DecloudConfig) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """The overview and its mask-file classes shifted onto the reference grid."""
-    if all(s.is_zero for s in shifts):
-        return ov, file_cls
-    fy, fx = shape[0] / series.grid.height, shape[1] / series.grid.width
-    ov_al = np.stack([o if s.is_zero else shift_image(o, s.dx * fx, s.dy * fy, interpolation=dc.resampling)
-                      for o, s in zip(ov, shifts)])
-    fc_al = [None if f is None else shift_mask(f, s.dx * fx, s.dy * fy, fill=NODATA) for f, s in zip(file_cls, shifts)]
-    return ov_al, fc_al
-
-
-def _chip_windows(series: Series, chip: int) -> list[Window]:
-    g = series.grid
-    ch, cw = min(chip, g.height), min(chip, g.width)
-    if g.height < 2 * chip or g.width < 2 * chip:
-        return [Window((g.height - ch) // 2, (g.width - cw) // 2, ch, cw)]
-    out = []
-    for fy in (0.25, 0.75):
-        for fx in (0.25, 0.75):
-            out.append(Window(int(g.height * fy - ch / 2), int(g.width * fx - cw / 2), ch, cw))
-    return out
-
-
-def _align_band(data: np.ndarray, roles: dict[str, int]) -> np.ndarray:
-    for role in ("nir", "red", "green"):
-        if role in roles:
-            return data[roles[role]]
-    if data.shape[0] == 1:
-        return data[0]
-    return data.mean(axis=0)  # NaN where any band is invalid, like the pixel itself
-
-
-def _chip_classes(classes: np.ndarray, win: Window, shift: Shift, series: Series) -> np.ndarray:
-    """Reference-grid overview classes sampled (nearest) on a full-resolution chip of a date's own grid."""
-    import cv2
-
-    oh, ow = classes.shape
-    g = series.grid
-    rows = np.clip(np.floor((np.arange(win.row, win.row + win.height) - shift.dy) * oh / g.height), 0, oh - 1)
-    cols = np.clip(np.floor((np.arange(win.col, win.col + win.width) - shift.dx) * ow / g.width), 0, ow - 1)
-    bad = classes[np.ix_(rows.astype(int), cols.astype(int))] != CLEAR
-    grow = int(math.ceil(g.height / oh))
-    if grow > 1:  # coarse masks: widen by one overview pixel
-        bad = cv2.dilate(bad.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
-    return bad
-
-
-def _improves(ref: np.ndarray, mov: np.ndarray, shift: Shift, ref_bad: np.ndarray, mov_bad: np.ndarray) -> bool:
-    """Whether ``shift`` raises the correlation of the clear pixels by at least :data:`MIN_CORR_GAIN`."""
-    before = correlation_at(ref, mov, Shift(), ref_bad=ref_bad, mov_bad=mov_bad)
-    after = correlation_at(ref, mov, shift, ref_bad=ref_bad, mov_bad=mov_bad)
-    if not np.isfinite(after):
-        return False
-    return not np.isfinite(before) or after >= before + MIN_CORR_GAIN
-
-
-def _align(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: dict[str, int], scale: float,
-           ref: int, shape: tuple[int, int], *, classes: np.ndarray | None, start: list[Shift] | None) -> list[Shift]:
-    """Shift of every date relative to ``ref``: median over full-resolution chips.
-
-    Without ``classes`` (round 1): phase correlation, masking no-data and mask-file clouds only.
-    With ``classes`` (reference-grid overview classes, round 2): clouds/shadows masked, phase
-    correlation again, then Lucas-Kanade polishing (:func:`~vidrestore.decloud.align.refine_shift`).
-    """
-    chips = _chip_windows(series, dc.align_chip)
-
-    def chip_data(i: int, win: Window) -> tuple[np.ndarray, np.ndarray]:
-        _, data = reader.read(series.dates[i], win)
-        data /= np.float32(scale)
-        bad = ~np.isfinite(data).all(axis=0)
-        fm = reader.read_mask(series.dates[i], win)
-        if fm is not None:
-            bad |= fm != CLEAR
-        if classes is not None:
-            bad |= _chip_classes(classes[i], win, start[i] if start else Shift(), series)
-        return _align_band(data, roles), bad
-
-    refs = [chip_data(ref, w) for w in chips]
-    shifts: list[Shift] = []
-    for i, entry in enumerate(series.dates):
-        if i == ref:
-            shifts.append(Shift(0.0, 0.0, 1.0))
-            continue
-        per_chip = []
-        for (rimg, rbad), win in zip(refs, chips):
-            mimg, mbad = chip_data(i, win)
-            if (~mbad).mean() < 0.05 or (~rbad).mean() < 0.05:
-                continue
-            est = estimate_shift(rimg, mimg, ref_bad=rbad, mov_bad=mbad)
-            if classes is not None and est.response >= MIN_RESPONSE:
-                est = refine_shift(rimg, mimg, est, ref_bad=rbad, mov_bad=mbad)
-            if est.magnitude > dc.max_shift:
-                logger.debug("%s: chip peak at %.1f px is beyond decloud.max_shift; ignored", entry.name, est.magnitude)
-                est = Shift(0.0, 0.0, max(est.response, MIN_RESPONSE))
-            elif not est.is_zero and not _improves(rimg, mimg, est, rbad, mbad):
-                # the peak was noise: shifting does not make the dates agree better, so this chip votes for 0
-                est = Shift(0.0, 0.0, max(est.response, MIN_RESPONSE))
-            per_chip.append(est)
-        s = combine_shifts(per_chip, min_response=MIN_RESPONSE)
-        if not per_chip or s.response == 0.0:
-            if classes is None:
-                logger.info("%s: too few clear pixels or too little texture to measure a shift; taken as aligned",
-                            entry.name)
-            s = start[i] if start else Shift()
-        elif s.magnitude > dc.max_shift:
-            logger.warning("%s: measured shift %.1f px exceeds decloud.max_shift=%g; assumed aligned",
-                           entry.name, s.magnitude, dc.max_shift)
-            s = Shift()
-        elif classes is not None:
-            logger.info("%s: shift dx=%+.2f dy=%+.2f px (peak %.2f)", entry.name, s.dx, s.dy, s.response)
-        shifts.append(s)
-    return shifts
-
-
 # --------------------------------------------------------------------------- outputs
 
 
@@ -430,7 +172,7 @@ def _img_key(path: Path) -> str:
     return f"img:{path}"
 
 
-def _declare_outputs(series: Series, plan: _Plan, dc: DecloudConfig, out_dir: Path, overwrite: bool) -> OutputSet:
+def _declare_outputs(series: Series, plan: Plan, dc: DecloudConfig, out_dir: Path, overwrite: bool) -> OutputSet:
     protected = tuple(series.files) + tuple(e.mask.path for e in series.dates if e.mask is not None)
     outs = OutputSet(out_dir, overwrite=overwrite, protected=protected)
     reprojected = {b.path for e in series.dates if e.reproject for b in e.bands}
@@ -471,7 +213,7 @@ def _declare_outputs(series: Series, plan: _Plan, dc: DecloudConfig, out_dir: Pa
 # --------------------------------------------------------------------------- blocks
 
 
-def _halo(plan: _Plan, dc: DecloudConfig) -> tuple[int, int]:
+def _halo(plan: Plan, dc: DecloudConfig) -> tuple[int, int]:
     """(total halo, fill halo) in px."""
     shift_h = int(math.ceil(max((s.magnitude for s in plan.shifts), default=0.0))) + 2
     detect_h = dc.buffer + (dc.shadow_search if any(plan.use_detection) else 0)
@@ -479,7 +221,7 @@ def _halo(plan: _Plan, dc: DecloudConfig) -> tuple[int, int]:
     return shift_h + detect_h + fill_h, fill_h
 
 
-def _block_size(plan: _Plan, dc: DecloudConfig, halo: int) -> int:
+def _block_size(plan: Plan, dc: DecloudConfig, halo: int) -> int:
     per_px = len(plan.series.dates) * plan.series.num_bands * 4 * 5
     side = int(math.sqrt(BLOCK_BUDGET / per_px)) - 2 * halo
     size = max(64, min(dc.block_size, side))
@@ -489,7 +231,7 @@ def _block_size(plan: _Plan, dc: DecloudConfig, halo: int) -> int:
     return size
 
 
-def _process_blocks(plan: _Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
+def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
                     stats: list[DateStats], progress: Callable[[int, int], None] | None) -> None:
     halo, fill_h = _halo(plan, dc)
     blocks = iter_blocks(plan.series.grid, _block_size(plan, dc, halo))
@@ -499,7 +241,7 @@ def _process_blocks(plan: _Plan, reader: SeriesReader, dc: DecloudConfig, cfg: C
             progress(done, len(blocks))
 
 
-def _process_block(plan: _Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
+def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
                    stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
     series = plan.series
     n = len(series.dates)
@@ -519,7 +261,8 @@ def _process_block(plan: _Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Co
     fc_aligned = [None if f is None else (f if s.is_zero else shift_mask(f, s.dx, s.dy, fill=NODATA))
                   for f, s in zip(file_cls, plan.shifts)]
     params = DetectParams.from_config(dc)
-    classes_ref = _classes_for(aligned, fc_aligned, plan.use_detection, plan.roles, params, plan.gains, dc.buffer)
+    classes_ref = classes_for(aligned, fc_aligned, plan.use_detection, plan.roles, params, plan.gains, dc.buffer,
+                               plan.azimuths or None)
     inner = (slice(halo, halo + win.height), slice(halo, halo + win.width))
     fr = (slice(halo - fill_h, halo + win.height + fill_h), slice(halo - fill_h, halo + win.width + fill_h))
     inner_in_fr = (slice(fill_h, fill_h + win.height), slice(fill_h, fill_h + win.width))
@@ -568,7 +311,7 @@ def _process_block(plan: _Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Co
     del aligned, refl, raws
 
 
-def _fill_date(plan: _Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np.ndarray], cls: np.ndarray,
+def _fill_date(plan: Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np.ndarray], cls: np.ndarray,
                own: np.ndarray, need: np.ndarray, fr: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Values (B, h, w), quality flags and source-date keys for date ``t`` over the fill region ``fr``."""
     series = plan.series
@@ -671,7 +414,7 @@ def _write_date(outputs: OutputSet, series: Series, dc: DecloudConfig, t: int, w
         outputs.write(f"quality:{entry.aux_stem}", quality[None], row=win.row, col=win.col, bands=band)
 
 
-def _composite(aligned: np.ndarray, classes: np.ndarray, dc: DecloudConfig, plan: _Plan,
+def _composite(aligned: np.ndarray, classes: np.ndarray, dc: DecloudConfig, plan: Plan,
                inner: tuple[slice, slice], halo: int) -> np.ndarray:
     """One cloud-free image (B, h, w) on the reference grid from the co-registered dates.
 
