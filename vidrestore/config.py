@@ -281,8 +281,6 @@ class DiffusionConfig:
 
 
 @dataclass(frozen=True)
-class InterpolateConfig:
-@dataclass(frozen=True)
 class FilmConfig:
     """``--preset film``: archival film cleaning before any restorer (issue 6; see vidrestore/film).
 
@@ -336,6 +334,8 @@ class FilmConfig:
         _check("film.threads", self.threads >= 0, "must be >= 0 (0 = leave torch's setting)")
 
 
+@dataclass(frozen=True)
+class InterpolateConfig:
     """``vidrestore interpolate``: frame-rate conversion by flow-based synthesis (issue 8).
 
     ``fps`` (when set) wins over ``factor``. See vidrestore/interpolate/timing.py for where frames go.
@@ -384,9 +384,9 @@ class Config:
     decloud: DecloudConfig = field(default_factory=DecloudConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     interpolate: InterpolateConfig = field(default_factory=InterpolateConfig)
-
-
     film: FilmConfig = field(default_factory=FilmConfig)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
