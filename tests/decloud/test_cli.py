@@ -55,3 +55,18 @@ def test_cli_errors_are_one_line_with_exit_code_2(tmp_path: Path, capsys: pytest
     assert rc == 2 and "ROLE=BAND" in capsys.readouterr().err
     rc = main(["decloud", str(folder), "-o", str(tmp_path / "out"), "--reproject", "-q"])
     assert rc == 0 and (tmp_path / "out" / odd.name).exists()
+
+
+def test_preset_is_the_defaults_and_values_are_checked_at_load() -> None:
+    import dataclasses
+
+    from vidrestore.config import DecloudConfig, load_config
+    from vidrestore.errors import ConfigError
+
+    assert dataclasses.asdict(load_config(preset="decloud").decloud) == dataclasses.asdict(DecloudConfig())
+    with pytest.raises(ConfigError, match="decloud.mask_type: 'fmsk'.*did you mean 'fmask'"):
+        load_config(preset="decloud", overrides=["decloud.mask_type=fmsk"])
+    with pytest.raises(ConfigError, match="decloud.block_size"):
+        load_config(preset="decloud", overrides=["decloud.block_size=10"])
+    with pytest.raises(ConfigError, match="decloud.probability_threshold"):
+        load_config(preset="decloud", overrides=["decloud.probability_threshold=2"])

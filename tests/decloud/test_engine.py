@@ -158,3 +158,38 @@ def test_mask_files_replace_detection(s2_folder, tmp_path: Path) -> None:
         expected = truth[t].copy()
         expected[(cube[t] == 0).all(axis=0)] = 255
         assert np.array_equal(mask, expected)
+
+
+def test_reads_are_windowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No read covers the scene: blocks stay within block + 2 halo, alignment chips within align_chip,
+    the overview within its cap."""
+    import vidrestore.decloud.plan as plan_mod
+    from vidrestore.decloud.raster import SeriesReader
+
+    from .conftest import cloudy_series, write_tif
+
+    cube, clean, truth, dates = cloudy_series(n=3, h=240, w=200)
+    for t, d in enumerate(dates):
+        write_tif(tmp_path / "in" / f"S2_{d:%Y%m%d}.tif", cube[t])
+    seen: list[tuple[int, int]] = []
+    overviews: list[tuple[int, int]] = []
+    real_read, real_ov = SeriesReader.read, SeriesReader.read_overview
+
+    def spy(self, entry, window):
+        seen.append((window.height, window.width))
+        return real_read(self, entry, window)
+
+    def spy_ov(self, entry, shape):
+        overviews.append(shape)
+        return real_ov(self, entry, shape)
+
+    monkeypatch.setattr(SeriesReader, "read", spy)
+    monkeypatch.setattr(SeriesReader, "read_overview", spy_ov)
+    monkeypatch.setattr(plan_mod, "OVERVIEW_MAX_SIDE", 60)
+    res = run_decloud([tmp_path / "in"], tmp_path / "out",
+                      cfg=_cfg("decloud.block_size=64", "decloud.quicklook=false", "decloud.shadow_search=8",
+                               "decloud.align_chip=64", "decloud.bands={blue: 1, green: 2, red: 3, nir: 4}"))
+    halo = 2 + 2 + 8 + 24 + 8  # shifts (<= 8 px here) + buffer + shadow search + fill context
+    assert seen and max(max(h, w) for h, w in seen) <= 64 + 2 * halo < 200
+    assert max(max(s) for s in overviews) <= 60
+    assert sum(s.cloud for s in res.stats) > 0
