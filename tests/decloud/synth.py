@@ -2,9 +2,12 @@
 
 ``render_series`` turns one real georeferenced scene into a short series: each date is the scene
 blurred by a sensor PSF (Gaussian, ``psf`` px) and shifted by a known sub-pixel offset (Lanczos
-resampling, a different interpolator from the one decloud aligns with), with its own gain/offset, sensor noise, and rendered clouds (fractal
-density, soft edges, bluish white) casting shadows at a fixed sun offset. It returns the truth:
-clean dates, cloud/shadow ground-truth masks and the shifts.
+resampling, a different interpolator from the one decloud aligns with), with its own gain/offset
+(brightness 0.90-1.0x, no clipping), sensor noise, and rendered clouds (fractal density covering
+8-15 % of the area, soft edges, bluish white) casting shadows at a fixed sun offset (24, 18) px.
+It returns the truth: clean dates, cloud/shadow masks (pixels the rendering changed by at least
+``change_dn``; cloud where the cloud did more of it, else shadow) and the offsets. The scene's own
+(real, static) clouds are part of the clean truth.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ def fractal_density(shape: tuple[int, int], rng: np.random.Generator, *, cover: 
     field = np.zeros(shape, np.float32)
     for i, s in enumerate(scales):
         noise = rng.standard_normal(shape).astype(np.float32)
-        k = int(s) | 1
         noise = cv2.GaussianBlur(noise, (0, 0), s / 2.5)
         field += noise / (noise.std() + 1e-6) * (0.6 ** i)
     thr = np.quantile(field, 1.0 - cover)
