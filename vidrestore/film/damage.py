@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class DamageSpec:
     """How much damage to render (defaults: the issue's benchmark)."""
@@ -50,6 +53,7 @@ class Damage:
     dust_labels: list[np.ndarray]  # int32 (H, W) per frame: blob id (0 = none)
     scratch_alpha: list[np.ndarray]  # float32 (H, W) per frame
     blobs: list[int] = field(default_factory=list)  # blobs rendered per frame
+    contrast: list[dict[int, float]] = field(default_factory=list)  # per frame: blob id -> mean |luma change|
 
     def dust_mask(self, index: int, level: float = 0.5) -> np.ndarray:
         return self.dust_alpha[index] >= level
@@ -140,19 +144,25 @@ def render_damage(clean: Sequence[np.ndarray], spec: DamageSpec | None = None) -
         dust = np.zeros((height, width), np.float32)
         labels = np.zeros((height, width), np.int32)
         count = int(rng.poisson(per_frame)) if per_frame > 3 else per_frame
+        contrast: dict[int, float] = {}
         for b in range(count):
             alpha, sy, sx = _blob(rng, height, width, spec.dust_radius)
             value = rng.uniform(0.0, 0.12) if rng.random() < 0.6 else rng.uniform(0.88, 1.0)
             a = alpha[..., None]
+            before = img[sy, sx] @ _LUMA
             img[sy, sx] = img[sy, sx] * (1 - a) + value * a
+            core = alpha >= 0.5
+            if core.any():
+                contrast[b + 1] = float(np.abs(img[sy, sx] @ _LUMA - before)[core].mean())
             dust[sy, sx] = np.maximum(dust[sy, sx], alpha)
-            labels[sy, sx] = np.where(alpha >= 0.5, b + 1, labels[sy, sx])
+            labels[sy, sx] = np.where(core, b + 1, labels[sy, sx])
         img = img + rng.normal(0.0, spec.grain, size=img.shape).astype(np.float32)
         out.frames.append(np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8))
         out.dust_alpha.append(dust)
         out.dust_labels.append(labels)
         out.scratch_alpha.append(scratch)
         out.blobs.append(count)
+        out.contrast.append(contrast)
     return out
 
 
@@ -198,6 +208,9 @@ class DetectionScore:
 
     * ``blob_recall``: share of rendered blobs (pixels of opacity >= 0.5) of which at least half
       the pixels were detected.
+    * ``visible_recall``: the same over the blobs that change the luma by at least ``visible``
+      (default 0.1, 25 levels of 255) on average: a dark speck on a black coat, or a white one on
+      white sky, is in the truth but not in the picture.
     * ``pixel_recall``: share of dust pixels (opacity >= 0.5) detected.
     * ``precision``: share of detected pixels that lie on rendered damage (dust opacity >= 0.1
       or scratch opacity >= 0.1, widened by ``tolerance`` px): everything else is a false alarm
@@ -206,6 +219,8 @@ class DetectionScore:
 
     blobs: int
     blobs_found: int
+    visible_blobs: int
+    visible_found: int
     dust_pixels: int
     dust_pixels_found: int
     detected_pixels: int
@@ -216,6 +231,10 @@ class DetectionScore:
         return self.blobs_found / self.blobs if self.blobs else 1.0
 
     @property
+    def visible_recall(self) -> float:
+        return self.visible_found / self.visible_blobs if self.visible_blobs else 1.0
+
+    @property
     def pixel_recall(self) -> float:
         return self.dust_pixels_found / self.dust_pixels if self.dust_pixels else 1.0
 
@@ -224,21 +243,25 @@ class DetectionScore:
         return self.detected_on_damage / self.detected_pixels if self.detected_pixels else 1.0
 
 
-def score_detection(damage: Damage, detected: Sequence[np.ndarray], *, tolerance: int = 1,
+def score_detection(damage: Damage, detected: Sequence[np.ndarray], *, tolerance: int = 1, visible: float = 0.1,
                     frames: Sequence[int] | None = None) -> DetectionScore:
     """Compare per-frame detection masks (bool ``(H, W)``) with the rendered dust (see :class:`DetectionScore`)."""
     import cv2
 
     idx = list(range(len(detected))) if frames is None else list(frames)
     kernel = np.ones((2 * tolerance + 1, 2 * tolerance + 1), np.uint8)
-    blobs = found = dpx = dfound = det = on = 0
+    blobs = found = vis = vis_found = dpx = dfound = det = on = 0
     for i in idx:
         mask = np.asarray(detected[i], dtype=bool)
         labels = damage.dust_labels[i]
         for b in np.unique(labels[labels > 0]):
             sel = labels == b
+            hit = int(mask[sel].mean() >= 0.5)
             blobs += 1
-            found += int(mask[sel].mean() >= 0.5)
+            found += hit
+            if damage.contrast and damage.contrast[i].get(int(b), 0.0) >= visible:
+                vis += 1
+                vis_found += hit
         core = damage.dust_alpha[i] >= 0.5
         dpx += int(core.sum())
         dfound += int((core & mask).sum())
@@ -246,5 +269,5 @@ def score_detection(damage: Damage, detected: Sequence[np.ndarray], *, tolerance
         truth = cv2.dilate(truth, kernel) > 0
         det += int(mask.sum())
         on += int((mask & truth).sum())
-    return DetectionScore(blobs=blobs, blobs_found=found, dust_pixels=dpx, dust_pixels_found=dfound,
-                          detected_pixels=det, detected_on_damage=on)
+    return DetectionScore(blobs=blobs, blobs_found=found, visible_blobs=vis, visible_found=vis_found,
+                          dust_pixels=dpx, dust_pixels_found=dfound, detected_pixels=det, detected_on_damage=on)

@@ -16,8 +16,9 @@ direction only. Here, with ``K`` neighbours (``+-1 .. +-r``) warped onto frame t
   other mean the alignment failed, as on fast or blurred motion. At least ``min_neighbours`` must
   be valid and come from both sides in time: a pixel occluded on one side is left alone (dirt and
   motion cannot be told apart there). Only where one side has no in-frame match at all (the first
-  and last frames of a shot, the edge a pan brings in) do same-side neighbours suffice, and they
-  must agree with each other within ``T``.
+  and last frames of a shot, the edge a pan brings in) do same-side neighbours suffice; they must
+  agree with each other within ``T``, the outlier must be strong (``override_contrast``) and the
+  picture slow (``override_motion``): a change that lasts looks the same from one side.
 * ``T = max(threshold, sigmas * noise)``, where ``noise`` is the robust (MAD) spread of ``d`` for the
   nearest neighbours, measured on the frame itself: strong grain raises the bar automatically.
 * Strong outliers (``override_contrast``, at least ``2 T``) also count where the flow check failed
@@ -29,7 +30,8 @@ direction only. Here, with ``K`` neighbours (``+-1 .. +-r``) warped onto frame t
   check passes wrong matches often enough that limbs and props would be taken for dirt.
 * Hysteresis: seeds grow into connected pixels that pass ``T / 2`` (the soft rim of a blotch).
   Regions larger than ``max_area`` (share of the frame) are dropped: dirt is small, disagreement
-  that large is a flow failure. The mask is dilated by ``dilate`` px.
+  that large is a flow failure; regions under ``min_area`` px (default 4) are grain. The mask is
+  dilated by ``dilate`` px for the repair.
 
 Repair: each masked pixel takes the colour of the neighbour whose luma is the confidence-weighted
 median of the valid neighbours (one neighbour's RGB, so colours stay consistent); pixels no valid
@@ -55,6 +57,7 @@ class DustParams:
     sigmas: float = 4.0  # ... and this many robust sigmas of the measured differences
     max_area: float = 0.01  # share of the frame above which a region is not dirt
     dilate: int = 1  # px
+    min_area: int = 4  # px: smaller regions are grain, not dirt
     min_neighbours: int = 2
     max_motion: float = 0.03  # no detection where the picture moves faster (share of the frame width per frame)
     override_contrast: float = 0.25  # outliers this strong count without flow confidence ...
@@ -98,6 +101,18 @@ def local_bias(diff: torch.Tensor, valid: torch.Tensor, *, block: int = 8) -> to
         means = torch.from_numpy(np.stack([cv2.medianBlur(m[0].numpy().astype(np.float32), 5)
                                            for m in means]))[:, None]
     return F.interpolate(means, size=(h, w), mode="bilinear", align_corners=False)
+
+
+def _drop_specks(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, int]:
+    """Remove connected regions under ``min_area`` px (grain-sized specks); returns the mask and the regions left."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask, 0
+    big = stats[:, cv2.CC_STAT_AREA] >= min_area
+    big[0] = False
+    return big[labels], int(big.sum())
 
 
 def _hysteresis(strong: np.ndarray, weak: np.ndarray, max_pixels: int) -> tuple[np.ndarray, int, int]:
@@ -178,32 +193,38 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
 
     side = torch.tensor(sides, dtype=torch.int8).view(k, 1, 1, 1)
 
-    def sides_ok(use: torch.Tensor, ev: _Evidence) -> torch.Tensor:
+    big = max(params.override_contrast, 2.0 * thr)
+
+    def sides_ok(use: torch.Tensor, ev: _Evidence) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where both sides give evidence, and where one side is all there is (then: strong outliers only)."""
         enough = use.sum(0, keepdim=True) >= params.min_neighbours
         both = (use & (side < 0)).any(0, keepdim=True) & (use & (side > 0)).any(0, keepdim=True)
         one = covered if covered is not None else torch.zeros_like(both)
-        return enough & (both | (one & (ev.spread < thr)))
+        return enough & both, enough & ~both & one & (ev.spread < thr)
 
     ev = _Evidence.of(d, yb, valid)
-    ok = sides_ok(valid, ev)
+    ok, ok_one = sides_ok(valid, ev)
     if motion is not None:
         ok &= motion < params.max_motion * w
-    strong = ev.outliers(ok, thr)
-    weak = ev.outliers(ok, 0.5 * thr)
+        ok_one &= motion < params.override_motion * w
+    strong = ev.outliers(ok, thr) | ev.outliers(ok_one, big)
+    weak = ev.outliers(ok | ok_one, 0.5 * thr)
+    ok = ok | ok_one
     raw = yc - yn - bias
     own = _own(raw, valid, thr / 3)
     if inside is not None and motion is not None:
         # strong, isolated outliers where the flow check failed: a blotch breaks the flow around itself
-        big = max(params.override_contrast, 2.0 * thr)
         slow = motion < params.override_motion * w
         ev_in = _Evidence.of(d, yb, inside)
-        ok_in = sides_ok(inside, ev_in) & ~ok & slow
+        both_in, one_in = sides_ok(inside, ev_in)
+        ok_in = (both_in | one_in) & ~ok & slow
         strong |= ev_in.outliers(ok_in, big)
         weak |= ev_in.outliers(ok_in, thr)
         own |= ok_in & _own(raw, inside, thr / 3)
-    keep, regions, rejected = _hysteresis(strong[0, 0].numpy(), weak[0, 0].numpy(), int(params.max_area * h * w))
+    keep, _, rejected = _hysteresis(strong[0, 0].numpy(), weak[0, 0].numpy(), int(params.max_area * h * w))
     # the 3x3 mean spreads a blotch by a pixel: keep only pixels that themselves differ
     keep &= own[0, 0].numpy()
+    keep, regions = _drop_specks(keep, params.min_area)
     mask = torch.from_numpy(keep)[None, None]
     return Detection(mask=mask, repair_mask=dilate(mask, params.dilate), threshold=thr, noise=noise,
                      regions=regions, rejected_large=rejected)

@@ -5,7 +5,8 @@ Detection, per frame (luma ``(H, W)`` float in [0, 1]):
 1. *Ridge response* ``r``: the pixel against the mean of 3 columns on each side, just beyond the
    largest scratch width. A bright line is brighter than both sides, a dark one darker than both;
    an edge is brighter than one side and darker than the other and gives 0. ``r`` keeps the
-   smaller difference (signed).
+   smaller difference (signed), and is 0 where one side differs four times more than the other
+   (a dip beside a step edge) or a side is black or white (the border of a letterbox bar).
 2. *Vertical evidence* ``p``: ``r`` averaged over a vertical run of ``~H/12`` rows. Grain and texture
    average out; a line that continues down the frame adds up.
 3. Candidates: pixels where ``|p|`` exceeds ``max(threshold, 4 robust sigmas of p)``; connected
@@ -69,6 +70,9 @@ def ridge_response(lum: np.ndarray, max_width: int) -> np.ndarray:
     bright = np.clip(np.minimum(dl, dr), 0.0, None)
     dark = np.clip(np.maximum(dl, dr), None, 0.0)
     r = bright + dark
+    # a line stands out from both sides alike; a dip beside a step edge stands out from one side only
+    weak, strong = np.minimum(np.abs(dl), np.abs(dr)), np.maximum(np.abs(dl), np.abs(dr))
+    r[weak < 0.25 * strong] = 0.0
     # beside black or white (letterbox bars, the gate edge, clipped light) a line is the picture's edge
     import cv2
 

@@ -1,0 +1,125 @@
+"""Dust and dirt: the SDI-family detector with validity masks, the motion gate, and the weighted-median repair."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.film.clips import texture
+from vidrestore.film.dust import DustParams, detect_blotches, repair, weighted_median_pick
+
+SIDES = [-1, -1, 1, 1]
+OFFSETS = [-2, -1, 1, 2]
+
+
+def _stack(h: int = 64, w: int = 96, *, noise: float = 0.02, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A static scene seen 5 times with grain: centre ``(1, 3, H, W)``, 4 aligned neighbours ``(4, 3, H, W)``."""
+    rng = np.random.default_rng(seed)
+    base = torch.from_numpy(texture(h, w, seed=seed)).permute(2, 0, 1)
+    views = [base + torch.from_numpy(rng.normal(0, noise, base.shape).astype(np.float32)) for _ in range(5)]
+    x = torch.stack(views).clamp(0, 1)
+    return x[2:3].clone(), torch.cat([x[0:2], x[3:5]])
+
+
+def _blob(center: torch.Tensor, cy: int, cx: int, r: int, value: float) -> np.ndarray:
+    yy, xx = np.mgrid[: center.shape[-2], : center.shape[-1]]
+    m = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+    center[0][:, torch.from_numpy(m)] = value
+    return m
+
+
+def test_blotch_is_found_and_nothing_else() -> None:
+    center, warped = _stack()
+    dark = _blob(center, 20, 30, 4, 0.02)
+    bright = _blob(center, 45, 70, 3, 0.98)
+    valid = torch.ones(4, 1, 64, 96, dtype=torch.bool)
+    det = detect_blotches(center, warped, valid, SIDES, DustParams(max_area=0.05), OFFSETS)
+    mask = det.mask[0, 0].numpy()
+    assert mask[dark].mean() > 0.9 and mask[bright].mean() > 0.9
+    assert (mask & ~(dark | bright)).sum() <= 6  # at most a few rim pixels
+    assert det.regions == 2 and det.noise > 0
+    assert det.repair_mask.sum() > det.mask.sum()  # dilated for the repair
+
+
+def test_a_pixel_occluded_on_one_side_is_not_dirt() -> None:
+    center, warped = _stack(seed=1)
+    blob = _blob(center, 30, 40, 4, 0.95)
+    valid = torch.ones(4, 1, 64, 96, dtype=torch.bool)
+    valid[2:, :, 20:40, 30:50] = False  # the future does not see this place reliably (uncovered, failed flow)
+    det = detect_blotches(center, warped, valid, SIDES, DustParams(max_area=0.05), OFFSETS,
+                          covered=torch.zeros(1, 1, 64, 96, dtype=torch.bool))
+    assert det.mask[0, 0].numpy()[blob].mean() == 0.0
+    # at the first frame of a shot the past does not exist: the future alone decides, and it agrees
+    det = detect_blotches(center, warped[2:], valid[2:] | True, [1, 1], DustParams(max_area=0.05), [1, 2],
+                          covered=torch.ones(1, 1, 64, 96, dtype=torch.bool))
+    assert det.mask[0, 0].numpy()[blob].mean() > 0.9
+
+
+def test_neighbours_that_disagree_with_each_other_are_not_evidence() -> None:
+    center, warped = _stack(seed=2)
+    blob = _blob(center, 30, 40, 4, 0.95)
+    yy, xx = np.mgrid[:64, :96]
+    wrong = torch.from_numpy((yy - 30) ** 2 + (xx - 40) ** 2 <= 36)
+    warped[0][:, wrong] = 0.05  # a failed alignment shows something else in one neighbour
+    warped[3][:, wrong] = 0.6
+    valid = torch.ones(4, 1, 64, 96, dtype=torch.bool)
+    det = detect_blotches(center, warped, valid, SIDES, DustParams(max_area=0.05), OFFSETS)
+    assert det.mask[0, 0].numpy()[blob].mean() < 0.1
+
+
+def test_fast_motion_is_left_alone() -> None:
+    center, warped = _stack(seed=3)
+    blob = _blob(center, 30, 40, 4, 0.95)
+    valid = torch.ones(4, 1, 64, 96, dtype=torch.bool)
+    slow = torch.full((1, 1, 64, 96), 1.0)
+    fast = torch.full((1, 1, 64, 96), 0.05 * 96)  # 5 % of the width per frame
+    assert detect_blotches(center, warped, valid, SIDES, DustParams(max_area=0.05), OFFSETS, motion=slow).mask.sum() > 0
+    assert detect_blotches(center, warped, valid, SIDES, DustParams(max_area=0.05), OFFSETS, motion=fast).mask.sum() == 0
+    del blob
+
+
+def test_grain_raises_the_threshold() -> None:
+    quiet = detect_blotches(*_stack(noise=0.005), torch.ones(4, 1, 64, 96, dtype=torch.bool), SIDES, DustParams())
+    grainy = detect_blotches(*_stack(noise=0.06), torch.ones(4, 1, 64, 96, dtype=torch.bool), SIDES, DustParams())
+    assert quiet.threshold == pytest.approx(0.05)
+    assert grainy.threshold > 0.06 and grainy.mask.sum() < 10  # grain itself is not dirt
+
+
+def test_weighted_median_picks_one_neighbours_colour() -> None:
+    warped = torch.zeros(4, 3, 2, 2)
+    for k, v in enumerate((0.1, 0.5, 0.3, 0.9)):
+        warped[k] = v
+    warped[1, 0] = 0.55  # a colour tint on neighbour 1: the pick keeps it whole
+    weights = torch.ones(4, 1, 2, 2)
+    rgb, has = weighted_median_pick(warped, weights, torch.ones(1, 1, 2, 2, dtype=torch.bool))
+    assert has.all()
+    assert torch.allclose(rgb[:, 0], torch.tensor([0.3, 0.3, 0.3]))  # lower median of 0.1, 0.3, ~0.5, 0.9
+    weights[2] = 0.0  # neighbour 2 untrusted: median of 0.1, ~0.5, 0.9 is neighbour 1, tint included
+    rgb, _ = weighted_median_pick(warped, weights, torch.ones(1, 1, 2, 2, dtype=torch.bool))
+    assert torch.allclose(rgb[:, 0], torch.tensor([0.55, 0.5, 0.5]))
+
+
+def test_repair_restores_the_scene_and_touches_nothing_else() -> None:
+    center, warped = _stack(seed=4)
+    truth = center.clone()
+    blob = _blob(center, 25, 50, 5, 0.02)
+    mask = torch.from_numpy(blob)[None, None]
+    from vidrestore.film.ops import dilate
+
+    out = repair(center, warped, torch.ones(4, 1, 64, 96), dilate(mask, 1))
+    region = torch.from_numpy(blob)
+    err_before = (center - truth)[0][:, region].abs().mean()
+    err_after = (out - truth)[0][:, region].abs().mean()
+    assert err_after < 0.05 * err_before  # grain-level error left
+    far = ~dilate(mask, 3)[0, 0]
+    assert torch.equal(out[0][:, far], center[0][:, far])
+
+
+def test_repair_without_any_usable_neighbour_fills_from_around() -> None:
+    center = torch.full((1, 3, 32, 32), 0.4)
+    center[..., 10:14, 10:14] = 1.0
+    mask = torch.zeros(1, 1, 32, 32, dtype=torch.bool)
+    mask[..., 10:14, 10:14] = True
+    out = repair(center, torch.zeros(2, 3, 32, 32), torch.zeros(2, 1, 32, 32), mask)
+    assert torch.allclose(out[..., 10:14, 10:14], torch.tensor(0.4), atol=1e-5)
