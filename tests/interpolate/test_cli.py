@@ -151,3 +151,44 @@ def test_factor_and_fps_together_are_refused(samples_dir: Path, tmp_path: Path) 
         main(["interpolate", str(samples_dir / "moving.mp4"), "-o", str(tmp_path / "o.mp4"), "--factor", "2",
               "--fps", "60"])
     assert exc.value.code == 2
+
+
+def test_real_scenes_joined_are_never_mixed(tmp_path: Path) -> None:
+    """REDS street frames followed by chaplin film frames (both 320x180): the frame between the last REDS
+    frame and the first chaplin frame repeats one of them, and no output frame is a blend of the two."""
+    import cv2
+
+    from tests.conftest import shared_file
+    from vidrestore.io.reader import open_reader
+
+    reds = sorted(shared_file("basicvsrpp_reds_demo/demo_000").glob("*.png"))[:8]
+    scene_a = [np.ascontiguousarray(cv2.imread(str(p))[:, :, ::-1]) for p in reds]
+    scene_b = []
+    with open_reader(shared_file("moviepy_media/chaplin.mp4")) as r:
+        for f in r:
+            if f.index >= 8:
+                break
+            scene_b.append(cv2.resize(f.rgb, (320, 180), interpolation=cv2.INTER_AREA))
+    src = write_clip(tmp_path / "joined.mp4", scene_a + scene_b, rate=Fraction(25), crf=4)
+    out = tmp_path / "joined2.mp4"
+    assert main(["interpolate", str(src), "-o", str(out), "--factor", "2", "-q", "--set", "encode.crf=4"]) == 0
+    with open_reader(src) as r:
+        inputs = [f.rgb for f in r]
+    with open_reader(out) as r:
+        outputs = [f.rgb for f in r]
+    assert len(outputs) == 32
+
+    def psnr(a: np.ndarray, b: np.ndarray) -> float:
+        return 10 * np.log10(255.0**2 / max(np.mean((a.astype(float) - b.astype(float)) ** 2), 1e-9))
+
+    for i, frame in enumerate(outputs):
+        near = [inputs[k] for k in {min(i // 2, 15), min((i + 1) // 2, 15)}]
+        best = max(psnr(frame, ref) for ref in near)
+        other_scene = scene_b[0] if i < 16 else scene_a[-1]
+        if i != 15:
+            assert psnr(frame, other_scene) < 20.0, f"output {i} carries the other scene"
+        if i in (14, 15, 16):  # around the cut: the nearest frame, repeated (only the re-encoding differs)
+            assert best > 35.0, f"output {i} is not a repeat of its nearest input ({best:.1f} dB)"
+    mid = outputs[15]
+    assert max(psnr(mid, inputs[7]), psnr(mid, inputs[8])) > 35.0
+    assert min(psnr(mid, inputs[7]), psnr(mid, inputs[8])) < 20.0  # one of them, not a blend of both
