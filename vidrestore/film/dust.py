@@ -25,6 +25,11 @@ direction only. Here, with ``K`` neighbours (``+-1 .. +-r``) warped onto frame t
   (the neighbours need only see the pixel inside their frame), provided the local motion is slow
   (under ``override_motion`` of the frame width): a high-contrast blotch breaks the flow around
   itself, and a slow scene is not where alignment fails by that much.
+* With 4 or more neighbours all valid and a slow picture, one of them may agree with a strong
+  blotch (its flow locked onto the blotch, matching it to something alike nearby, and the round trip
+  closed): the others decide without it, on the same terms (both sides, agreeing among
+  themselves), for strong outliers (``override_contrast``) only. A neighbour that repeats the frame
+  (telecine) is never left out.
 * Nothing is detected where the picture moves faster than ``max_motion`` of the frame width per
   frame (a 31 px mean of the flow to the nearest neighbours): on fast, blurred motion the flow
   check passes wrong matches often enough that limbs and props would be taken for dirt.
@@ -146,9 +151,16 @@ class _Evidence:
         return cls(d_min=torch.where(use, d, inf).amin(0, keepdim=True),
                    d_max=torch.where(use, d, -inf).amax(0, keepdim=True), spread=spread)
 
-    def outliers(self, ok: torch.Tensor, t: float) -> torch.Tensor:
+    def outliers(self, ok: torch.Tensor, t: float, *, no_bright: torch.Tensor | None = None,
+                 no_dark: torch.Tensor | None = None) -> torch.Tensor:
         """``ok`` pixels further than ``t`` from every neighbour (same sign) and further than their range."""
-        return ok & (((self.d_min > t) & (self.spread < self.d_min)) | ((self.d_max < -t) & (self.spread < -self.d_max)))
+        bright = (self.d_min > t) & (self.spread < self.d_min)
+        dark = (self.d_max < -t) & (self.spread < -self.d_max)
+        if no_bright is not None:
+            bright &= ~no_bright
+        if no_dark is not None:
+            dark &= ~no_dark
+        return ok & (bright | dark)
 
 
 def _own(raw: torch.Tensor, use: torch.Tensor, t: float) -> torch.Tensor:
@@ -162,7 +174,8 @@ def _own(raw: torch.Tensor, use: torch.Tensor, t: float) -> torch.Tensor:
 
 def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Tensor, sides: list[int],
                     params: DustParams, offsets: list[int] | None = None, covered: torch.Tensor | None = None,
-                    inside: torch.Tensor | None = None, motion: torch.Tensor | None = None) -> Detection:
+                    inside: torch.Tensor | None = None, motion: torch.Tensor | None = None,
+                    clipped: tuple[torch.Tensor, torch.Tensor] | None = None) -> Detection:
     """Blotch mask of ``center`` ``(1, 3, H, W)`` against ``warped`` neighbours ``(K, 3, H, W)``.
 
     ``valid`` ``(K, 1, H, W)`` bool; ``sides[k]`` is -1 for a past neighbour, +1 for a future one;
@@ -171,7 +184,9 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     side without any in-frame match may be missing (shot ends, frame edges in a pan); elsewhere
     both sides must have a valid neighbour. With ``inside`` (``(K, 1, H, W)``, matches inside the
     neighbour's frame) and ``motion`` (``(1, 1, H, W)`` local motion in px), strong outliers are
-    also taken where the flow check failed (see the module docstring).
+    also taken where the flow check failed (see the module docstring). ``clipped`` = ``(white, black)``
+    bool ``(1, 1, H, W)``: where the frame as scanned is clipped white, it is not darker dirt (the
+    exposure correction only made a clipped highlight look dark), and likewise for black.
     """
     import torch
 
@@ -207,19 +222,41 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     if motion is not None:
         ok &= motion < params.max_motion * w
         ok_one &= motion < params.override_motion * w
-    strong = ev.outliers(ok, thr) | ev.outliers(ok_one, big)
-    weak = ev.outliers(ok | ok_one, 0.5 * thr)
+    white, black = clipped if clipped is not None else (None, None)
+    strong = ev.outliers(ok, thr, no_bright=black, no_dark=white) | ev.outliers(ok_one, big, no_bright=black,
+                                                                                no_dark=white)
+    weak = ev.outliers(ok | ok_one, 0.5 * thr, no_bright=black, no_dark=white)
     ok = ok | ok_one
     raw = yc - yn - bias
     own = _own(raw, valid, thr / 3)
+    if k >= 4:
+        # one neighbour may agree with a strong blotch: its flow locked onto the blotch (matched it to
+        # something alike nearby) and the round trip closed. With all of >= 4 neighbours valid and the
+        # picture slow, the others (still from both sides, agreeing among themselves) decide without
+        # it, for strong outliers only. A neighbour that is a copy of the frame (a repeated frame of a
+        # telecine) is never dropped: its agreement is the truth.
+        slow_all = motion < params.override_motion * w if motion is not None else torch.ones_like(ok)
+        every = valid.all(0, keepdim=True) & slow_all
+        copies = (yc - yn).abs().flatten(1).mean(1) < 1.5 / 255
+        for j in range(k):
+            if bool(copies[j]):
+                continue
+            rest = valid.clone()
+            rest[j] = False
+            ev_j = _Evidence.of(d, yb, rest)
+            ok_j, _ = sides_ok(rest, ev_j)
+            ok_j &= every
+            strong |= ev_j.outliers(ok_j, big, no_bright=black, no_dark=white)
+            weak |= ev_j.outliers(ok_j, thr, no_bright=black, no_dark=white)
+            own |= ok_j & _own(raw, rest, thr / 3)
     if inside is not None and motion is not None:
         # strong, isolated outliers where the flow check failed: a blotch breaks the flow around itself
         slow = motion < params.override_motion * w
         ev_in = _Evidence.of(d, yb, inside)
         both_in, one_in = sides_ok(inside, ev_in)
         ok_in = (both_in | one_in) & ~ok & slow
-        strong |= ev_in.outliers(ok_in, big)
-        weak |= ev_in.outliers(ok_in, thr)
+        strong |= ev_in.outliers(ok_in, big, no_bright=black, no_dark=white)
+        weak |= ev_in.outliers(ok_in, thr, no_bright=black, no_dark=white)
         own |= ok_in & _own(raw, inside, thr / 3)
     keep, _, rejected = _hysteresis(strong[0, 0].numpy(), weak[0, 0].numpy(), int(params.max_area * h * w))
     # the 3x3 mean spreads a blotch by a pixel: keep only pixels that themselves differ

@@ -348,7 +348,7 @@ class FilmProcessor:
         if cfg.dust and len(aligned):
             det = detect_blotches(center, aligned.warped, aligned.valid, aligned.sides, self.dust, aligned.offsets,
                                   covered=side_coverage(aligned), inside=aligned.inside,
-                                  motion=local_motion(aligned))
+                                  motion=local_motion(aligned), clipped=_clip_masks(self._raw[t]))
             dust, dust_found = det.repair_mask, det.mask
             self._counts["dust_regions"] += det.regions
             self._counts["rejected_large"] += det.rejected_large
@@ -451,6 +451,19 @@ class FilmProcessor:
         for store in (self._frames, self._raw, self._clean, self._lines):
             for k in [k for k in store if k < keep_from]:
                 del store[k]
+
+
+def _clip_masks(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(white, black)`` bool ``(1, 1, H, W)``: clipped areas of the scanned frame wider than 5 px, grown by 3 px.
+
+    Narrower clipped spots are left out: a white speck of dust is clipped too, and it is dirt.
+    """
+    from vidrestore.film.ops import dilate
+
+    def wide(m: torch.Tensor) -> torch.Tensor:
+        return dilate(~dilate(~m, 2), 3)  # opening by a 5x5 square, then grown
+
+    return wide(x.amax(1, keepdim=True) >= 0.985), wide(x.amin(1, keepdim=True) <= 0.015)
 
 
 def _clipped(x: torch.Tensor) -> torch.Tensor:
