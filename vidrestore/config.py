@@ -351,7 +351,7 @@ class InterpolateConfig:
     beta: float = 4.0  # splat importance: (1 - forward-backward confidence) weight
     agreement_px: float = 10.0  # visibility: motion disagreement (px) at which a frame's weight halves
     agreement_rel: float = 1.0  # ... plus this share of the motion
-    order: str = "interpolate-first"  # with restorer.scale != 1: interpolate-first | upscale-first
+    order: str = "auto"  # with restorer.scale != 1: auto (cheaper, timed) | interpolate-first | upscale-first
 
     def __post_init__(self) -> None:
         _check("interpolate.factor", 1 <= self.factor <= 64, "must be in [1, 64]")
@@ -365,7 +365,7 @@ class InterpolateConfig:
             _check("interpolate.fps", ok, f"must be a positive rate like 60 or 60000/1001, got {self.fps!r}")
         _choice("interpolate.end", self.end, ("hold", "last"))
         _choice("interpolate.warp", self.warp, ("bicubic", "bilinear"))
-        _choice("interpolate.order", self.order, ("interpolate-first", "upscale-first"))
+        _choice("interpolate.order", self.order, ("auto", "interpolate-first", "upscale-first"))
         _check("interpolate.alpha", self.alpha >= 0, "must be >= 0")
         _check("interpolate.beta", self.beta >= 0, "must be >= 0")
         _check("interpolate.agreement_px", self.agreement_px > 0, "must be > 0 (pixels)")

@@ -140,3 +140,38 @@ def test_frame_size_change_is_refused() -> None:
     frames.append(frames[-1][:-2])
     with pytest.raises(ShapeError):
         run(frames, "interpolate.factor=2")
+
+
+def test_cheaper_order_follows_the_costs() -> None:
+    from vidrestore.interpolate.processor import cheaper_order
+
+    # restorer 10x the cost of an interpolation pair: run it on fewer frames (upscale first) at x2 (4x area)
+    assert cheaper_order(ratio=2, area_scale=4, gan_cost=10.0, interp_cost=1.0) == "upscale-first"
+    # cheap restorer, big upscale: interpolate at the small size first
+    assert cheaper_order(ratio=2, area_scale=16, gan_cost=1.0, interp_cost=1.0) == "interpolate-first"
+    # more frames per input make running the restorer on every output frame dearer
+    assert cheaper_order(ratio=5, area_scale=16, gan_cost=4.0, interp_cost=1.0) == "upscale-first"
+
+
+def test_measured_order_picks_by_timing() -> None:
+    """``measure_costs`` times the real interpolator and the given restorer on a test pair."""
+    import time as _time
+    from types import SimpleNamespace
+
+    from vidrestore.interpolate.processor import cheaper_order, measure_costs
+
+    proc = build_interpolator(load_config(preset="interpolate"))
+
+    def fake_gan(seconds: float) -> SimpleNamespace:
+        def restore(x: torch.Tensor) -> torch.Tensor:
+            _time.sleep(seconds)
+            return x
+
+        return SimpleNamespace(restorer=SimpleNamespace(restore=restore))
+
+    slow_gan, interp_cost = measure_costs(fake_gan(0.5), proc, ratio=2.0)
+    fast_gan, _ = measure_costs(fake_gan(0.0), proc, ratio=2.0)
+    assert slow_gan > 0.5 / 192**2 * 0.9 and fast_gan < slow_gan / 10
+    assert interp_cost > 0
+    assert cheaper_order(ratio=2, area_scale=4, gan_cost=slow_gan, interp_cost=interp_cost) == "upscale-first"
+    assert cheaper_order(ratio=2, area_scale=4, gan_cost=fast_gan, interp_cost=interp_cost) == "interpolate-first"

@@ -119,3 +119,15 @@ def test_parse_rate_and_bad_values() -> None:
     r.push(Fraction(1))
     with pytest.raises(ValueError):
         r.push(Fraction(1))  # times must increase
+
+
+def test_huge_time_base_falls_back_to_a_fine_exact_grid() -> None:
+    """A source time base whose lcm with 1/F would overflow MP4's 32-bit timescale: 1/F stays exact."""
+    tb = Fraction(1, 2147483629)  # a prime near 2**31
+    times = [Fraction(round(i * 2147483629 / 30), 2147483629) for i in range(6)]
+    r, slots = plan(times, time_base=tb, rate=Fraction(60))
+    assert r.time_base.denominator <= 2**31 - 1
+    assert (Fraction(1, 60) / r.time_base).denominator == 1
+    stamps = [s.pts for s in slots]
+    assert len({b - a for a, b in zip(stamps, stamps[1:])}) == 1  # still evenly spaced
+    assert abs(stamps[0] * r.time_base - times[0]) < Fraction(1, 90000)

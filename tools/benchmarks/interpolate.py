@@ -130,8 +130,8 @@ def _raft_small_random():
     return RaftFlow(model=raft_small(weights=None, progress=False), size="small", iterations=12)
 
 
-def _run_processor(frames: list[np.ndarray], factor: int, estimator=None) -> tuple[int, float]:
-    """(output frames, seconds) of the interpolation stage alone (decode and encode excluded)."""
+def _run_processor(frames: list[np.ndarray], factor: int, estimator=None) -> tuple[int, float, float]:
+    """(output frames, wall seconds, CPU seconds) of the interpolation stage alone (no decode/encode)."""
     from vidrestore.flow.cache import cache_from_config
     from vidrestore.interpolate.processor import InterpolationProcessor, build_interpolator, build_synthesizer
     from vidrestore.types import Frame, VideoInfo
@@ -149,9 +149,9 @@ def _run_processor(frames: list[np.ndarray], factor: int, estimator=None) -> tup
                      rotation=0)
     proc.output_spec(info, (w, h))
     src = (Frame(index=i, pts=i, time_base=Fraction(1, 25), rgb=f) for i, f in enumerate(frames))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = sum(1 for _ in proc.process(src))
-    return n, time.perf_counter() - t0
+    return n, time.perf_counter() - t0, time.process_time() - c0
 
 
 def speed_rows(quick: bool) -> list[BenchRow]:
@@ -162,16 +162,23 @@ def speed_rows(quick: bool) -> list[BenchRow]:
     rows = []
     count = 6 if quick else 16
     frames = _frames_480p(count)
-    threads = torch.get_num_threads()
-    for flow_name in ("DIS medium", "RAFT-small (random weights)"):
-        for factor in (2, 4):
-            estimator = _raft_small_random() if flow_name.startswith("RAFT") else None
-            n, seconds = _run_processor(frames, factor, estimator)
-            rows.append(BenchRow(
-                f"output fps at 480p, factor {factor}, {flow_name}",
-                f"{n / seconds:.2f} output frames/s ({n} frames from {len(frames)} in {seconds:.1f} s)",
-                command=CMD, notes=f"interpolation stage only (no decode/encode), {threads} torch threads"
-                + ("; random weights: speed only" if flow_name.startswith("RAFT") else "")))
+    # One torch thread: on this shared 2-core machine two OpenMP threads stall each other under load
+    # (the same run measured 7x slower in one of two tries); CPU seconds are given beside wall time.
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for flow_name in ("DIS medium", "RAFT-small (random weights)"):
+            for factor in (2, 4):
+                estimator = _raft_small_random() if flow_name.startswith("RAFT") else None
+                n, wall, cpu = _run_processor(frames, factor, estimator)
+                rows.append(BenchRow(
+                    f"output fps at 480p, factor {factor}, {flow_name}",
+                    f"{n / wall:.2f} output frames/s wall, {n / cpu:.2f} per CPU-second ({n} frames from "
+                    f"{len(frames)} in {wall:.1f} s)",
+                    command=CMD, notes="interpolation stage only (no decode/encode), 1 torch thread"
+                    + ("; random weights: speed only" if flow_name.startswith("RAFT") else "")))
+    finally:
+        torch.set_num_threads(old_threads)
     return rows
 
 
@@ -179,40 +186,67 @@ def order_rows(quick: bool) -> list[BenchRow]:
     weights = SHARED / "weights" / "realesr-animevideov3.pth"
     if not weights.is_file():
         return [BenchRow("--scale 2 stage order", f"skipped: {weights} missing")]
+    import logging
     import tempfile
 
+    import cv2
+
+    from tests.interpolate.synth import write_clip
     from tools.benchmarks.common import Timer
     from vidrestore.cli import main
 
+    chosen: list[str] = []
+
+    class _Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "order auto ->" in record.getMessage():
+                chosen.append(record.getMessage())
+
+    handler = _Catch()
+    logging.getLogger("vidrestore.interpolate.processor").addHandler(handler)
     src = SHARED / "data" / "upscale_a_video" / "old_movie_2.mp4"
-    with tempfile.TemporaryDirectory() as tmp:
-        clip = Path(tmp) / "in.mp4"
-        frames = _frames_480p(6 if quick else 12)
-        import cv2
+    seconds: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = Path(tmp) / "in.mp4"
+            small = [cv2.resize(f, (320, 180), interpolation=cv2.INTER_AREA) for f in _frames_480p(6 if quick else 12)]
+            write_clip(clip, small, rate=Fraction(25))
 
-        small = [cv2.resize(f, (320, 180), interpolation=cv2.INTER_AREA) for f in frames]
-        from tests.interpolate.synth import write_clip
+            def job(order: str, name: str) -> float:
+                with Timer() as t:
+                    rc = main(["interpolate", str(clip), "-o", str(Path(tmp) / f"{name}.mp4"), "--factor", "2",
+                               "--scale", "2", "--order", order, "--overwrite", "-q",
+                               "--set", f"restorer.weights={weights}"])
+                if rc != 0:
+                    raise RuntimeError(f"interpolate --order {order} exited with {rc}")
+                return t.seconds
 
-        write_clip(clip, small, rate=Fraction(25))
-        seconds = {}
-        for order in ("interpolate-first", "upscale-first"):
-            with Timer() as t:
-                rc = main(["interpolate", str(clip), "-o", str(Path(tmp) / f"{order}.mp4"), "--factor", "2",
-                           "--scale", "2", "--order", order, "-q", "--set", f"restorer.weights={weights}"])
-            if rc != 0:
-                return [BenchRow("--scale 2 stage order", f"failed with exit code {rc}")]
-            seconds[order] = t.seconds
+            job("interpolate-first", "warmup")  # imports, weight loading, thread pools
+            for order in ("interpolate-first", "upscale-first", "auto"):
+                seconds[order] = job(order, order)
+    finally:
+        logging.getLogger("vidrestore.interpolate.processor").removeHandler(handler)
     n = 2 * len(small)
+    pick = chosen[-1].split("->")[1].split("(")[0].strip() if chosen else "?"
+    cheaper = min(("interpolate-first", "upscale-first"), key=seconds.__getitem__)
     return [BenchRow(
         "--factor 2 --scale 2 (320x180 -> 640x360), stage order",
         f"interpolate-first {n / seconds['interpolate-first']:.2f} frames/s, upscale-first "
-        f"{n / seconds['upscale-first']:.2f} frames/s (ratio {seconds['interpolate-first'] / seconds['upscale-first']:.2f})",
-        command=CMD, notes=f"realesr-animevideov3 x4 resized to x2, {len(small)} frames of {src.name} at 320x180, "
-                           "end to end incl. encode")]
+        f"{n / seconds['upscale-first']:.2f} frames/s; auto chose {pick} ({n / seconds['auto']:.2f} frames/s)",
+        target="auto picks the cheaper order", passed=pick == cheaper, command=CMD,
+        notes=f"realesr-animevideov3 x4 resized to x2, {len(small)} frames of {src.name} at 320x180, end to end "
+              "incl. encode, after a warm-up run")]
 
 
 def run(quick: bool = False) -> list[BenchRow]:
-    return dropframe_rows(quick) + speed_rows(quick) + order_rows(quick)
+    import torch
+
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # quality rows do not depend on it; speed rows say what they use
+    try:
+        return dropframe_rows(quick) + speed_rows(quick) + order_rows(quick)
+    finally:
+        torch.set_num_threads(old_threads)
 
 
 def main() -> int:

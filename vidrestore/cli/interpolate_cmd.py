@@ -50,8 +50,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     g.add_argument("--fps", metavar="F", help="target frame rate: 60, 59.94 or 60000/1001")
     p.add_argument("--scale", type=_scale, metavar="S",
                    help="also upscale by S with the GAN restorer (restorer.name of the config)")
-    p.add_argument("--order", choices=("interpolate-first", "upscale-first"),
-                   help="with --scale: interpolate at the input size, then upscale (default), or the reverse")
+    p.add_argument("--order", choices=("auto", "interpolate-first", "upscale-first"),
+                   help="with --scale: interpolate at the input size then upscale, or the reverse; auto (default) "
+                        "times both stages briefly and takes the cheaper")
     p.add_argument("--refine", action="store_true", help="refine each new frame with a residual flow (slower)")
     p.set_defaults(func=run)
 

@@ -35,8 +35,10 @@ direction only. Here, with ``K`` neighbours (``+-1 .. +-r``) warped onto frame t
   check passes wrong matches often enough that limbs and props would be taken for dirt.
 * Hysteresis: seeds grow into connected pixels that pass ``T / 2`` (the soft rim of a blotch).
   Regions larger than ``max_area`` (share of the frame) are dropped: dirt is small, disagreement
-  that large is a flow failure; regions under ``min_area`` px (default 4) are grain. The mask is
-  dilated by ``dilate`` px for the repair.
+  that large is a flow failure; regions under ``min_area`` px (default 4) are grain. A region must
+  also stand out in the frame itself (:func:`_stand_out`: darker or brighter than a ring around it,
+  by half its temporal difference): a speck does, a piece of a moving limb whose alignment failed
+  does not. The mask is dilated by ``dilate`` px for the repair.
 
 Repair: each masked pixel takes the colour of the neighbour whose luma is the confidence-weighted
 median of the valid neighbours (one neighbour's RGB, so colours stay consistent); pixels no valid
@@ -118,6 +120,39 @@ def _drop_specks(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, int]:
     big = stats[:, cv2.CC_STAT_AREA] >= min_area
     big[0] = False
     return big[labels], int(big.sum())
+
+
+def _stand_out(mask: np.ndarray, lum: np.ndarray, diff: np.ndarray, ratio: float = 0.25) -> tuple[np.ndarray, int]:
+    """Keep regions that also stand out *in the frame itself*: a speck is darker (brighter) than the ring around it.
+
+    ``lum`` is the frame's luma, ``diff`` its mean signed difference from the aligned neighbours. A
+    region is kept when the frame's luma inside differs from the median of a 2 px ring around it
+    (1 px away) with the sign of ``diff`` and by at least ``ratio`` of the mean ``|diff|`` inside.
+    Where alignment failed on a moving edge, the region is part of a limb or an outline: no darker
+    or brighter than what surrounds it in the frame, only different from the neighbours.
+    """
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask, 0
+    h, w = mask.shape
+    keep = np.zeros(n, dtype=bool)
+    k_in = np.ones((3, 3), np.uint8)
+    k_out = np.ones((7, 7), np.uint8)
+    for i in range(1, n):
+        x0, y0, bw, bh = (int(v) for v in stats[i, :4])
+        ys, xs = slice(max(0, y0 - 4), min(h, y0 + bh + 4)), slice(max(0, x0 - 4), min(w, x0 + bw + 4))
+        comp = (labels[ys, xs] == i).astype(np.uint8)
+        ring = (cv2.dilate(comp, k_out) > 0) & ~(cv2.dilate(comp, k_in) > 0) & ~mask[ys, xs]
+        if ring.sum() < 4:
+            keep[i] = True
+            continue
+        inside = comp > 0
+        t = float(diff[ys, xs][inside].mean())
+        s = float(lum[ys, xs][inside].mean() - np.median(lum[ys, xs][ring]))
+        keep[i] = s * t > 0 and abs(s) >= ratio * abs(t)
+    return keep[labels], int(keep[1:].sum())
 
 
 def _hysteresis(strong: np.ndarray, weak: np.ndarray, max_pixels: int) -> tuple[np.ndarray, int, int]:
@@ -262,6 +297,7 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     # the 3x3 mean spreads a blotch by a pixel: keep only pixels that themselves differ
     keep &= own[0, 0].numpy()
     keep, regions = _drop_specks(keep, params.min_area)
+    keep, regions = _stand_out(keep, yc[0, 0].numpy(), d.mean(0)[0].numpy())
     mask = torch.from_numpy(keep)[None, None]
     return Detection(mask=mask, repair_mask=dilate(mask, params.dilate), threshold=thr, noise=noise,
                      regions=regions, rejected_large=rejected)

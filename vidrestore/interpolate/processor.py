@@ -12,7 +12,8 @@ Frame flow, for each consecutive input pair (k, k + 1):
 
 The stage holds four input frames (k - 1 .. k + 2), so memory does not grow with the clip. With
 ``restorer.scale != 1`` a GAN restorer stage runs after it (interpolate at the low resolution,
-then upscale every output frame) or before it (``interpolate.order: upscale-first``).
+then upscale every output frame) or before it (``interpolate.order: upscale-first``); ``auto`` (the
+default) times both stages on a small test pair and picks the cheaper order.
 """
 
 from __future__ import annotations
@@ -261,6 +262,61 @@ def wants_restorer(cfg: Config) -> bool:
     return cfg.restorer.scale != 1.0
 
 
+def outputs_per_input(cfg: Config, info: VideoInfo) -> float:
+    """Output frames per input frame: the factor, or target rate / source rate."""
+    if cfg.interpolate.fps is None:
+        return float(cfg.interpolate.factor)
+    source = info.avg_rate or info.real_rate
+    return float(parse_rate(cfg.interpolate.fps) / source) if source else 2.0
+
+
+def cheaper_order(*, ratio: float, area_scale: float, gan_cost: float, interp_cost: float) -> str:
+    """Which stage order costs less per input frame (costs in seconds per input-size pixel).
+
+    ``gan_cost``: the restorer on one frame; ``interp_cost``: one pair's flows and preparation plus
+    ``ratio - 1`` new frames, at the input size (it grows with the pixel count, ``area_scale`` times
+    at the output size). Interpolating first runs the restorer ``ratio`` times per input frame;
+    upscaling first runs it once but interpolates ``area_scale`` times more pixels.
+    """
+    interpolate_first = ratio * gan_cost + interp_cost
+    upscale_first = gan_cost + area_scale * interp_cost
+    return "upscale-first" if upscale_first < interpolate_first else "interpolate-first"
+
+
+def measure_costs(gan: Any, interp: InterpolationProcessor, *, ratio: float, side: int = 192,
+                  ) -> tuple[float, float]:
+    """Seconds per pixel of the restorer on one frame and of one interpolation pair, timed on a textured
+    ``side`` x ``side`` test pair after a warm-up call (both costs scale with the pixel count)."""
+    import torch
+    import torch.nn.functional as F
+
+    from vidrestore.interpolate.synthesis import FlowPair
+
+    gen = torch.Generator().manual_seed(0)
+    base = F.interpolate(torch.rand(1, 3, side // 8, side // 8, generator=gen), size=(side, side), mode="bicubic",
+                         align_corners=False).clamp(0, 1)
+    moved = torch.roll(base, shifts=(2, 3), dims=(2, 3))
+    pixels = float(side * side)
+
+    def gan_once() -> None:
+        gan.restorer.restore(base)
+
+    def interp_once() -> None:
+        f01 = interp.cache.estimator.estimate(base, moved)
+        f10 = interp.cache.estimator.estimate(moved, base)
+        state = interp.synthesizer.prepare(base, moved, FlowPair.build(f01, f10))
+        for j in range(max(1, round(ratio - 1))):
+            interp.synthesizer.synthesize(state, (j + 1) / (round(ratio - 1) + 1))
+
+    costs = []
+    for fn in (gan_once, interp_once):
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        costs.append((time.perf_counter() - t0) / pixels)
+    return costs[0], costs[1]
+
+
 def build_processor(cfg: Config, info: VideoInfo) -> Any:
     """Interpolation, chained with the GAN restorer when ``restorer.scale != 1`` (order: ``interpolate.order``)."""
     interp = build_interpolator(cfg)
@@ -280,7 +336,17 @@ def build_processor(cfg: Config, info: VideoInfo) -> Any:
         return OutputSpec(width=w, height=h, time_base=timing.time_base, rate=timing.rate,
                           num_frames=timing.num_frames, bit_depth=timing.bit_depth)
 
-    if cfg.interpolate.order == "upscale-first":
+    order = cfg.interpolate.order
+    if order == "auto":
+        ratio = outputs_per_input(cfg, info)
+        h, w = gan.restorer.output_size(info.height, info.width)
+        gan_cost, interp_cost = measure_costs(gan, interp, ratio=ratio)
+        order = cheaper_order(ratio=ratio, area_scale=(h * w) / (info.height * info.width),
+                              gan_cost=gan_cost, interp_cost=interp_cost)
+        log.info("interpolate: order auto -> %s (measured per megapixel: restorer %.2f s, interpolation pair "
+                 "%.2f s, %.2f frames out per frame in, x%g)", order, gan_cost * 1e6, interp_cost * 1e6, ratio,
+                 cfg.restorer.scale)
+    if order == "upscale-first":
         log.info("interpolate: upscaling x%g first, then interpolating at the output size", cfg.restorer.scale)
         return ChainedProcessor(first=gan, second=interp, spec_fn=spec)
     log.info("interpolate: interpolating at the input size, then upscaling x%g", cfg.restorer.scale)

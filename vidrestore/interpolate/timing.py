@@ -58,7 +58,10 @@ class Slot:
 
 
 def parse_rate(text: str | float | int | Fraction) -> Fraction:
-    """``"60"``, ``"59.94"``, ``"60000/1001"`` or a number -> a positive :class:`Fraction`."""
+    """``"60"``, ``"59.94"``, ``"60000/1001"`` or a number -> a positive :class:`Fraction`.
+
+    Decimals are taken exactly, as FFmpeg does (``59.94`` is 2997/50); NTSC rates are ``60000/1001``.
+    """
     try:
         rate = Fraction(text) if not isinstance(text, float) else Fraction(str(text))
     except (ValueError, ZeroDivisionError) as err:
@@ -110,9 +113,9 @@ class Retimer:
         assert self.rate is not None  # noqa: S101 - guarded in __init__
         tb = fraction_gcd(self.source_time_base, 1 / self.rate)
         if tb.denominator > MAX_TIMESCALE:
-            # 1/F still exact; the first source time is then rounded to this grid (sub-millisecond)
+            # a grid of about 1/90000 s on which 1/F is still exact; source times are rounded to it
             step = 1 / self.rate
-            tb = step / max(1, 90000 * step.numerator // step.denominator or 1)
+            tb = step / max(1, round(step * 90000))
         return tb
 
     @property
