@@ -25,6 +25,7 @@ from vidrestore.types import Frame, VideoInfo
 
 WEIGHTS = (1, 2, 4, 2)  # for t-2, t-1, t, t+1
 DELAY_ENV = "VIDRESTORE_TEST_FRAME_DELAY_MS"
+SEGMENT_DELAY_ENV = "VIDRESTORE_TEST_SEGMENT_DELAY_MS"  # cli_main: a pause after every segment (any processor)
 TEST_PROCESSORS = {"jobs_test_window": "tests.jobs.clips:build_window",
                    "jobs_test_doubler": "tests.jobs.clips:build_doubler"}
 

@@ -14,21 +14,34 @@ The stage holds four input frames (k - 1 .. k + 2), so memory does not grow with
 ``restorer.scale != 1`` a GAN restorer stage runs after it (interpolate at the low resolution,
 then upscale every output frame) or before it (``interpolate.order: upscale-first``); ``auto`` (the
 default) times both stages on a small test pair and picks the cheaper order.
+
+Segments (``vidrestore interpolate --workdir/--resume/--engine ray``, :mod:`vidrestore.jobs`):
+the slots of pair (k, k + 1) need frames k - 1 .. k + 2, so a segment owning input frames
+``[start, stop)`` is fed one frame of warm-up and two of look-ahead (``warmup_frames = 1``,
+``lookahead_frames = 2``) and keeps the output slots whose times lie in ``[time(start),
+time(stop))``. Two facts cannot be seen from inside a segment, so the job computes them in one
+pass before the segments run (:func:`job_context`) and hands them over (``use_job_context``):
+the time of the video's first frame (the origin of the ``--fps`` grid) and the scene cuts, found
+by the same detector on the same frames as the streaming run, so every decision is the one an
+uninterrupted run makes. With ``--scale`` upscaling first, cuts are detected on the input frames
+(before the restorer) in both kinds of run.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import math
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vidrestore.interpolate.timing import Retimer, Slot, parse_rate
-from vidrestore.pipeline.base import OutputSpec
+from vidrestore.pipeline.base import OutputSpec, segment_reach
 from vidrestore.types import Frame, VideoInfo
 
 if TYPE_CHECKING:
@@ -38,16 +51,44 @@ if TYPE_CHECKING:
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.flow.cache import FlowCache
     from vidrestore.interpolate.synthesis import FlowPair, FrameSynthesizer, PairState
+    from vidrestore.jobs.plan import FrameTable
 
 log = logging.getLogger(__name__)
+
+
+class PlannedCuts:
+    """A scene-cut "detector" that answers from a known set of cuts (global frame indices).
+
+    Stands in for :class:`~vidrestore.flow.scenecut.SceneCutDetector` in a
+    :class:`~vidrestore.flow.cache.FlowCache`: call :meth:`expect` with the frame's index before
+    the cache's ``add``; ``push`` then says whether that frame starts a shot.
+    """
+
+    def __init__(self, cuts: Container[int]) -> None:
+        self.cuts = cuts
+        self._index: int | None = None
+
+    def expect(self, index: int) -> None:
+        self._index = index
+
+    def push(self, frame: object) -> bool:
+        if self._index is None:
+            raise RuntimeError("PlannedCuts.push: expect(index) must be called first")
+        index, self._index = self._index, None
+        return index in self.cuts
 
 
 class InterpolationProcessor:
     """FrameProcessor that changes the frame rate (see the module docstring).
 
     ``factor`` or ``rate`` (exactly one) sets the output timing; ``end`` is ``hold`` or ``last``
-    (:mod:`vidrestore.interpolate.timing`). ``cache`` supplies flows and scene cuts.
+    (:mod:`vidrestore.interpolate.timing`). ``cache`` supplies flows and scene cuts; every
+    ``process()`` call starts from a clean one (same estimator and detector settings).
     """
+
+    #: Segment reach (see the module docstring): frame k - 1 before a segment, k + 1 and k + 2 after it.
+    warmup_frames = 1
+    lookahead_frames = 2
 
     def __init__(self, *, synthesizer: FrameSynthesizer, cache: FlowCache, factor: int | None = None,
                  rate: Fraction | None = None, end: str = "hold", occlusion_threshold: float = 1.0) -> None:
@@ -60,6 +101,10 @@ class InterpolationProcessor:
         self.end = end
         self.occlusion_threshold = occlusion_threshold
         self.retimer: Retimer | None = None
+        self._info: VideoInfo | None = None
+        self._detector_template = copy.deepcopy(cache.detector)  # unused copy: fresh detectors per process()
+        self._origin: Fraction | None = None  # job context: time of the video's first frame
+        self.cuts: Container[int] | None = None  # known scene cuts (job context, or a chain's live detection)
         self._frames: dict[int, Frame] = {}
         self._pairs: dict[int, FlowPair] = {}
         self._state: tuple[int, PairState] | None = None
@@ -75,6 +120,7 @@ class InterpolationProcessor:
                        nominal_rate=nominal)
 
     def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
+        self._info = info
         self.retimer = self._retimer(info)
         count = None
         if info.num_frames:
@@ -92,6 +138,37 @@ class InterpolationProcessor:
         out.update({f"flow_{k}": v for k, v in self.cache.stats().items()})
         return out
 
+    def use_job_context(self, context: Mapping[str, Any]) -> None:
+        """Facts about the whole video from :func:`job_context` (segmented jobs; see the module docstring)."""
+        origin = context.get("origin")
+        self._origin = Fraction(origin) if origin is not None else None
+        cuts = context.get("scene_cuts")
+        self.cuts = frozenset(int(c) for c in cuts) if cuts is not None else None
+
+    def _fresh_cache(self) -> FlowCache:
+        """A cache with no frames, the same estimator and settings; known cuts replace the detector."""
+        from vidrestore.flow.cache import FlowCache
+
+        old = self.cache
+        detector: Any = None
+        if self._detector_template is not None:
+            detector = PlannedCuts(self.cuts) if self.cuts is not None else copy.deepcopy(self._detector_template)
+        if old.frames_added == 0 and type(detector) is type(old.detector) and self.cuts is None:
+            return old
+        return FlowCache(old.estimator, scene_cuts=detector, batch_size=old.batch_size,
+                         occlusion_threshold=old.occlusion_threshold)
+
+    def _reset(self) -> None:
+        """Clean state for a new ``process()`` call (Segmentable: nothing carried over)."""
+        if self._info is not None:
+            self.retimer = self._retimer(self._info)
+        if self._origin is not None and self.retimer is not None:
+            self.retimer.anchor(self._origin)
+        self.cache = self._fresh_cache()
+        self._frames, self._pairs, self._state = {}, {}, None
+        self._counts = dict.fromkeys(self._counts, 0)
+        self._seconds = 0.0
+
     def expected_frames(self, frames_in: int) -> int | None:
         """Output count for ``frames_in`` inputs, known exactly in factor mode (None with a target rate)."""
         if self.retimer is None or self.factor is None:
@@ -105,7 +182,9 @@ class InterpolationProcessor:
 
         if self.retimer is None:
             raise RuntimeError("InterpolationProcessor: output_spec() must be called before process()")
+        self._reset()
         retimer = self.retimer
+        planned = self.cache.detector if isinstance(self.cache.detector, PlannedCuts) else None
         pending: deque[Slot] = deque()
         last: Frame | None = None
         position = -1
@@ -118,6 +197,8 @@ class InterpolationProcessor:
                 raise ShapeError(f"input frame {frame.index} (interpolation needs one frame size)",
                                  frame.rgb.shape, f"the shape of earlier frames {last.rgb.shape}")
             self._frames[position] = frame
+            if planned is not None:
+                planned.expect(frame.index)
             self.cache.add(position, to_tensor(frame.rgb))
             pending.extend(retimer.push(Fraction(frame.pts) * frame.time_base))
             last = frame
@@ -210,8 +291,63 @@ class ChainedProcessor:
         spec: OutputSpec = self._spec_fn(info, frame_size)
         return spec
 
+    @property
+    def order(self) -> str:
+        return "interpolate-first" if isinstance(self.first, InterpolationProcessor) else "upscale-first"
+
+    def _reach(self) -> tuple[int, int] | None:
+        """Input frames of warm-up and look-ahead for the chain (None: run as one segment).
+
+        Upscale first: the restorer's own reach adds to the interpolator's. Interpolate first: the
+        restorer's reach counts output frames; a factor gives ``factor`` outputs per input frame, so
+        ``ceil(reach / factor)`` more input frames cover it (a target rate has no such bound).
+        """
+        interp = self.interpolator
+        stage = self.first if self.second is interp else self.second
+        reach = segment_reach(stage)
+        if reach is None:
+            return None
+        warm, ahead = reach
+        if self.first is stage:
+            return interp.warmup_frames + warm, interp.lookahead_frames + ahead
+        if warm == ahead == 0:
+            return interp.warmup_frames, interp.lookahead_frames
+        if interp.factor is None:
+            return None
+        return (interp.warmup_frames + math.ceil(warm / interp.factor),
+                interp.lookahead_frames + math.ceil(ahead / interp.factor))
+
+    @property
+    def warmup_frames(self) -> int | None:
+        reach = self._reach()
+        return reach[0] if reach is not None else None
+
+    @property
+    def lookahead_frames(self) -> int | None:
+        reach = self._reach()
+        return reach[1] if reach is not None else None
+
+    def use_job_context(self, context: Mapping[str, Any]) -> None:
+        self.interpolator.use_job_context(context)
+
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        interp = self.interpolator
+        if self.order == "upscale-first" and interp._detector_template is not None and interp._origin is None:
+            frames = self._detect_cuts(frames, interp)
         return self.second.process(self.first.process(frames))
+
+    @staticmethod
+    def _detect_cuts(frames: Iterator[Frame], interp: InterpolationProcessor) -> Iterator[Frame]:
+        """Scene cuts of the input frames (before upscaling), found as :func:`job_context` finds them."""
+        detector = copy.deepcopy(interp._detector_template)
+        cuts: set[int] = set()
+        interp.cuts = cuts  # read by the interpolator as upscaled frames reach it (always after this)
+        first = True
+        for frame in frames:
+            if _starts_shot(detector, frame.rgb) and not first:
+                cuts.add(frame.index)
+            first = False
+            yield frame
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -226,6 +362,40 @@ class ChainedProcessor:
             if isinstance(stage, InterpolationProcessor):
                 return stage
         raise AttributeError("no interpolation stage in this chain")
+
+
+def _starts_shot(detector: Any, rgb: np.ndarray) -> bool:
+    """Push one frame into a scene-cut detector exactly as the flow cache does (the same tensor)."""
+    from vidrestore.tensors import to_tensor
+
+    t = to_tensor(rgb)
+    return bool(detector.push(t[0] if t.ndim == 4 else t))
+
+
+def job_context(info: VideoInfo, table: FrameTable, cfg: Config) -> dict[str, Any]:
+    """What every segment of an interpolation job needs to know about the whole video.
+
+    ``origin``: the first frame's time (exact ``num/den`` seconds), where the ``--fps`` grid starts;
+    ``scene_cuts``: the frames that start a shot, from one pass of the scene-cut detector over
+    every input frame (None when ``flow.scene_cut`` is off). Decodes the video once.
+    """
+    from vidrestore.flow.scenecut import SceneCutDetector
+    from vidrestore.jobs.media import frame_time, read_range
+
+    if not cfg.flow.scene_cut:
+        first = next(iter(read_range(info, table, 0, 1, io_cfg=cfg.io)), None)
+        return {"origin": str(frame_time(first)) if first is not None else None, "scene_cuts": None}
+    detector = SceneCutDetector(threshold=cfg.flow.scene_cut_threshold)
+    origin: Fraction | None = None
+    cuts: list[int] = []
+    for frame in read_range(info, table, 0, table.count, io_cfg=cfg.io):
+        if _starts_shot(detector, frame.rgb) and origin is not None:
+            cuts.append(frame.index)
+        if origin is None:
+            origin = frame_time(frame)
+    log.info("interpolate: %d scene cuts in %d frames%s", len(cuts), table.count,
+             f" (first at frame {cuts[0]})" if cuts else "")
+    return {"origin": str(origin) if origin is not None else None, "scene_cuts": cuts}
 
 
 # --------------------------------------------------------------------------- builders

@@ -105,6 +105,16 @@ class Retimer:
         self._emitted = 0
         self._last_pts: int | None = None
 
+    def anchor(self, origin: Fraction) -> None:
+        """Place the output grid as a run from the video's first frame at ``origin`` (seconds) would.
+
+        For a segment that starts later in the video (before the first :meth:`push`): with a target
+        rate the output times stay ``origin + k / F``; a factor needs no origin (no effect).
+        """
+        if self._times:
+            raise ValueError("Retimer.anchor: call it before the first push")
+        self._origin = Fraction(origin)
+
     # ------------------------------------------------------------------ time base
 
     def _choose_time_base(self) -> Fraction:
@@ -155,7 +165,10 @@ class Retimer:
             raise ValueError(f"input times must increase: {float(time)} s after {float(self._times[-1])} s")
         self._times.append(time)
         if len(self._times) == 1:
-            self._origin = time
+            if self._origin is None:
+                self._origin = time
+            elif self.rate is not None:  # anchored (a segment): first grid time at or after this frame
+                self._next_k = max(0, math.ceil((time - self._origin) * self.rate))
             return []
         return list(self._interval(len(self._times) - 2))
 

@@ -13,6 +13,11 @@
 4. joins the parts into OUTPUT (stream copy, audio remuxed once from the source), writes
    ``OUTPUT.vidrestore.yaml``, and removes the work directory unless ``jobs.keep_workdir``.
 
+``context_fn`` (optional) computes job-wide facts once when the job starts (an interpolator's
+time origin and the scene cuts of one full pass); they are kept in the manifest (a resumed job
+reuses them) and reach each segment's processor through ``use_job_context`` (see
+:mod:`vidrestore.jobs.worker`). Scene cuts found there also place the segment borders.
+
 A processor that declares no reach runs as a single segment (never a seam), still resumable as a
 whole. An error or Ctrl-C keeps the finished segments; the message says how to resume.
 """
@@ -42,6 +47,9 @@ from vidrestore.jobs.plan import (AUTO_MAX_FRAMES, FrameTable, Segment, auto_seg
 from vidrestore.jobs.worker import SegmentResult, SegmentTask, part_name, run_segment
 from vidrestore.pipeline.base import FrameProcessor, segment_reach
 from vidrestore.types import VideoInfo
+
+#: ``context_fn(info, table, cfg) -> dict`` (JSON-serialisable): job-wide facts for every segment.
+ContextFn = Callable[[VideoInfo, FrameTable, Config], dict[str, Any]]
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +121,8 @@ def _output_identity(target: OutputTarget, codec: str | None) -> dict[str, Any]:
 
 def _new_manifest(workdir: Path, *, command: str, input_path: str, target: OutputTarget, codec: str | None,
                   cfg: Config, processor_ref: str, reach: tuple[int, int] | None, table: FrameTable,
-                  segments: list[Segment], plan: dict[str, Any]) -> mf.Manifest:
+                  segments: list[Segment], plan: dict[str, Any],
+                  context: dict[str, Any] | None = None) -> mf.Manifest:
     cfg_dict = config_to_dict(cfg)
     images = target.kind == "images"
     data = {
@@ -123,7 +132,7 @@ def _new_manifest(workdir: Path, *, command: str, input_path: str, target: Outpu
         "output": {"path": str(target.final), **_output_identity(target, codec)},
         "config_hash": mf.config_hash(cfg_dict), "config": mf.hashed_config(cfg_dict),
         "processor": processor_ref, "reach": list(reach) if reach is not None else None,
-        "frames": table.count, "plan": plan,
+        "frames": table.count, "plan": plan, "context": context,
         "segments": [{**s.to_dict(), "status": "pending", "part": part_name(s.id, images)} for s in segments],
         "runs": [],
     }
@@ -188,8 +197,8 @@ def _clean_stale(workdir: Path) -> None:
 # --------------------------------------------------------------------------- planning
 
 
-def _plan(info: VideoInfo, table: FrameTable, cfg: Config, reach: tuple[int, int] | None
-          ) -> tuple[list[Segment], dict[str, Any]]:
+def _plan(info: VideoInfo, table: FrameTable, cfg: Config, reach: tuple[int, int] | None,
+          known_cuts: list[int] | None = None) -> tuple[list[Segment], dict[str, Any]]:
     total = table.count
     if reach is None:
         return make_segments([0], total, warmup=0, lookahead=0), {"segment_frames": total, "split": "none",
@@ -201,7 +210,9 @@ def _plan(info: VideoInfo, table: FrameTable, cfg: Config, reach: tuple[int, int
     if split == "auto":
         split = "scenes" if (warmup or lookahead) else "keyframes"
     cuts: list[int] = []
-    if split == "scenes" and total > length:
+    if split == "scenes" and total > length and known_cuts is not None:
+        cuts = list(known_cuts)
+    elif split == "scenes" and total > length:
         t0 = time.perf_counter()
         cuts = scan_scene_cuts(info, threshold=cfg.flow.scene_cut_threshold, io_cfg=cfg.io)
         log.info("scene cuts: %d found in %.1f s", len(cuts), time.perf_counter() - t0)
@@ -230,6 +241,7 @@ def run_job_segmented(
     command: str = "restore",
     one_to_one: bool = True,
     info: VideoInfo | None = None,
+    context_fn: ContextFn | None = None,
 ) -> SegmentedResult:
     """Run INPUT -> OUTPUT as segments (see the module docstring).
 
@@ -269,7 +281,8 @@ def run_job_segmented(
     task_info = replace(info, path=str(Path(info.path).resolve()))
     with mf.workdir_lock(workdir):
         man = _open_manifest(workdir, resume=resume, command=command, input_path=input_path, target=target,
-                             codec=codec, cfg=cfg, processor_ref=processor_ref, reach=reach, table=table, info=info)
+                             codec=codec, cfg=cfg, processor_ref=processor_ref, reach=reach, table=table, info=info,
+                             context_fn=context_fn)
         result = _run(man, cfg=cfg, info=task_info, table=table, target=target, codec=codec, processor=processor,
                       processor_ref=processor_ref, one_to_one=one_to_one, quiet=quiet, desc=desc, resume=resume)
         _join(man, target=target, info=info, cfg=cfg, time_base=spec.time_base)
@@ -288,7 +301,7 @@ def run_job_segmented(
 
 def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str, target: OutputTarget,
                    codec: str | None, cfg: Config, processor_ref: str, reach: tuple[int, int] | None,
-                   table: FrameTable, info: VideoInfo) -> mf.Manifest:
+                   table: FrameTable, info: VideoInfo, context_fn: ContextFn | None = None) -> mf.Manifest:
     exists = (workdir / mf.MANIFEST).is_file()
     if exists and not resume:
         old = mf.Manifest.load(workdir)
@@ -320,9 +333,16 @@ def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str
         return man
     if resume:
         log.info("%s: no interrupted job to resume; starting it", workdir)
-    segments, plan = _plan(info, table, cfg, reach)
+    context = None
+    if context_fn is not None:
+        t0 = time.perf_counter()
+        context = context_fn(info, table, cfg)
+        log.info("%s: job context computed in %.1f s (kept in the manifest)", workdir, time.perf_counter() - t0)
+    cuts = context.get("scene_cuts") if context else None
+    segments, plan = _plan(info, table, cfg, reach, known_cuts=cuts)
     man = _new_manifest(workdir, command=command, input_path=input_path, target=target, codec=codec, cfg=cfg,
-                        processor_ref=processor_ref, reach=reach, table=table, segments=segments, plan=plan)
+                        processor_ref=processor_ref, reach=reach, table=table, segments=segments, plan=plan,
+                        context=context)
     man.save()
     log.info("%s: %d frames in %d segments of ~%d (split at %s; warm-up %s, look-ahead %s: %.1f%% extra frames)",
              workdir, table.count, len(segments), plan["segment_frames"], plan["split"],
@@ -356,7 +376,7 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
                  len(man.segments), _ranges(reused), len(pending))
     tasks = [SegmentTask(segment=s, info=info, table=table, cfg=cfg, processor_ref=processor_ref,
                          part_path=str(workdir / man.segment(s.id)["part"]), codec=codec or "png",
-                         one_to_one=one_to_one) for s in pending]
+                         one_to_one=one_to_one, context=man.data.get("context")) for s in pending]
     done_frames = sum(int(man.segment(i)["frames"]) for i in reused)
     total = table.count if one_to_one else None
     bar = _progress_bar(total, done_frames, desc, quiet)

@@ -9,6 +9,13 @@ Which outputs a segment owns: those whose presentation time lies in ``[time(star
 (times of the input frames ``start`` and ``stop``; no upper bound for the last segment). For a
 restorer that is exactly the outputs of the input frames ``[start, stop)``; for an interpolator it
 also covers the frames it makes between ``stop - 1`` and ``stop``.
+
+Job context: some processors need a few facts about the whole video that a segment cannot see
+(an interpolator's output-time origin, the scene cuts of one full pass). The job computes them
+once (``run_job_segmented(context_fn=...)``), keeps them in the manifest and hands them to every
+task; a processor with a ``use_job_context(context)`` method receives them before each
+``process()`` call. A run that is not segmented never calls it (the processor then finds the same
+facts itself while streaming).
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ class SegmentTask:
     codec: str  # the final output's encoder (parts are joined by stream copy)
     one_to_one: bool = True  # one output per input frame (checked)
     threads: int = 0  # torch / OpenCV threads for this task; 0 = leave the process default
+    context: dict[str, Any] | None = None  # job-wide facts for ``use_job_context`` (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,8 @@ def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
     seg, info, cfg = task.segment, task.info, task.cfg
     proc = processor if processor is not None else cached_processor(task)
     spec = proc.output_spec(info, _frame_size(info, cfg))
+    if task.context is not None and hasattr(proc, "use_job_context"):
+        proc.use_job_context(task.context)
     part = Path(task.part_path)
     images = part.suffix == ""
     native = not images and not getattr(proc, "uses_pixels", True) and cfg.encode.backend == "pyav"
