@@ -61,8 +61,11 @@ def job_parser() -> argparse.ArgumentParser:
     return p
 
 
-def jobs_parser() -> argparse.ArgumentParser:
-    """Options of the commands whose jobs run as segments (resume, Ray); see vidrestore/jobs."""
+def jobs_parser(*, segment_frames: bool = True) -> argparse.ArgumentParser:
+    """Options of the commands whose jobs run as segments (resume, Ray); see vidrestore/jobs.
+
+    ``segment_frames=False`` leaves out ``--segment-frames`` (decloud: its segments are tiles).
+    """
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("long jobs (segments, resume, many workers; docs/DISTRIBUTED.md)")
     g.add_argument("--resume", action="store_true",
@@ -77,8 +80,9 @@ def jobs_parser() -> argparse.ArgumentParser:
                    "default: start Ray on this machine")
     g.add_argument("--workers", type=int, metavar="N", help="Ray: segments run at once (default: CPUs / threads)")
     g.add_argument("--threads-per-worker", type=int, metavar="N", help="Ray: threads (and CPUs) per task (default 1)")
-    g.add_argument("--segment-frames", type=int, metavar="N",
-                   help="input frames per segment (default: auto, 48..300 frames)")
+    if segment_frames:
+        g.add_argument("--segment-frames", type=int, metavar="N",
+                       help="input frames per segment (default: auto, 48..300 frames)")
     return p
 
 

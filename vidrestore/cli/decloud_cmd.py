@@ -3,11 +3,16 @@
 INPUT is a folder of GeoTIFFs (one per date, or per band and date with --pattern), a text file
 listing them, several files, or one multi-date stack. Options map onto the ``decloud`` config
 section (preset ``decloud``), so ``--bands blue=1,...`` equals ``--set decloud.bands={blue: 1, ...}``.
+
+``--workdir``/``--resume``/``--keep-workdir``/``--engine ray`` run it as a resumable job of
+spatial tiles (:mod:`vidrestore.decloud.tiles`) with the outputs of one pass, bit for bit.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from vidrestore.cli import job_overrides, jobs_parser
 
 EPILOG = """examples:
   vidrestore decloud scenes/ -o clean/ --bands blue=1,green=2,red=3,nir=4
@@ -19,7 +24,7 @@ outputs: one GeoTIFF per input (same name, georeferencing, dtype, nodata, tags),
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("decloud", parents=[common], help="fill clouds and shadows in a satellite time series",
+    p = sub.add_parser("decloud", parents=[common, jobs_parser(segment_frames=False)], help="fill clouds and shadows in a satellite time series",
                        description=__doc__.split("\n\n", 1)[0].split(": ", 1)[1],
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, list file (.txt), GeoTIFFs or one stack")
@@ -85,8 +90,17 @@ def run(args: argparse.Namespace) -> int:
     from vidrestore.config import load_config
     from vidrestore.decloud.engine import run_decloud
 
+    from vidrestore.decloud.tiles import run_decloud_tiled, wants_tiles
+
     preset = args.preset if (args.preset or args.config) else "decloud"
-    cfg = load_config(preset=preset, path=args.config, overrides=_overrides(args))
+    cfg = load_config(preset=preset, path=args.config, overrides=[*_overrides(args), *job_overrides(args)])
+    tiled = wants_tiles(cfg, args.output, resume=args.resume)
+
+    def decloud(**kw):  # noqa: ANN003, ANN202
+        if tiled:
+            return run_decloud_tiled(args.inputs, args.output, cfg=cfg, resume=args.resume, **kw)[0]
+        return run_decloud(args.inputs, args.output, cfg=cfg, **kw)
+
     bars: list = []
 
     def progress(done: int, total: int) -> None:
@@ -95,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         if not bars:  # made on the first block, so errors found before it leave no bar behind
             from tqdm import tqdm
 
-            bars.append(tqdm(total=total, unit="block", desc="decloud", leave=False))
+            bars.append(tqdm(total=total, unit="tile" if tiled else "block", desc="decloud", leave=False))
         bars[0].n = done
         bars[0].refresh()
 
@@ -104,9 +118,9 @@ def run(args: argparse.Namespace) -> int:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             with logging_redirect_tqdm():
-                result = run_decloud(args.inputs, args.output, cfg=cfg, overwrite=args.overwrite, progress=progress)
+                result = decloud(overwrite=args.overwrite, progress=progress)
         else:
-            result = run_decloud(args.inputs, args.output, cfg=cfg, overwrite=args.overwrite, progress=progress)
+            result = decloud(overwrite=args.overwrite, progress=progress)
     finally:
         for bar in bars:
             bar.close()

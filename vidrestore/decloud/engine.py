@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,8 +91,14 @@ class DecloudResult:
 
 
 
+#: ``block_runner(plan, reader, dc, cfg, outputs, stats, progress)``: what writes every block into
+#: ``outputs`` (default :func:`_process_blocks`; the resumable tiled job of :mod:`.tiles` passes its own).
+BlockRunner = Callable[..., None]
+
+
 def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Config, overwrite: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> DecloudResult:
+                progress: Callable[[int, int], None] | None = None,
+                block_runner: BlockRunner | None = None) -> DecloudResult:
     """Decloud the time series named by ``inputs`` into ``out_dir`` (see the module docstring)."""
     import rasterio
 
@@ -113,7 +120,7 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
         _check_side_outputs(out_dir, dc, overwrite)
         with outputs:
             outputs.open()
-            _process_blocks(plan, reader, dc, cfg, outputs, stats, progress)
+            (block_runner or _process_blocks)(plan, reader, dc, cfg, outputs, stats, progress)
             finals = outputs.commit()
     seconds = time.perf_counter() - t0
     mpd = series.grid.width * series.grid.height * len(series.dates) / 1e6 / max(seconds, 1e-9)
@@ -229,6 +236,18 @@ def _block_size(plan: Plan, dc: DecloudConfig, halo: int) -> int:
         logger.info("block size %d -> %d px to bound memory (%d dates x %d bands)", dc.block_size, size,
                     len(plan.series.dates), plan.series.num_bands)
     return size
+
+
+def block_grid(plan: Plan, dc: DecloudConfig) -> tuple[list[Window], int, int]:
+    """The blocks of a run (row-major) with (total halo, fill halo): every block is computed alone."""
+    halo, fill_h = _halo(plan, dc)
+    return iter_blocks(plan.series.grid, _block_size(plan, dc, halo)), halo, fill_h
+
+
+def process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: Any,
+                  stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
+    """One block into ``outputs`` (anything with :meth:`OutputSet.write`), its counts added to ``stats``."""
+    _process_block(plan, reader, dc, cfg, outputs, stats, win, halo, fill_h)
 
 
 def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
