@@ -6,7 +6,7 @@ region of a ``grid x grid`` layout). Consecutive frames are related by ``I_{t+1}
 measured on *motion-compensated* pixels: frame t+1 is warped onto t with the flow, and only pixels
 whose flow passes the forward-backward check are used, so moving objects, occlusions and dirt do
 not bias the fit. The pairs are chained (``G_{t+1} = a G_t``, ``O_{t+1} = a O_t + b``) from the
-first frame of the shot (``G = 1``, ``O = 0``).
+frame being corrected (``G = 1``, ``O = 0``) over the window only (see :class:`ExposureTrack`).
 
 Flicker is the fast part of ``E_t``; fades and exposure changes are the slow part. The target
 exposure ``Ê_t`` is a local *linear* fit over time (weighted least squares of ``log G`` and ``O``
@@ -131,63 +131,86 @@ def fit_pair(lum_t: np.ndarray, lum_s_on_t: np.ndarray, valid: np.ndarray, *, gr
 
 
 class ExposureTrack:
-    """Chained exposures of the frames of a stream, shot by shot, and their smoothed targets."""
+    """Relative exposures of the frames of a stream, shot by shot, and their smoothed targets.
+
+    Bounded memory: the correction of frame t reads only the pair fits of the frames
+    ``t - window .. t + window`` of its shot. The exposures of that window are chained from t
+    itself (t is the reference: ``G_t = 1``, ``O_t = 0``; forward ``G_k = a_k G_{k-1}``,
+    ``O_k = a_k O_{k-1} + b_k``, backward the inverse map), never from the first frame of the shot,
+    so a segment fed ``window`` frames of context reproduces the correction of an uninterrupted run
+    exactly. Chaining from the shot's first frame gives the same gain correction (the local fit of
+    ``log G`` moves with a constant) and an offset that differs at second order in the gain jitter;
+    over a long shot that chain is a random walk of products, which the window bounds.
+    """
 
     def __init__(self, *, window: int, grid: int = 1) -> None:
         if window < 0:
             raise ValueError(f"deflicker window must be >= 0, got {window}")
         self.window = int(window)
         self.grid = int(grid)
-        self._gain: dict[int, np.ndarray] = {}
-        self._offset: dict[int, np.ndarray] = {}
+        self._pair: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # k -> (a, b): I_k = a I_{k-1} + b
         self._shot: dict[int, int] = {}
 
     def start_shot(self, index: int) -> None:
-        """Frame ``index`` begins a shot: its exposure is the reference."""
-        self._gain[index] = np.ones((self.grid, self.grid))
-        self._offset[index] = np.zeros((self.grid, self.grid))
+        """Frame ``index`` begins a shot: nothing before it is chained to it."""
         self._shot[index] = index
 
     def push(self, index: int, fit: PairFit) -> None:
         """Frame ``index`` follows ``index - 1`` in the same shot, related by ``fit`` (t = index - 1, s = index)."""
         prev = index - 1
-        if prev not in self._gain:
+        if prev not in self._shot:
             raise KeyError(f"exposure of frame {prev} unknown: push frames in order")
-        g = fit.gain.clip(*GAIN_LIMITS)
-        self._gain[index] = g * self._gain[prev]
-        self._offset[index] = g * self._offset[prev] + fit.offset
+        self._pair[index] = (fit.gain.clip(*GAIN_LIMITS), fit.offset)
         self._shot[index] = self._shot[prev]
 
     def __contains__(self, index: int) -> bool:
-        return index in self._gain
+        return index in self._shot
 
-    def exposure(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._gain[index], self._offset[index]
+    def _same(self, k: int, shot: int) -> bool:
+        return self._shot.get(k) == shot
+
+    def exposures(self, index: int) -> tuple[list[int], list[np.ndarray], list[np.ndarray]]:
+        """Offsets ``k - index``, gains and offsets of the known frames of the shot within the window,
+        relative to frame ``index`` (whose gain is 1 and offset 0)."""
+        shot = self._shot[index]
+        one, zero = np.ones((self.grid, self.grid)), np.zeros((self.grid, self.grid))
+        ts, gains, offs = [0], [one], [zero]
+        g, o = one, zero
+        for k in range(index + 1, index + self.window + 1):
+            if not self._same(k, shot):
+                break
+            a, b = self._pair[k]
+            g, o = a * g, a * o + b
+            ts.append(k - index)
+            gains.append(g)
+            offs.append(o)
+        g, o = one, zero
+        for k in range(index - 1, index - self.window - 1, -1):
+            if not self._same(k, shot):
+                break
+            a, b = self._pair[k + 1]  # I_{k+1} = a I_k + b
+            g, o = g / a, (o - b) / a
+            ts.insert(0, k - index)
+            gains.insert(0, g)
+            offs.insert(0, o)
+        return ts, gains, offs
 
     def target(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Smoothed ``(Ĝ, Ô)`` of frame ``index`` from the known frames of its shot within the window."""
-        shot = self._shot[index]
-        ts, logs, offs, ws = [], [], [], []
-        for k in range(index - self.window, index + self.window + 1):
-            if k in self._gain and self._shot[k] == shot:
-                ts.append(k - index)
-                logs.append(np.log(np.maximum(self._gain[k], 1e-6)))
-                offs.append(self._offset[k])
-                ws.append(self.window + 1.0 - abs(k - index))
+        """Smoothed ``(Ĝ, Ô)`` of frame ``index``, relative to its own exposure, from its window."""
+        ts, gains, offs = self.exposures(index)
         t = np.asarray(ts, dtype=np.float64)[:, None, None]
-        w = np.asarray(ws, dtype=np.float64)[:, None, None]
-        lg, of = np.stack(logs), np.stack(offs)
-        return np.exp(_local_linear(t, w, lg)), _local_linear(t, w, of)
+        w = (self.window + 1.0 - np.abs(t))
+        lg = np.stack([np.log(np.maximum(g, 1e-6)) for g in gains])
+        return np.exp(_local_linear(t, w, lg)), _local_linear(t, w, np.stack(offs))
 
     def correction(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """``(c, d)`` per region: the corrected frame is ``c * I + d``."""
-        g, o = self.exposure(index)
         tg, to = self.target(index)
-        c = (tg / np.maximum(g, 1e-6)).clip(*GAIN_LIMITS)
-        return c, to - c * o
+        c = tg.clip(*GAIN_LIMITS)  # the frame's own exposure is (1, 0)
+        return c, to
 
     def evict(self, before: int) -> None:
-        for store in (self._gain, self._offset, self._shot):
+        for store in (self._pair, self._shot):
             for k in [k for k in store if k < before]:
                 del store[k]
 

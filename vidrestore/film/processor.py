@@ -23,6 +23,13 @@ The stage holds ``radius + deflicker_window`` frames of look-ahead and emits eve
 exactly once, in order, with its own ``pts``. uint16 frames stay uint16. Masks of the detected dust
 and scratches can be written for review (``--save-masks DIR``: ``DIR/dust/NNNNNN.png`` and
 ``DIR/scratch/NNNNNN.png``, white = detected, named by frame index).
+
+Segments (resume, many workers): every :meth:`FilmProcessor.process` call starts clean and nothing
+in the stage has an unbounded memory: deflicker chains exposures from the frame being corrected
+over its window, scene cuts are decided from a bounded past (:mod:`~vidrestore.film.shots`), grain
+is drawn from the seed and the frame index. So a segment fed ``warmup_frames`` frames before it and
+``lookahead_frames`` after it gives the frames of one uninterrupted run bit for bit (DIS flow and
+the film stage on the CPU; a downstream GAN restorer states its own conditions).
 """
 
 from __future__ import annotations
@@ -59,7 +66,6 @@ if TYPE_CHECKING:
     from vidrestore.config import Config, FilmConfig
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.flow.cache import FlowCache
-    from vidrestore.flow.scenecut import SceneCutDetector
 
 log = logging.getLogger(__name__)
 
@@ -128,15 +134,13 @@ class _NormalisedFlow:
 class FilmProcessor:
     """Film cleaning as a :class:`~vidrestore.pipeline.base.FrameProcessor` (see module docstring)."""
 
-    def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cuts: SceneCutDetector | None = None,
+    def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
                  occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
                  inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
                  analyse_only: bool = False) -> None:
-        from vidrestore.flow.cache import FlowCache
-
         self.cfg = config
         self.flow = _NormalisedFlow(estimator)
-        self.cache: FlowCache = FlowCache(self.flow, scene_cuts=scene_cuts, batch_size=2)
+        self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
         self.occlusion_threshold = float(occlusion_threshold)
         self.downstream = downstream
         self.inpainter = inpainter
@@ -147,8 +151,23 @@ class FilmProcessor:
                                max_motion=config.dust_max_motion)
         self.scratch = ScratchParams(threshold=config.scratch_threshold, min_length=config.scratch_min_length,
                                      max_width=config.scratch_max_width, persistence=config.scratch_persistence)
-        self.exposure = ExposureTrack(window=config.deflicker_window, grid=config.deflicker_grid)
         self.lookahead = config.radius + (config.deflicker_window if config.deflicker else 0)
+        self.last_masks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.keep_masks = False  # tests and benchmarks: keep every frame's masks in last_masks
+        self._reset()
+
+    def _reset(self) -> None:
+        """A clean state: nothing carried over from an earlier :meth:`process` call (a segment starts here)."""
+        from vidrestore.film.shots import WindowedSceneCuts
+        from vidrestore.flow.cache import FlowCache
+
+        cfg = self.cfg
+        detector = None
+        if self.scene_cut_threshold is not None:
+            detector = WindowedSceneCuts(threshold=self.scene_cut_threshold)
+        self.cache: FlowCache = FlowCache(self.flow, scene_cuts=detector, batch_size=2)  # type: ignore[arg-type]
+        self.flow.seconds = 0.0
+        self.exposure = ExposureTrack(window=cfg.deflicker_window, grid=cfg.deflicker_grid)
         self._frames: dict[int, Frame] = {}
         self._raw: dict[int, torch.Tensor] = {}
         self._clean: dict[int, torch.Tensor] = {}
@@ -159,10 +178,52 @@ class FilmProcessor:
                                         "scratch_pixels": 0, "scratch_frames": 0, "rejected_large": 0,
                                         "neighbour_weight": 0.0, "noise_sum": 0.0, "inpainted_frames": 0,
                                         "rescued_pixels": 0}
-        self.last_masks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.keep_masks = False  # tests and benchmarks: keep every frame's masks in last_masks
+        self.last_masks = {}
+        reset = getattr(self.inpainter, "reset", None)
+        if reset is not None:
+            reset()
 
     # ----------------------------------------------------------------- contract
+
+    def _reach(self) -> tuple[int, int] | None:
+        """``(warm-up, look-ahead)`` of the stage and its downstream restorer; None when it cannot be split."""
+        from vidrestore.film.shots import CUT_MEMORY
+        from vidrestore.pipeline.base import segment_reach
+
+        if self.mask_writer is not None or self.inpainter is not None:
+            return None
+        cfg = self.cfg
+        deflicker = cfg.deflicker_window if cfg.deflicker else 0
+        cuts = CUT_MEMORY if self.scene_cut_threshold is not None else 0
+        warmup, lookahead = cfg.radius + deflicker + cuts, cfg.radius + deflicker
+        if self.downstream is None:
+            return warmup, lookahead
+        after = segment_reach(self.downstream)
+        if after is None:
+            return None
+        return warmup + after[0], lookahead + after[1]
+
+    @property
+    def warmup_frames(self) -> int | None:
+        """Input frames before a segment that make its outputs equal one uninterrupted run's, bit for bit.
+
+        ``radius + deflicker_window + CUT_MEMORY``: frame t reads its neighbours ``t +- radius``,
+        each deflickered from the pair fits of ``+- deflicker_window`` frames (chained from the
+        frame itself, :class:`~vidrestore.film.deflicker.ExposureTrack`), and whether a frame
+        starts a shot is decided from the ``CUT_MEMORY`` frames before it
+        (:class:`~vidrestore.film.shots.WindowedSceneCuts`); re-grain is seeded by the frame index.
+        A downstream restorer adds its own warm-up. None (never split) when masks are written
+        (a warm-up frame would overwrite the mask of a frame another segment owns) or dust is
+        inpainted by the diffusion restorer (its latent state is recursive).
+        """
+        reach = self._reach()
+        return None if reach is None else reach[0]
+
+    @property
+    def lookahead_frames(self) -> int | None:
+        """Input frames after a segment its outputs read: ``radius + deflicker_window`` (+ the restorer's)."""
+        reach = self._reach()
+        return None if reach is None else reach[1]
 
     def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
         if self.downstream is not None:
@@ -172,6 +233,7 @@ class FilmProcessor:
                           bit_depth=16 if info.is_high_bit_depth else 8)
 
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        self._reset()
         cleaned = self._process(frames)
         if self.downstream is not None:
             yield from self.downstream.process(cleaned)
@@ -485,6 +547,10 @@ class DiffusionInpainter:
         self.name = f"diffusion ({getattr(restorer.model, 'name', 'model')})"
         self._state: Any = None
 
+    def reset(self) -> None:
+        """Forget the latent state carried from frame to frame (a new :meth:`FilmProcessor.process` call)."""
+        self._state = None
+
     def inpaint(self, frame: torch.Tensor, mask: torch.Tensor, index: int) -> torch.Tensor:
         device = self.restorer.model.device
         out, self._state = self.restorer.restore_window(frame.to(device), [index], self._state,
@@ -495,7 +561,6 @@ class DiffusionInpainter:
 def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
     """``PROCESSORS["film"]``: film cleaning, then the configured restorer (a GAN model) if any."""
     from vidrestore.flow import build_flow_estimator
-    from vidrestore.flow.scenecut import SceneCutDetector
     from vidrestore.pipeline import factory
 
     film = cfg.film
@@ -512,7 +577,6 @@ def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
     elif cfg.restorer.name != "none":
         downstream = factory.build_processor(cfg, info, stages=False)
     estimator = build_flow_estimator(cfg.flow)
-    detector = SceneCutDetector(threshold=cfg.flow.scene_cut_threshold) if cfg.flow.scene_cut else None
     writer = MaskWriter(film.save_masks) if film.save_masks else None
     log.info("film: flow %s, radius %d, deflicker %s, dust %s, scratches %s, denoise %s, regrain %s%s%s",
              estimator.name, film.radius,
@@ -522,6 +586,7 @@ def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
              f"{film.regrain:g}" if film.regrain > 0 else "off",
              f", inpainting with {inpainter.name}" if inpainter else "",
              f", then {cfg.restorer.name}" if downstream else "")
-    return FilmProcessor(config=film, estimator=estimator, scene_cuts=detector,
+    return FilmProcessor(config=film, estimator=estimator,
+                         scene_cut_threshold=cfg.flow.scene_cut_threshold if cfg.flow.scene_cut else None,
                          occlusion_threshold=cfg.flow.occlusion_threshold, downstream=downstream,
                          inpainter=inpainter, mask_writer=writer)

@@ -1,0 +1,117 @@
+"""``restore --preset film`` as resumable segments: the frames of one uninterrupted run, bit for bit.
+
+The clip is real film: 60 frames of chaplin.mp4 (shared/data), a 128x96 crop at 25 fps, with an AAC
+tone; outputs are lossless (libx264rgb, crf 0) so decoded frames can be compared by hash.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import shared_file
+from tests.io.helpers import packet_hashes, video_times
+from tests.jobs.clips import LOSSLESS
+from tests.jobs.helpers import frame_hashes, manifest
+from vidrestore.cli import main
+
+FRAMES = 60
+CROP = (slice(150, 246), slice(300, 428))  # rows, columns of the 640x360 frames: a face and moving figures
+
+
+@pytest.fixture(scope="module")
+def chaplin_crop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import av
+
+    from tools.make_samples import write_clip
+
+    frames = []
+    with av.open(str(shared_file("moviepy_media/chaplin.mp4"))) as container:
+        for frame in container.decode(video=0):
+            frames.append(np.ascontiguousarray(frame.to_ndarray(format="rgb24")[CROP]).astype(np.float32) / 255)
+            if len(frames) == FRAMES:
+                break
+    path = tmp_path_factory.mktemp("film_jobs") / "chaplin_crop.mp4"
+    write_clip(path, frames, pts=list(range(FRAMES)), time_base=Fraction(1, 25), rate=Fraction(25),
+               options={"crf": "10", "g": "12"})
+    return path
+
+
+@pytest.fixture(scope="module")
+def one_pass(chaplin_crop: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("film_direct") / "direct.mkv"
+    assert main(["restore", "-q", str(chaplin_crop), "-o", str(out), "--preset", "film", *LOSSLESS,
+                 "--set", "jobs.mode=direct"]) == 0
+    return out
+
+
+def _film_args(src: Path, out: Path) -> list[str]:
+    return ["restore", "-q", str(src), "-o", str(out), "--preset", "film", *LOSSLESS, "--set", "jobs.split=frames",
+            "--segment-frames", "12", "--keep-workdir"]
+
+
+def test_film_segments_equal_one_pass(chaplin_crop: Path, one_pass: Path, tmp_path: Path) -> None:
+    out = tmp_path / "seg.mkv"
+    assert main(_film_args(chaplin_crop, out)) == 0
+    m = manifest(tmp_path / "seg.mkv.vidrestore-work")
+    assert (m["plan"]["warmup"], m["plan"]["lookahead"]) == (34, 10)  # radius 2 + deflicker 8 + cut memory 24
+    segs = m["segments"]
+    assert [s["start"] for s in segs] == [0, 12, 24, 36, 48]
+    assert [s["read_start"] for s in segs] == [0, 0, 0, 2, 14]  # the last two start cold, 34 frames back
+    assert [s["read_stop"] for s in segs] == [22, 34, 46, 58, 60]
+    assert frame_hashes(out) == frame_hashes(one_pass) and len(frame_hashes(out)) == FRAMES
+    assert video_times(out) == video_times(one_pass)
+    assert np.diff(video_times(out)) == pytest.approx(np.diff(video_times(chaplin_crop)), abs=1e-6)
+    assert packet_hashes(out, "audio") == packet_hashes(chaplin_crop, "audio") != []
+
+
+def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path, one_pass: Path,
+                                                              tmp_path: Path) -> None:
+    """A crash inside segment 3 (frame 46): segments 0-2 are kept, --resume computes 3 and 4 only."""
+    from vidrestore.config import load_config
+    from vidrestore.film.processor import build_processor
+    from vidrestore.jobs.runner import run_job_segmented
+
+    overrides = [a for a in LOSSLESS if a != "--set"] + ["jobs.split=frames", "jobs.segment_frames=12",
+                                                          "jobs.keep_workdir=true"]
+    cfg = load_config(preset="film", overrides=overrides)
+    ref = "vidrestore.film.processor:build_processor"
+    film = build_processor(cfg, None)  # type: ignore[arg-type]
+
+    class CrashAt:
+        """The film stage, dying when it is about to emit frame 46 (as a killed worker would)."""
+
+        uses_pixels = True
+        warmup_frames, lookahead_frames = film.warmup_frames, film.lookahead_frames
+
+        def output_spec(self, info, frame_size):  # type: ignore[no-untyped-def]
+            return film.output_spec(info, frame_size)
+
+        def stats(self):  # type: ignore[no-untyped-def]
+            return film.stats()
+
+        def process(self, frames):  # type: ignore[no-untyped-def]
+            for frame in film.process(frames):
+                if frame.index == 46:
+                    raise RuntimeError("worker died at frame 46")
+                yield frame
+
+    out = tmp_path / "seg.mkv"
+    with pytest.raises(RuntimeError, match="frame 46"):
+        run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref=ref, processor=CrashAt(), quiet=True)
+    work = tmp_path / "seg.mkv.vidrestore-work"
+    before = manifest(work)
+    assert [s["status"] for s in before["segments"]] == ["done", "done", "done", "pending", "pending"]
+    assert not out.exists()
+    parts = {i: work / before["segments"][i]["part"] for i in range(3)}
+    stamps = {i: p.stat().st_mtime_ns for i, p in parts.items()}
+
+    res = run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref=ref, processor=film, quiet=True, resume=True)
+    assert res.reused == [0, 1, 2] and res.computed == [3, 4]
+    assert {i: p.stat().st_mtime_ns for i, p in parts.items()} == stamps  # finished parts untouched
+    assert frame_hashes(out) == frame_hashes(one_pass)
+    assert video_times(out) == video_times(one_pass)
+    assert packet_hashes(out, "audio") == packet_hashes(chaplin_crop, "audio") != []
