@@ -13,6 +13,13 @@ basicsr 1.4.2 imports ``torchvision.transforms.functional_tensor``, which torchv
 0.17. :func:`install_functional_tensor_alias` registers a small module under that name (exposing
 ``rgb_to_grayscale`` from ``torchvision.transforms.functional``) before basicsr is first imported.
 torch, torchvision and basicsr are imported only when an architecture is built.
+
+Start-up: importing the ``realesrgan`` package runs its ``__init__``, which imports all of basicsr
+(datasets, degradations, models, scipy, torchvision): about 4.5 s on a 2-core CPU, more than the
+model takes on a short clip. ``SRVGGNetCompact`` needs none of that, so :func:`_light_srvgg` executes
+realesrgan's own ``archs/srvgg_arch.py`` (the installed file, unchanged) as a private module, with
+basicsr's registry decorator provided for the duration of that one import. If anything about the
+installed package differs from what it expects, the normal import is used instead.
 """
 
 from __future__ import annotations
@@ -56,7 +63,63 @@ def install_functional_tensor_alias() -> None:
     sys.modules[_ALIAS] = alias
 
 
+_LIGHT_SRVGG = "vidrestore.restore._realesrgan_srvgg_arch"
+
+
+class _RegistryShim(types.ModuleType):
+    """Stands in for ``basicsr.utils.registry`` while realesrgan's arch file is executed."""
+
+    class _Registry:
+        @staticmethod
+        def register(obj: Any = None) -> Any:
+            return obj if obj is not None else (lambda cls: cls)
+
+    ARCH_REGISTRY = _Registry()
+
+
+def _light_srvgg() -> type | None:
+    """realesrgan's ``SRVGGNetCompact`` class without importing the realesrgan/basicsr packages.
+
+    Returns None (use the normal import) when realesrgan is not installed, when basicsr is already
+    imported (then the normal import costs nothing), or when the file does not define the class.
+    """
+    import importlib.util
+
+    if _LIGHT_SRVGG in sys.modules:
+        return getattr(sys.modules[_LIGHT_SRVGG], "SRVGGNetCompact", None)
+    if "realesrgan.archs.srvgg_arch" in sys.modules or "basicsr.utils.registry" in sys.modules:
+        return None
+    try:
+        pkg = importlib.util.find_spec("realesrgan")
+    except (ImportError, ValueError):
+        return None
+    if pkg is None or not pkg.submodule_search_locations:
+        return None
+    from pathlib import Path
+
+    path = Path(next(iter(pkg.submodule_search_locations))) / "archs" / "srvgg_arch.py"
+    spec = importlib.util.spec_from_file_location(_LIGHT_SRVGG, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["basicsr.utils.registry"] = _RegistryShim("basicsr.utils.registry")
+    try:
+        spec.loader.exec_module(module)
+    except Exception:  # noqa: BLE001 - an unexpected file: fall back to the package import
+        return None
+    finally:
+        del sys.modules["basicsr.utils.registry"]
+    cls = getattr(module, "SRVGGNetCompact", None)
+    if cls is not None:
+        sys.modules[_LIGHT_SRVGG] = module
+    return cls
+
+
 def _arch_class(arch: str) -> type:
+    if arch == "SRVGGNetCompact":
+        light = _light_srvgg()
+        if light is not None:
+            return light
     install_functional_tensor_alias()
     try:
         if arch == "SRVGGNetCompact":
