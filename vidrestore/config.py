@@ -266,6 +266,8 @@ class DiffusionConfig:
     color_fix: str = "adain"  # none | adain | wavelet
     guidance: str = "none"  # none | ddnm (range-null-space super-resolution consistency with the input)
     guidance_interval: int = 1  # DDNM projection every k-th step (the last step always)
+    noise_anchor: int = 16  # noise tracks restart from the grid at frames k * noise_anchor (bounds their memory)
+    segment_warmup: int = 16  # frames the latent chain needs to forget a segment's cold start (measured)
 
     def __post_init__(self) -> None:
         _choice("diffusion.sampler", self.sampler, ("ddim", "dpmpp"))
@@ -278,6 +280,8 @@ class DiffusionConfig:
         _check("diffusion.consistency_end", 0.0 <= self.consistency_end <= 1.0, "must be in [0, 1]")
         _check("diffusion.cut_confidence", 0.0 <= self.cut_confidence <= 1.0, "must be in [0, 1]")
         _check("diffusion.guidance_interval", self.guidance_interval >= 1, "must be >= 1")
+        _check("diffusion.noise_anchor", self.noise_anchor >= 1, "must be >= 1 frame")
+        _check("diffusion.segment_warmup", self.segment_warmup >= 0, "must be >= 0 frames")
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ class DiffusionSettings:
     color_fix: str = "adain"  # [diffusion.color_fix] none | adain | wavelet
     guidance: str = "none"  # [diffusion.guidance] none | ddnm (x scale super-resolution consistency)
     guidance_interval: int = 1  # [diffusion.guidance_interval] project every k-th step
+    noise_anchor: int = 16  # [diffusion.noise_anchor] noise tracks restart from the grid at frames k * noise_anchor
 
     def __post_init__(self) -> None:
         def check(ok: bool, key: str, msg: str) -> None:
@@ -110,6 +111,7 @@ class DiffusionSettings:
         check(self.guidance in GUIDANCE, "diffusion.guidance", f"{self.guidance!r} is not one of {', '.join(GUIDANCE)}")
         check(self.guidance_interval >= 1, "diffusion.guidance_interval", "must be >= 1")
         check(self.noise_level >= 0, "diffusion.noise_level", "must be >= 0")
+        check(self.noise_anchor >= 1, "diffusion.noise_anchor", "must be >= 1 frame")
 
 
 @dataclass
@@ -465,17 +467,29 @@ class DiffusionRestorer:
         if not self.settings.scene_cut:
             return []
         if restart or self._cuts is None:
-            from vidrestore.flow.scenecut import SceneCutDetector
+            from vidrestore.film.shots import WindowedSceneCuts
 
-            self._cuts = SceneCutDetector(threshold=self.settings.scene_cut_threshold)
+            # decided from the last CUT_MEMORY frames only, so a segment finds the cuts one pass finds
+            self._cuts = WindowedSceneCuts(threshold=self.settings.scene_cut_threshold)
         return [i for i in range(x_in.shape[0]) if self._cuts.push(x_in[i:i + 1])]
 
     def _tracks(self, flow: torch.Tensor, conf: torch.Tensor, linked: list[bool], prev: NoiseTrack | None,
                 indices: list[int], size: tuple[int, int]) -> list[NoiseTrack]:
-        """Noise tracks of the new frames on a grid of ``size`` (latent or input), chained from ``prev``."""
+        """Noise tracks of the new frames on a grid of ``size`` (latent or input), chained from ``prev``.
+
+        At anchor frames (``index % noise_anchor == 0``) and where a chain starts (first frame, cut)
+        the track is the anchor track: the grid, lineage 0 (:func:`start_track` of frame 0). Static
+        content keeps its noise across an anchor (its track is that already); moving content's noise
+        is re-based there (occluded pixels still start lineages of their own frame). So the noise
+        of frame t depends on the flows since the last anchor only, and a segment reproduces it
+        from the first anchor it reads on.
+        """
         tracks: list[NoiseTrack] = []
+        anchor = self.settings.noise_anchor
         for i, index in enumerate(indices):
-            if self.settings.consistency and prev is not None and linked[i]:
+            if self.settings.consistency and (index % anchor == 0 or prev is None or not linked[i]):
+                track = start_track(0, size[0], size[1], self.model.device)  # the anchor track
+            elif self.settings.consistency:
                 track = advance_track(prev, flow[i:i + 1], conf[i:i + 1] >= 0.5, index)
             else:
                 track = start_track(index, size[0], size[1], self.model.device)
