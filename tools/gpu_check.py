@@ -7,6 +7,10 @@
 * realesr-animevideov3 (the real weights, from --weights DIR) through vidrestore's GanRestorer:
   frames per second for 480p -> 4x in fp16 (batch 1 and 4), and its agreement (PSNR) with fp32.
 * The diffusion check (tools/gpu_diffusion_check.py) when diffusers is importable.
+* ``cpu``: the GAN CPU fast path on the lent machine's *host CPU* (issue 4's ">= 3x plain fp32 NCHW at
+  >= 45 dB"), at 2 torch threads (like the 2-core build machine) and at 8: plain fp32 NCHW against
+  vidrestore's GanRestorer with ``precision: auto`` (bf16 + channels_last where oneDNN has native bf16)
+  and against fp32 channels_last, with the CPU model and its bf16 flags.
 
 The machine may lack basicsr/realesrgan (only torch/torchvision are certain): the SRVGGNetCompact
 architecture is then provided here, written after its published description (a VGG-style stack of
@@ -142,6 +146,88 @@ def check_gan(rows: list[dict], weights: Path) -> None:
     emit(rows, check="gan_fp16_vs_fp32", psnr_db=round(10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item(), 2))
 
 
+def _cpu_flags() -> dict[str, object]:
+    info: dict[str, object] = {"model": "unknown", "avx512_bf16": False, "amx_bf16": False, "avx2": False}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return info
+    for line in text.splitlines():
+        if line.startswith("model name") and info["model"] == "unknown":
+            info["model"] = line.split(":", 1)[1].strip()
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            info.update(avx512_bf16="avx512_bf16" in flags, amx_bf16="amx_bf16" in flags, avx2="avx2" in flags)
+            break
+    return info
+
+
+def check_cpu_fast_path(rows: list[dict], weights: Path) -> None:
+    """Plain fp32 NCHW vs the GanRestorer CPU path on a smooth real-like frame, median of 5 after a warm-up."""
+    import statistics
+
+    import torch
+
+    _provide_srvgg()
+    from vidrestore.restore.archs import build_arch, load_into
+    from vidrestore.restore.gan import GanRestorer, cpu_has_native_bf16
+    from vidrestore.weights import load_state_dict
+
+    sd = load_state_dict(weights)
+    kwargs = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 16, "upscale": 4, "act_type": "prelu"}
+
+    def net() -> torch.nn.Module:
+        n = build_arch("SRVGGNetCompact", kwargs)
+        load_into(n, sd, source=str(weights))
+        return n
+
+    def median_time(fn, reps: int = 5) -> float:
+        fn()
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+        mse = torch.mean((a.double() - b.double()) ** 2).item()
+        return round(10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-20))).item(), 2)
+
+    flags = _cpu_flags()
+    emit(rows, check="cpu_info", native_bf16=cpu_has_native_bf16(), cores=torch.get_num_threads(), **flags)
+    plain_net = net().eval()
+    auto = GanRestorer(net=net(), native_scale=4, precision="auto", device="cpu")
+    fp32cl = GanRestorer(net=net(), native_scale=4, precision="fp32", device="cpu")
+    gen = torch.Generator().manual_seed(0)
+    # the frames tools/benchmarks/gan.py times on the build machine (a real REDS crop), when carried along
+    frames = weights.parent / "fastpath_frames.pt"
+    real = torch.load(str(frames), weights_only=True) if frames.is_file() else {}
+    for threads in (2, 8):
+        torch.set_num_threads(threads)
+        for h, w in ((120, 160), (240, 320)):
+            x = real.get(f"{w}x{h}")
+            source = "real crop (the build machine's benchmark frame)"
+            if x is None:
+                source = "smooth random field"
+                x = torch.nn.functional.interpolate(torch.rand(1, 3, h // 8, w // 8, generator=gen), size=(h, w),
+                                                    mode="bicubic", align_corners=False).clamp(0, 1)
+
+            def plain() -> torch.Tensor:
+                with torch.no_grad():
+                    return plain_net(x.contiguous()).clamp(0, 1)
+
+            t_plain = median_time(plain)
+            t_auto = median_time(lambda: auto.restore(x))
+            t_cl = median_time(lambda: fp32cl.restore(x))
+            ref = plain()
+            emit(rows, check="cpu_fast_path", cpu=flags["model"], threads=threads, input=f"{w}x{h}",
+                 plain_ms=round(1000 * t_plain, 1), auto_ms=round(1000 * t_auto, 1), auto_precision=auto.precision,
+                 fp32_channels_last_ms=round(1000 * t_cl, 1), speedup_auto=round(t_plain / t_auto, 2),
+                 speedup_fp32_channels_last=round(t_plain / t_cl, 2), psnr_auto_db=psnr(auto.restore(x), ref),
+                 psnr_fp32_channels_last_db=psnr(fp32cl.restore(x), ref), frame=source)
+
+
 def check_diffusion_overhead(rows: list[dict], frames: int = 8, steps: int = 20, window: int = 4) -> None:
     """Consistency step's overhead, measured fairly: both variants warmed up on the same shapes
     (cudnn autotuning excluded), then timed alternately, best of two each."""
@@ -172,17 +258,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", default=str(ROOT / ".gpu"))
     ap.add_argument("--out", default=None)
-    ap.add_argument("--skip", default="", help="comma list of checks to skip: raft,gan,diffusion")
+    ap.add_argument("--skip", default="", help="comma list of checks to skip: raft,gan,diffusion,diffusion_overhead,cpu")
     args = ap.parse_args()
     import torch
 
     rows: list[dict] = []
+    if not torch.cuda.is_available():
+        raise SystemExit("gpu_check: no CUDA device")
     emit(rows, check="device", name=torch.cuda.get_device_name(0), torch=torch.__version__,
          capability=".".join(map(str, torch.cuda.get_device_capability(0))))
     skip = set(filter(None, args.skip.split(",")))
     torch.backends.cudnn.benchmark = True
     if "gan" not in skip:
         check_gan(rows, Path(args.weights) / "realesr-animevideov3.pth")
+    if "cpu" not in skip:
+        check_cpu_fast_path(rows, Path(args.weights) / "realesr-animevideov3.pth")
     if "raft" not in skip:
         check_raft(rows)
     if "diffusion_overhead" not in skip:

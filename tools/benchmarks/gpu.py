@@ -45,6 +45,17 @@ def _rows_of(path: Path) -> list[BenchRow]:
                 result=f"{r['pairs_per_s']} flow pairs/s", notes=note + "; random weights (speed only)",
                 command=CMD + " --skip gan,diffusion"))
     for r in recs:
+        if r.get("check") == "cpu_fast_path":
+            ok = r["speedup_auto"] >= 3 and r["psnr_auto_db"] >= 45
+            rows.append(BenchRow(
+                name=(f"GAN CPU fast path on the lent machine's host CPU, animevideov3 {r['input']} -> x4, "
+                      f"{r['threads']} torch threads"),
+                result=(f"plain fp32 NCHW {r['plain_ms']} ms; vidrestore auto ({r['auto_precision']}, channels_last) "
+                        f"{r['auto_ms']} ms: {r['speedup_auto']}x at {r['psnr_auto_db']} dB; fp32 channels_last "
+                        f"{r['fp32_channels_last_ms']} ms: {r['speedup_fp32_channels_last']}x"),
+                target=">= 3x at >= 45 dB", passed=ok, notes=f"{r['cpu']}; {r.get('frame', 'smooth random field')}; " + note,
+                command=CMD + " --skip raft,gan,diffusion,diffusion_overhead"))
+    for r in recs:
         if r.get("check") == "diffusion_overhead":
             over = float(r["overhead"])
             rows.append(BenchRow(
