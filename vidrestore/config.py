@@ -53,6 +53,7 @@ class FlowConfig:
     weights: str | None = None  # RAFT checkpoint path (else resolved from the registry)
     iterations: int = 12  # RAFT update iterations
     dis_preset: str = "medium"  # DIS preset: fast | medium (ultrafast allowed)
+    dis_finest_scale: int | None = None  # DIS: pyramid level where patch search stops (None: the preset's; 0 = full res)
     downscale: float = 1.0  # estimate flow at 1/downscale resolution, then upsample
     occlusion_threshold: float = 1.0  # forward-backward consistency tolerance (px, plus a relative term)
     scene_cut: bool = True  # detect scene cuts so alignment never crosses one
@@ -61,6 +62,8 @@ class FlowConfig:
     def __post_init__(self) -> None:
         _choice("flow.method", self.method, ("auto", "dis", "raft-small", "raft-large", "farneback"))
         _choice("flow.dis_preset", self.dis_preset, ("ultrafast", "fast", "medium"))
+        _check("flow.dis_finest_scale", self.dis_finest_scale is None or 0 <= self.dis_finest_scale <= 4,
+               "must be null or in [0, 4]")
         _check("flow.iterations", self.iterations >= 1, "must be >= 1")
         _check("flow.downscale", self.downscale >= 1.0, "must be >= 1")
         _check("flow.occlusion_threshold", self.occlusion_threshold > 0, "must be > 0 (pixels)")
@@ -351,7 +354,7 @@ class InterpolateConfig:
     refine: bool = False  # residual flow between the two warped candidates (one more flow per new frame)
     acceleration: bool = True  # quadratic motion from the frames before and after each pair
     warp: str = "bicubic"  # colour resampling: bicubic | bilinear
-    alpha: float = 20.0  # splat importance: photometric error weight
+    alpha: float = 10.0  # splat importance: photometric error weight
     beta: float = 4.0  # splat importance: (1 - forward-backward confidence) weight
     agreement_px: float = 10.0  # visibility: motion disagreement (px) at which a frame's weight halves
     agreement_rel: float = 1.0  # ... plus this share of the motion

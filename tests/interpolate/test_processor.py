@@ -169,9 +169,12 @@ def test_measured_order_picks_by_timing() -> None:
 
         return SimpleNamespace(restorer=SimpleNamespace(restore=restore))
 
-    slow_gan, interp_cost = measure_costs(fake_gan(0.5), proc, ratio=2.0)
-    fast_gan, _ = measure_costs(fake_gan(0.0), proc, ratio=2.0)
-    assert slow_gan > 0.5 / 192**2 * 0.9 and fast_gan < slow_gan / 10
+    fast_gan, interp_cost = measure_costs(fake_gan(0.0), proc, ratio=2.0)
+    # upscale-first wins when the restorer costs more than 3 interpolation pairs (ratio 2, area x4):
+    # 0.5 s is ~4x that on an idle machine; under load the pair slows down, so never less than 8 pairs
+    delay = max(0.5, 8.0 * interp_cost * 192**2)
+    slow_gan, _ = measure_costs(fake_gan(delay), proc, ratio=2.0)
+    assert slow_gan > delay / 192**2 * 0.9 and fast_gan < slow_gan / 10
     assert interp_cost > 0
     assert cheaper_order(ratio=2, area_scale=4, gan_cost=slow_gan, interp_cost=interp_cost) == "upscale-first"
     assert cheaper_order(ratio=2, area_scale=4, gan_cost=fast_gan, interp_cost=interp_cost) == "interpolate-first"

@@ -5,7 +5,10 @@
   ``vidrestore interpolate --factor 2`` (the InterpolationProcessor, default preset), by linear
   blending and by ffmpeg ``minterpolate=mi_mode=mci``; only triplets whose kept frames move >= 1 px
   on average are scored (protocol: vidrestore/interpolate/dropframe.py). Targets: >= 2 dB above
-  blending, >= 0.5 dB above minterpolate. The refinement step (residual flow) is measured side by side.
+  blending, >= 0.5 dB above minterpolate. The refinement step (residual flow) is measured side by side,
+  and so are two oracle ceilings that use the held-out frame itself (flows from it to both neighbours):
+  ``ceiling`` places every pixel where it really is, ``linear ceiling`` on the true trajectory at its
+  linear midpoint (the best a uniform-motion interpolator can do).
 * Output frames per second at 480p (854x480 frames of old_movie_2.mp4) for factor 2 and 4, with DIS
   medium and RAFT-small flow. RAFT weights are not available offline: RAFT-small runs with random
   weights, which gives its speed only (the frames it makes are not meaningful).
@@ -80,7 +83,7 @@ def dropframe_rows(quick: bool) -> list[BenchRow]:
             continue
         frames = load_frames(rel, short if quick else full)
         t0 = time.perf_counter()
-        res = evaluate_clip(name, frames, cfg, methods={"refined": refined})
+        res = evaluate_clip(name, frames, cfg, methods={"refined": refined}, with_ceiling=True)
         seconds = time.perf_counter() - t0
         base = (f"{res.frames} frames ({res.duplicates_removed} repeats removed), "
                 f"{len(res.scored)} triplets moving >= 1 px")
@@ -104,6 +107,13 @@ def dropframe_rows(quick: bool) -> list[BenchRow]:
             f"(+{ours - mci:.2f})",
             target=">= blend + 2 dB, >= minterpolate + 0.5 dB", passed=ok, command=CMD,
             notes=f"{base}, mean motion {np.mean(res.motion):.2f} px; {seconds:.0f} s"))
+        ceiling, linear = res.mean("ceiling"), res.mean("ceiling_linear")
+        rows.append(BenchRow(
+            f"oracle ceiling, {name}",
+            f"flows from the held-out frame: {ceiling:.2f} dB (blend +{ceiling - blend:.2f}); same trajectory at "
+            f"its linear midpoint {linear:.2f} dB (blend +{linear - blend:.2f}); ours {ours - linear:+.2f} dB "
+            "against the linear ceiling",
+            command=CMD, notes="upper bounds that need the answer (vidrestore/interpolate/dropframe.py, item 5)"))
         rows.append(BenchRow(
             f"refinement step, {name}",
             f"with residual-flow refinement {res.mean('refined'):.2f} dB ({res.mean('refined') - ours:+.2f} dB), "
@@ -203,7 +213,13 @@ def order_rows(quick: bool) -> list[BenchRow]:
                 chosen.append(record.getMessage())
 
     handler = _Catch()
-    logging.getLogger("vidrestore.interpolate.processor").addHandler(handler)
+    # -q sets the "vidrestore" logger to WARNING, so the INFO record naming the choice would never be
+    # created: this logger alone is opened to INFO and kept from propagating (no console output).
+    proc_log = logging.getLogger("vidrestore.interpolate.processor")
+    saved = proc_log.level, proc_log.propagate
+    proc_log.setLevel(logging.INFO)
+    proc_log.propagate = False
+    proc_log.addHandler(handler)
     src = SHARED / "data" / "upscale_a_video" / "old_movie_2.mp4"
     seconds: dict[str, float] = {}
     try:
@@ -225,9 +241,13 @@ def order_rows(quick: bool) -> list[BenchRow]:
             for order in ("interpolate-first", "upscale-first", "auto"):
                 seconds[order] = job(order, order)
     finally:
-        logging.getLogger("vidrestore.interpolate.processor").removeHandler(handler)
+        proc_log.removeHandler(handler)
+        proc_log.setLevel(saved[0])
+        proc_log.propagate = saved[1]
     n = 2 * len(small)
-    pick = chosen[-1].split("->")[1].split("(")[0].strip() if chosen else "?"
+    if not chosen:
+        raise RuntimeError("--order auto ran but its 'order auto ->' log record was not seen")
+    pick = chosen[-1].split("->")[1].split("(")[0].strip()
     cheaper = min(("interpolate-first", "upscale-first"), key=seconds.__getitem__)
     return [BenchRow(
         "--factor 2 --scale 2 (320x180 -> 640x360), stage order",

@@ -18,6 +18,14 @@ Protocol (issue 8, used by the tests and ``tools/benchmarks/interpolate.py``):
    two neighbours) and ``minterpolate`` (the system ffmpeg's ``minterpolate=mi_mode=mci`` at twice
    the rate of the kept frames; frames are passed as raw RGB, converted to yuv444p for the filter
    and back).
+5. Ceilings (``with_ceiling``), which need the answer and so bound what warping the two neighbours
+   can reach: DIS medium flow is computed *from the held-out frame* to both neighbours, and
+   ``ceiling`` backward-warps both along it and averages them (every pixel placed where it really
+   is); ``ceiling_linear`` keeps that true trajectory between the neighbours but puts each pixel at
+   its linear midpoint, which is the best an interpolator assuming uniform motion can do. The gap
+   between the two is motion that is not uniform between the kept frames (irregular cadence,
+   jitter); below ``ceiling`` is what no warp of the neighbours recovers (grain, compression noise,
+   new content).
 """
 
 from __future__ import annotations
@@ -115,6 +123,29 @@ def mean_motion(a: np.ndarray, b: np.ndarray) -> float:
     return float(flow.pow(2).sum(dim=1).sqrt().mean())
 
 
+def oracle_ceilings(before: np.ndarray, after: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ceiling, ceiling_linear)`` frames for one triplet (RGB uint8; see the module docstring, item 5).
+
+    ``flow_t_to_b - flow_t_to_a`` is the trajectory from ``before`` to ``after`` through each pixel
+    of ``truth``; the linear ceiling samples ``before`` at minus half of it and ``after`` at plus half.
+    """
+    from vidrestore.flow import DISFlow
+    from vidrestore.flow.warp import backward_warp
+    from vidrestore.tensors import from_tensor, to_tensor
+
+    dis = DISFlow(preset="medium")
+    a, b, t = to_tensor(before), to_tensor(after), to_tensor(truth)
+    to_a, to_b = dis.estimate(t, a), dis.estimate(t, b)
+    half = (to_b - to_a) * 0.5
+
+    def average(flow_a: object, flow_b: object) -> np.ndarray:
+        wa = from_tensor(backward_warp(a, flow_a, mode="bicubic").clamp(0, 1))[0]
+        wb = from_tensor(backward_warp(b, flow_b, mode="bicubic").clamp(0, 1))[0]
+        return linear_blend(wa, wb)
+
+    return average(to_a, to_b), average(-half, half)
+
+
 def interpolate_kept(kept: Sequence[np.ndarray], cfg: Config) -> list[np.ndarray]:
     """Run the interpolation stage at ``--factor 2`` over ``kept``; returns the output frames (``2 n`` with hold)."""
     from dataclasses import replace
@@ -136,11 +167,12 @@ def interpolate_kept(kept: Sequence[np.ndarray], cfg: Config) -> list[np.ndarray
 
 def evaluate_clip(name: str, frames: Sequence[np.ndarray], cfg: Config, *, min_motion: float = 1.0,
                   duplicate_margin: float | None = 10.0, with_minterpolate: bool = True,
-                  methods: dict[str, Config] | None = None) -> DropFrameResult:
+                  methods: dict[str, Config] | None = None, with_ceiling: bool = False) -> DropFrameResult:
     """The drop-frame protocol on one clip (see the module docstring).
 
     ``methods`` adds named configs of our interpolator to compare (e.g. with/without refinement); the
-    main one is ``ours`` = ``cfg``.
+    main one is ``ours`` = ``cfg``. ``with_ceiling`` adds ``ceiling`` and ``ceiling_linear``
+    (:func:`oracle_ceilings`).
     """
     clean = remove_duplicates(frames, duplicate_margin) if duplicate_margin is not None else list(frames)
     count = len(clean) if len(clean) % 2 else len(clean) - 1
@@ -163,4 +195,10 @@ def evaluate_clip(name: str, frames: Sequence[np.ndarray], cfg: Config, *, min_m
     if with_minterpolate:
         mci = minterpolate_mci(kept)
         result.psnr["minterpolate"] = [psnr(mci[2 * k + 1], clean[2 * k + 1]) for k in chosen]
+    if with_ceiling:
+        result.psnr["ceiling"], result.psnr["ceiling_linear"] = [], []
+        for k in chosen:
+            full, linear = oracle_ceilings(kept[k], kept[k + 1], clean[2 * k + 1])
+            result.psnr["ceiling"].append(psnr(full, clean[2 * k + 1]))
+            result.psnr["ceiling_linear"].append(psnr(linear, clean[2 * k + 1]))
     return result
