@@ -188,8 +188,10 @@ def run_job(
         writer.close()
     except BaseException:
         stage.stop.set()
-        writer.abort()
+        # let the encoder thread leave the container before it is closed under it (closing an
+        # FFmpeg muxer while another thread encodes into it can hang or crash)
         enc_thread.join(timeout=10)
+        writer.abort()
         dec_thread.join(timeout=10)
         raise
     finally:
