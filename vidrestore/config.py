@@ -307,6 +307,11 @@ class FilmConfig:
     dust_max_area: float = 0.01  # share of the frame above which disagreement is motion, not dirt
     dust_max_motion: float = 0.03  # no dust detection where the picture moves faster (share of width per frame)
     dust_dilate: int = 1  # px added around each blotch before repair
+    dust_override_contrast: float = 0.25  # least outlier taken where the flow check failed around it (slow picture)
+    dust_one_sided_contrast: float = 0.15  # least outlier (and >= 2x threshold) at a shot end (one side in time)
+    dust_uniform_flow: float = 0.5  # px/frame: flow spread around a region under which no motion edge is near
+    dust_rescue_ring: int = 12  # px around a blotch that broke the flow, read to fill the flow across it
+    dust_rescue_share: float = 0.5  # ... share of that ring that must be reliably aligned
     scratches: bool = True
     scratch_threshold: float = 0.015  # least mean contrast of a line against its sides
     scratch_min_length: float = 0.5  # share of the frame height a scratch spans (its pieces together)
@@ -330,6 +335,11 @@ class FilmConfig:
         _check("film.dust_max_area", 0.0 < self.dust_max_area <= 1.0, "must be in (0, 1]")
         _check("film.dust_max_motion", 0.0 < self.dust_max_motion <= 1.0, "must be in (0, 1]")
         _check("film.dust_dilate", 0 <= self.dust_dilate <= 8, "must be in [0, 8]")
+        _check("film.dust_override_contrast", 0.0 < self.dust_override_contrast < 1.0, "must be in (0, 1)")
+        _check("film.dust_one_sided_contrast", 0.0 < self.dust_one_sided_contrast < 1.0, "must be in (0, 1)")
+        _check("film.dust_uniform_flow", self.dust_uniform_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
+        _check("film.dust_rescue_ring", 1 <= self.dust_rescue_ring <= 64, "must be in [1, 64] px")
+        _check("film.dust_rescue_share", 0.0 < self.dust_rescue_share <= 1.0, "must be in (0, 1]")
         _check("film.scratch_threshold", 0.0 < self.scratch_threshold < 1.0, "must be in (0, 1)")
         _check("film.scratch_min_length", 0.0 < self.scratch_min_length <= 1.0, "must be in (0, 1]")
         _check("film.scratch_max_width", 1 <= self.scratch_max_width <= 16, "must be in [1, 16]")

@@ -125,3 +125,48 @@ def test_repair_without_any_usable_neighbour_fills_from_around() -> None:
     mask[..., 10:14, 10:14] = True
     out = repair(center, torch.zeros(2, 3, 32, 32), torch.zeros(2, 1, 32, 32), mask)
     assert torch.allclose(out[..., 10:14, 10:14], torch.tensor(0.4), atol=1e-5)
+
+
+def test_dirt_on_the_edge_of_a_bright_area_is_found_where_nothing_moves_differently() -> None:
+    # a small bright feature (12x12, 0.85) on a dark field (0.1), seen 5 times with grain; dark dirt at
+    # the field's own level covers all of it but its right 3 columns: in the frame the dirt is no darker
+    # than the median of its ring (mostly dark field), only than the feature's bright rest
+    rng = np.random.default_rng(3)
+    base = torch.full((3, 64, 96), 0.1)
+    base[:, 26:38, 40:52] = 0.85
+    views = torch.stack([base + torch.from_numpy(rng.normal(0, 0.01, base.shape).astype(np.float32))
+                         for _ in range(5)]).clamp(0, 1)
+    center, warped = views[2:3].clone(), torch.cat([views[0:2], views[3:5]])
+    dirt = np.zeros((64, 96), dtype=bool)
+    dirt[26:38, 40:49] = True
+    center[0][:, torch.from_numpy(dirt)] = 0.1
+    valid = torch.ones(4, 1, 64, 96, dtype=torch.bool)
+    params = DustParams(max_area=0.05)
+    steps = torch.tensor([-2.0, -1.0, 1.0, 2.0]).view(4, 1, 1)
+    without = detect_blotches(center, warped, valid, SIDES, params, OFFSETS)
+    assert without.mask[0, 0].numpy()[dirt].mean() == 0.0  # the ring-median rule alone rejects it
+    pan = torch.zeros(4, 2, 64, 96)
+    pan[:, 0] = steps * 1.5  # the picture pans 1.5 px/frame as one
+    found = detect_blotches(center, warped, valid, SIDES, params, OFFSETS, flows=pan)
+    assert found.mask[0, 0].numpy()[dirt].mean() > 0.95
+    assert (found.mask[0, 0].numpy() & ~dirt).sum() == 0
+    # a motion edge through its surroundings (the right part moves 3 px/frame more): not taken
+    edge = pan.clone()
+    edge[:, 0, :, 40:] += steps * 3.0
+    moving = detect_blotches(center, warped, valid, SIDES, params, OFFSETS, flows=edge)
+    assert moving.mask[0, 0].numpy()[dirt].mean() == 0.0
+
+
+def test_shot_end_takes_clear_blotches_below_the_old_override_contrast() -> None:
+    center, warped = _stack(seed=4, noise=0.01)
+    before = center.clone()
+    blob = _blob(center, 30, 40, 4, 0.0)
+    center[0][:, torch.from_numpy(blob)] = before[0][:, torch.from_numpy(blob)] - 0.18  # contrast 0.18
+    center.clamp_(0, 1)
+    valid = torch.ones(2, 1, 64, 96, dtype=torch.bool)
+    covered = torch.ones(1, 1, 64, 96, dtype=torch.bool)
+    det = detect_blotches(center, warped[2:], valid, [1, 1], DustParams(max_area=0.05), [1, 2], covered=covered)
+    assert det.mask[0, 0].numpy()[blob].mean() > 0.9
+    old = detect_blotches(center, warped[2:], valid, [1, 1], DustParams(max_area=0.05, one_sided_contrast=0.25),
+                          [1, 2], covered=covered)
+    assert old.mask[0, 0].numpy()[blob].mean() == 0.0

@@ -127,3 +127,18 @@ def test_processor_class_is_what_the_factory_builds() -> None:
     assert select_processor(cfg) == "film" and select_processor(cfg, stages=False) == "none"
     assert isinstance(build_processor(cfg, None), FilmProcessor)  # type: ignore[arg-type]
     assert select_processor(load_config(preset="film", overrides=["film.enabled=false"])) == "none"
+
+
+def test_clipped_highlight_guard_spares_dirt_inside_a_clipped_sky() -> None:
+    import torch
+
+    from vidrestore.film.processor import _clip_masks
+
+    x = torch.full((1, 3, 40, 40), 0.5)
+    x[:, :, :20] = 1.0  # a clipped sky
+    x[:, :, 8:13, 18:23] = 0.05  # a dark speck (5x5) in it
+    white, _ = _clip_masks(x)
+    w = white[0, 0].numpy()
+    assert w[2, 5] and w[7, 20] and w[13, 20]  # clipped pixels and the ones next to the speck stay guarded
+    assert not w[10, 20] and not w[9:12, 19:22].any()  # the speck's own core is not
+    assert not w[25:, :].any()  # nor the unclipped half beyond one pixel

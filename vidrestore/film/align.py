@@ -141,7 +141,8 @@ def local_motion(aligned: Aligned, size: int = 31) -> torch.Tensor:
 
 
 def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], center: torch.Tensor, *,
-                   max_area: float, threshold: float, agree: float) -> tuple[Aligned, int]:
+                   max_area: float, threshold: float, agree: float, ring: int = 5,
+                   ring_share: float = 0.8) -> tuple[Aligned, int]:
     """Re-validate the neighbours around blotch-like islands where the flow broke down.
 
     A blotch has no match in any neighbour, so the flow of frame t is wrong on it in *every*
@@ -149,8 +150,10 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
     leave no valid neighbour to be detected against. Islands are connected regions where frame t
     differs by more than ``threshold`` (3x3 luma means) from every neighbour that sees it, with the
     same sign, and where :func:`side_coverage` fails. An island no larger than ``max_area`` of the
-    frame, whose surroundings (a 5 px ring around it, grown by 4 px) are at least 80 % covered, gets
-    its flows filled from those surroundings; there a neighbour pixel becomes valid when another
+    frame, whose surroundings (a ``ring`` px ring around it, grown by 4 px) are at least
+    ``ring_share`` covered, gets its flows filled from those surroundings (each neighbour's from
+    its own valid pixels: a blotch drags the flow of a patch-based estimator off well beyond its
+    edge, and those dragged vectors are no material); there a neighbour pixel becomes valid when another
     neighbour (the one at the opposite offset, else the other one on the same side) warped the same
     way agrees with it within ``agree``. Two independent frames agreeing is the evidence the failed
     round trip could not give. Disagreement next to more badly aligned picture is motion the flow
@@ -184,19 +187,21 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
     if not islands.any():
         return aligned, 0
     good = covered[0, 0].numpy()
-    grown = cv2.dilate(islands.astype(np.uint8), np.ones((11, 11), np.uint8))
+    grown = cv2.dilate(islands.astype(np.uint8), np.ones((2 * ring + 1, 2 * ring + 1), np.uint8))
     m, groups = cv2.connectedComponents(grown, connectivity=8)
-    ring = (grown > 0) & ~islands
-    ring_total = np.bincount(groups[ring], minlength=m)
-    ring_good = np.bincount(groups[ring & good], minlength=m)
-    good_group = ring_good >= 0.8 * np.maximum(ring_total, 1)
+    around = (grown > 0) & ~islands
+    ring_total = np.bincount(groups[around], minlength=m)
+    ring_good = np.bincount(groups[around & good], minlength=m)
+    good_group = ring_good >= ring_share * np.maximum(ring_total, 1)
     good_group[0] = False
     islands &= good_group[groups]
     if not islands.any():
         return aligned, 0
     region = torch.from_numpy(islands)[None, None]
-    holes = region.expand(k, 1, h, w)
-    flows = torch.where(holes, fill_from_surroundings(aligned.flows, holes, size=15), aligned.flows)
+    near = torch.from_numpy(grown > 0)[None, None] & good_group_mask(groups, good_group)
+    holes = region | (near & ~aligned.valid)
+    flows = torch.where(region.expand(k, 1, h, w), fill_from_surroundings(aligned.flows, holes, size=15),
+                        aligned.flows)
     warped = rewarp_filled(aligned, frame, region, flows=flows)
     y = luma(warped)
     valid = aligned.valid.clone()
@@ -214,6 +219,13 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
 
     return Aligned(index=aligned.index, offsets=list(offsets), flows=flows, warped=warped, conf=conf,
                    valid=valid, inside=valid_mask(flows)), rescued
+
+
+def good_group_mask(groups: np.ndarray, good: np.ndarray) -> torch.Tensor:
+    """Bool ``(1, 1, H, W)``: pixels whose group (label image ``groups``) is marked in ``good``."""
+    import torch
+
+    return torch.from_numpy(good[groups])[None, None]
 
 
 def rewarp_filled(aligned: Aligned, frame: Callable[[int], torch.Tensor], hole: torch.Tensor, *,

@@ -148,7 +148,10 @@ class FilmProcessor:
         self.analyse_only = bool(analyse_only)  # detect and count (masks, stats) but emit the frames unchanged
         self.dust = DustParams(threshold=config.dust_threshold, sigmas=config.dust_sigmas,
                                max_area=config.dust_max_area, dilate=config.dust_dilate,
-                               max_motion=config.dust_max_motion)
+                               max_motion=config.dust_max_motion,
+                               override_contrast=config.dust_override_contrast,
+                               one_sided_contrast=config.dust_one_sided_contrast,
+                               uniform_flow=config.dust_uniform_flow)
         self.scratch = ScratchParams(threshold=config.scratch_threshold, min_length=config.scratch_min_length,
                                      max_width=config.scratch_max_width, persistence=config.scratch_persistence)
         self.lookahead = config.radius + (config.deflicker_window if config.deflicker else 0)
@@ -401,7 +404,8 @@ class FilmProcessor:
                                    occlusion_threshold=self.occlusion_threshold, min_confidence=cfg.min_confidence)
         if cfg.dust:
             aligned, rescued = rescue_islands(aligned, self._clean_frame, center, max_area=cfg.dust_max_area,
-                                              threshold=2 * cfg.dust_threshold, agree=cfg.dust_threshold)
+                                              threshold=2 * cfg.dust_threshold, agree=cfg.dust_threshold,
+                                              ring=cfg.dust_rescue_ring, ring_share=cfg.dust_rescue_share)
             self._counts["rescued_pixels"] += rescued
         t0 = self._timed("align", t0)
         h, w = center.shape[-2:]
@@ -410,7 +414,8 @@ class FilmProcessor:
         if cfg.dust and len(aligned):
             det = detect_blotches(center, aligned.warped, aligned.valid, aligned.sides, self.dust, aligned.offsets,
                                   covered=side_coverage(aligned), inside=aligned.inside,
-                                  motion=local_motion(aligned), clipped=_clip_masks(self._raw[t]))
+                                  motion=local_motion(aligned), clipped=_clip_masks(self._raw[t]),
+                                  flows=aligned.flows)
             dust, dust_found = det.repair_mask, det.mask
             self._counts["dust_regions"] += det.regions
             self._counts["rejected_large"] += det.rejected_large
@@ -516,14 +521,17 @@ class FilmProcessor:
 
 
 def _clip_masks(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(white, black)`` bool ``(1, 1, H, W)``: clipped areas of the scanned frame wider than 5 px, grown by 3 px.
+    """``(white, black)`` bool ``(1, 1, H, W)``: clipped areas of the scanned frame wider than 5 px, grown by 3 px,
+    where a pixel itself or one next to it is clipped.
 
-    Narrower clipped spots are left out: a white speck of dust is clipped too, and it is dirt.
+    Narrower clipped spots are left out: a white speck of dust is clipped too, and it is dirt. So is
+    a dark speck *inside* a clipped highlight (dirt on a white sky): its own pixels are not clipped,
+    and the 3x3 means of the detector carry a clipped pixel's difference one pixel further, no more.
     """
     from vidrestore.film.ops import dilate
 
     def wide(m: torch.Tensor) -> torch.Tensor:
-        return dilate(~dilate(~m, 2), 3)  # opening by a 5x5 square, then grown
+        return dilate(~dilate(~m, 2), 3) & dilate(m, 1)  # opening by a 5x5 square, grown, near clipped pixels
 
     return wide(x.amax(1, keepdim=True) >= 0.985), wide(x.amin(1, keepdim=True) <= 0.015)
 
