@@ -98,7 +98,15 @@ def _init(ray: Any, jobs: JobsConfig, workers: int) -> bool:
     # Workers started here inherit this environment and get this process's working directory on
     # their import path (Ray's default), so a processor importable here is importable there.
     cpus = (workers or os.cpu_count() or 1) * jobs.threads_per_worker
-    ray.init(num_cpus=cpus, object_store_memory=jobs.object_store_mb << 20, **common)
+    try:
+        ray.init(num_cpus=cpus, object_store_memory=jobs.object_store_mb << 20, **common)
+    except Exception as err:  # noqa: BLE001 - Ray raises a bare Exception for this
+        # Ray gives its raylet a fixed 30 s to register; a loaded machine can miss that once
+        if "timed out during startup" not in str(err):
+            raise
+        log.warning("Ray did not start within its 30 s limit (machine busy?); retrying once")
+        ray.shutdown()
+        ray.init(num_cpus=cpus, object_store_memory=jobs.object_store_mb << 20, **common)
     return True
 
 
