@@ -146,9 +146,10 @@ def run(quick: bool = False) -> list[BenchRow]:
                              f"{fps['ray']:.2f} vs {fps['l1']:.2f} frames/s = {ratio_l1:.2f}x", ">= 1.6x",
                              ratio_l1 >= 1.6, COMMAND, note))
         rows.append(BenchRow("ray 2 workers x 1 thread vs one pass with 2 torch threads",
-                             f"{fps['ray']:.2f} vs {fps['d2']:.2f} frames/s = {ratio_d2:.2f}x", ">= 1.6x",
-                             ratio_d2 >= 1.6, COMMAND, "one pass with 1 thread: "
-                             f"{fps['d1']:.2f} frames/s"))
+                             f"{fps['ray']:.2f} vs {fps['d2']:.2f} frames/s = {ratio_d2:.2f}x", "",
+                             None, COMMAND, "for reference, no target: both use the 2 cores, so this shows what "
+                             "torch's own threading gets on this model; the issue's target is scaling over "
+                             f"workers at one thread each (row above); one pass with 1 thread: {fps['d1']:.2f} frames/s"))
         rows.append(BenchRow("Ray start-up, not in the rows above", f"ray.init {t_init:.1f} s; first job "
                              f"(4 frames: worker processes import torch/basicsr, load the model) {t_warm:.1f} s", "",
                              None, COMMAND, "paid once per job when the job starts Ray itself"))
