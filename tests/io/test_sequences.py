@@ -225,7 +225,10 @@ def test_interrupt_exits_130_and_removes_partial(tmp_path: Path) -> None:
     outdir = tmp_path / "out"
     outdir.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "vidrestore", "restore", str(src), "-o", str(outdir / "o.mp4"),
-                             "-q", "--set", "encode.preset=veryslow"], stderr=subprocess.PIPE, text=True)
+                             "-q", "--set", "encode.preset=veryslow"], stderr=subprocess.PIPE, text=True,
+                            # a shell that starts the test run in the background (``cmd &``) ignores SIGINT, and
+                            # children inherit that; a user's terminal does not: give the job Python's default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and not any(outdir.iterdir()):
         time.sleep(0.05)
