@@ -288,35 +288,16 @@ def _run_ray(tasks: Sequence[TileTask], *, plan: Any, cfg: Config, on_result: Ca
     """Tiles as Ray tasks (the plan is put in the object store once); the first failure stops the job."""
     if not tasks:
         return
-    from vidrestore.jobs.ray_engine import _get, _import_ray, _init, _worker_count
+    from vidrestore.jobs.ray_engine import ray_session, run_bounded
 
     jobs = cfg.jobs
-    ray = _import_ray()
-    started = _init(ray, jobs, jobs.workers)
-    try:
-        workers = _worker_count(ray, jobs)
+    with ray_session(jobs) as (ray, workers):
         log.info("ray: %d tiles on %d workers x %d threads", len(tasks), workers, jobs.threads_per_worker)
         plan_ref = ray.put(plan)
         remote = ray.remote(_ray_tile).options(num_cpus=jobs.threads_per_worker, num_gpus=jobs.gpus_per_worker,
                                                max_retries=0)
-        queue = list(tasks)[::-1]
-        running: dict[Any, int] = {}
-        try:
-            while queue or running:
-                while queue and len(running) < workers:
-                    task = queue.pop()
-                    running[remote.remote(task, plan_ref, cfg, jobs.threads_per_worker)] = task.id
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
-                for ref in ready:
-                    running.pop(ref)
-                    on_result(_get(ray, ref))
-        except BaseException:
-            for ref in running:
-                ray.cancel(ref, force=True)
-            raise
-    finally:
-        if started:
-            ray.shutdown()
+        run_bounded(ray, tasks, lambda task: remote.remote(task, plan_ref, cfg, jobs.threads_per_worker),
+                    workers=workers, on_result=on_result)
 
 
 def _open_manifest(workdir: Path, *, resume: bool, identity: dict[str, Any], cfg: Config, out_dir: Path) -> mf.Manifest:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -132,6 +133,42 @@ def _worker_count(ray: Any, jobs: JobsConfig) -> int:
     return max(1, cpus // jobs.threads_per_worker)
 
 
+@contextmanager
+def ray_session(jobs: JobsConfig) -> Iterator[tuple[Any, int]]:
+    """``(ray, workers)``: Ray connected (started here without ``jobs.address``, then shut down at
+    the end) and how many tasks may run at once."""
+    ray = _import_ray()
+    started = _init(ray, jobs, jobs.workers)
+    try:
+        yield ray, _worker_count(ray, jobs)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_bounded(ray: Any, items: Iterable[Any], submit: Callable[[Any], Any], *, workers: int,
+                on_result: Callable[[Any], None], on_tick: Callable[[], None] | None = None) -> None:
+    """Keep at most ``workers`` tasks in flight: ``submit(item)`` returns an ObjectRef, ``on_result``
+    gets each task's value in the driver in finish order, ``on_tick`` runs about twice a second. The
+    first failing task stops the job: the tasks still running are cancelled and its error re-raised."""
+    queue = list(items)[::-1]
+    running: set[Any] = set()
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                running.add(submit(queue.pop()))
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+            for ref in ready:
+                running.discard(ref)
+                on_result(_get(ray, ref))
+            if on_tick is not None:
+                on_tick()
+    except BaseException:
+        for ref in running:
+            ray.cancel(ref, force=True)
+        raise
+
+
 def run_ray(tasks: Sequence[SegmentTask], *, jobs: JobsConfig, on_result: Callable[[SegmentResult], None],
             on_progress: Callable[[int], None] | None = None) -> None:
     """Run ``tasks`` on Ray; ``on_result`` is called in the driver as each finishes (in finish order).
@@ -141,10 +178,7 @@ def run_ray(tasks: Sequence[SegmentTask], *, jobs: JobsConfig, on_result: Callab
     """
     if not tasks:
         return
-    ray = _import_ray()
-    started = _init(ray, jobs, jobs.workers)
-    try:
-        workers = _worker_count(ray, jobs)
+    with ray_session(jobs) as (ray, workers):
         log.info("ray: %d segments on %d workers x %d threads%s", len(tasks), workers, jobs.threads_per_worker,
                  f" at {jobs.address}" if jobs.address else " (local)")
         progress = ray.remote(num_cpus=0)(_Progress).remote()
@@ -152,31 +186,19 @@ def run_ray(tasks: Sequence[SegmentTask], *, jobs: JobsConfig, on_result: Callab
         config = config_to_dict(tasks[0].cfg)
         remote = ray.remote(_task).options(num_cpus=jobs.threads_per_worker, num_gpus=jobs.gpus_per_worker,
                                            max_retries=0)
-        queue = list(tasks)[::-1]
-        running: dict[Any, int] = {}
-        try:
-            while queue or running:
-                while queue and len(running) < workers:
-                    task = queue.pop()
-                    task = replace(task, threads=jobs.threads_per_worker, table=None, cfg=None)  # type: ignore[arg-type]
-                    running[remote.remote(task, table_ref, config, progress)] = task.segment.id
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
-                for ref in ready:
-                    running.pop(ref)
-                    result = _get(ray, ref)
-                    on_result(result)
-                if on_progress is not None:
-                    on_progress(int(ray.get(progress.total.remote())))
-        except BaseException:
-            for ref in running:
-                ray.cancel(ref, force=True)
-            raise
-    finally:
-        if started:
-            ray.shutdown()
+
+        def submit(task: SegmentTask) -> Any:
+            task = replace(task, threads=jobs.threads_per_worker, table=None, cfg=None)  # type: ignore[arg-type]
+            return remote.remote(task, table_ref, config, progress)
+
+        def tick() -> None:
+            if on_progress is not None:
+                on_progress(int(ray.get(progress.total.remote())))
+
+        run_bounded(ray, tasks, submit, workers=workers, on_result=on_result, on_tick=tick)
 
 
-def _get(ray: Any, ref: Any) -> SegmentResult:
+def _get(ray: Any, ref: Any) -> Any:
     """``ray.get`` that re-raises a task's own error (one clear line, not Ray's traceback text)."""
     try:
         return ray.get(ref)
@@ -184,4 +206,4 @@ def _get(ray: Any, ref: Any) -> SegmentResult:
         cause = getattr(err, "cause", None)
         if isinstance(cause, BaseException):
             raise cause from None
-        raise VidrestoreError(f"a segment task failed: {str(err).splitlines()[0]}") from err
+        raise VidrestoreError(f"a Ray task failed: {str(err).splitlines()[0]}") from err
