@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +47,28 @@ def frame_hashes(path: Path) -> list[str]:
 
 def manifest(workdir: Path) -> dict:
     return json.loads((workdir / "manifest.json").read_text())
+
+
+def done_segments(work: Path) -> list[int]:
+    """Ids of the segments the manifest records as done ([] while it is missing or being replaced)."""
+    try:
+        return [s["id"] for s in manifest(work)["segments"] if s["status"] == "done"]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def kill_nine_after(work: Path, *args: str, done: int, env: dict[str, str] | None = None,
+                    timeout: float = 240) -> None:
+    """Run the CLI with ``args`` and SIGKILL it once ``done`` segments are finished (it must still be running)."""
+    proc = cli_popen(*args, env=env)
+    try:
+        deadline = time.monotonic() + timeout
+        while len(done_segments(work)) < done and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, f"the job ended before it could be killed: {proc.stderr.read()}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL

@@ -7,11 +7,8 @@ last frame. Frames are compared decoded from a lossless encode (libx264rgb, crf 
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import tempfile
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,7 +17,7 @@ import pytest
 from tests.interpolate.synth import shifted, texture, to_u8, write_clip
 from tests.io.helpers import packet_hashes, video_times
 from tests.jobs.clips import LOSSLESS, SEGMENT_DELAY_ENV
-from tests.jobs.helpers import cli, cli_popen, frame_hashes, frames_of, manifest
+from tests.jobs.helpers import cli, done_segments, frame_hashes, frames_of, kill_nine_after, manifest
 from vidrestore.cli import main
 
 CUT = 20
@@ -87,13 +84,6 @@ def test_gan_scale_chain_segments_equal_one_pass(shared_dir: Path, tmp_path: Pat
     assert steps == pytest.approx([1 / 48] * 23, abs=1.1e-3)  # x2 of 24 fps (the .mkv keeps milliseconds)
 
 
-def _done(work: Path) -> list[int]:
-    try:
-        return [s["id"] for s in manifest(work)["segments"] if s["status"] == "done"]
-    except (OSError, ValueError, KeyError):
-        return []
-
-
 def test_kill_nine_then_resume_and_changed_config(two_shots: Path, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture) -> None:
     out, work = tmp_path / "out.mkv", tmp_path / "work"
@@ -102,20 +92,10 @@ def test_kill_nine_then_resume_and_changed_config(two_shots: Path, tmp_path: Pat
                 "--workdir", str(work), "--keep-workdir"]
 
     args = job("60")
-    proc = cli_popen(*args, env={SEGMENT_DELAY_ENV: "1500"})
-    try:
-        deadline = time.monotonic() + 240
-        while len(_done(work)) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert proc.poll() is None, f"the job ended before it could be killed: {proc.stderr.read()}"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    kill_nine_after(work, *args, done=2, env={SEGMENT_DELAY_ENV: "1500"})
+    assert not out.exists()
     before = manifest(work)
-    total, done_before = len(before["segments"]), _done(work)
+    total, done_before = len(before["segments"]), done_segments(work)
     assert total == 6 and 2 <= len(done_before) < total
     parts = {i: work / before["segments"][i]["part"] for i in done_before}
     stamps = {i: (p.stat().st_ino, p.stat().st_mtime_ns) for i, p in parts.items()}
@@ -125,7 +105,7 @@ def test_kill_nine_then_resume_and_changed_config(two_shots: Path, tmp_path: Pat
     assert main([*job("50"), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "config differs" in err and "interpolate.fps" in err and len(err.strip().splitlines()) == 1
-    assert _done(work) == done_before
+    assert done_segments(work) == done_before
 
     assert main([*args, "--resume"]) == 0
     after = manifest(work)

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.io.helpers import packet_hashes, video_times
 from tests.jobs.clips import DELAY_ENV, LOSSLESS, WindowAverage, make_clip
-from tests.jobs.helpers import cli, cli_popen, frame_hashes, manifest
+from tests.jobs.helpers import cli, done_segments, frame_hashes, kill_nine_after, manifest
 from vidrestore.config import load_config
 from vidrestore.jobs.manifest import Manifest, WorkdirBusyError, workdir_lock
 from vidrestore.pipeline.run import run_job
-
-
-def _done(work: Path) -> list[int]:
-    try:
-        return [s["id"] for s in manifest(work)["segments"] if s["status"] == "done"]
-    except (OSError, ValueError, KeyError):
-        return []
 
 
 def test_kill_nine_half_way_then_resume(tmp_path: Path) -> None:
@@ -30,21 +20,11 @@ def test_kill_nine_half_way_then_resume(tmp_path: Path) -> None:
     work = tmp_path / "work"
     args = ["restore", "-q", str(src), "-o", str(out), *LOSSLESS, "--set", "restorer.name=jobs_test_window",
             "--segment-frames", "8", "--workdir", str(work), "--keep-workdir"]
-    proc = cli_popen(*args, env={DELAY_ENV: "80"})
-    try:
-        deadline = time.monotonic() + 240
-        while len(_done(work)) < 3 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert proc.poll() is None, f"the job ended before it could be killed: {proc.stderr.read()}"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    kill_nine_after(work, *args, done=3, env={DELAY_ENV: "80"})
+    assert not out.exists()
     before = manifest(work)
     total = len(before["segments"])
-    done_before = _done(work)
+    done_before = done_segments(work)
     assert total == 6 and 3 <= len(done_before) < total
     parts = {i: work / before["segments"][i]["part"] for i in done_before}
     stamps = {i: (p.stat().st_ino, p.stat().st_mtime_ns) for i, p in parts.items()}
