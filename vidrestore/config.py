@@ -78,9 +78,14 @@ class TemporalConfig:
     strength: float = 0.6  # how strongly aligned neighbours are blended in (0 = off)
     latent_consistency: bool = True  # diffusion: flow-warped latent consistency
     error_scale: float = 0.05  # GAN fusion: input warp error (0..1 units) at which a neighbour's weight halves
+    noise_gate: float = 4.0  # GAN fusion: error_scale grows by this x the pair's residual level (0 = off)
+    noise_cap: float = 0.03  # GAN fusion: residual level at which that growth has faded to half (a cut, a flash)
+    flicker_offset: bool = False  # GAN fusion: a pair's brightness offset is not warp error; each frame keeps its own
 
     def __post_init__(self) -> None:
         _check("temporal.error_scale", self.error_scale > 0, "must be > 0")
+        _check("temporal.noise_gate", self.noise_gate >= 0, "must be >= 0")
+        _check("temporal.noise_cap", self.noise_cap > 0, "must be > 0")
         _check("temporal.window", self.window >= 1, "must be >= 1")
         _check("temporal.overlap", 0 <= self.overlap < max(self.window, 1), "must satisfy 0 <= overlap < window")
         _check("temporal.strength", 0.0 <= self.strength <= 1.0, "must be in [0, 1]")

@@ -15,6 +15,7 @@ from vidrestore.flow import DISFlow, backward_warp, estimate_both, occlusion_mas
 from vidrestore.temporal.propagation import (
     PropagationParams,
     TemporalPropagator,
+    pair_statistics,
     restore_segment,
     segment_input_range,
 )
@@ -153,6 +154,61 @@ def test_a_scene_cut_is_not_blended_across() -> None:
         other = flicker_restorer(frames[7 - i:8 - i])
         assert psnr(out[i], raw) > psnr(out[i], other) + 8
         assert psnr(out[i], raw) > 25
+
+
+# --------------------------------------------------------------------------- noise gate, flicker offset
+
+PLAIN = PropagationParams.from_window(5, strength=0.8, error_scale=0.05, noise_gate=0.0)
+
+
+def test_pair_statistics_measure_offset_and_residual_level_over_matched_pixels() -> None:
+    gen = torch.Generator().manual_seed(0)
+    diff = 0.02 * torch.randn(2, 3, 64, 64, generator=gen) + torch.tensor([0.1, -0.05, 0.0]).view(1, 3, 1, 1)
+    diff[:, :, :8] += 0.5  # a moving object the flow missed: an eighth of the pixels, confident anyway
+    conf = torch.ones(2, 1, 64, 64)
+    conf[1, :, 8:] = 0.0  # pair 1: only an eighth of its pixels matched
+    offset, level = pair_statistics(diff, conf, flicker_offset=True)
+    # pair 0: the medians see through the object; mean |N(0, 0.02)| = 0.016 per channel
+    assert torch.allclose(offset[0].flatten(), torch.tensor([0.1, -0.05, 0.0]), atol=0.006), offset[0]
+    assert 0.014 < float(level[0]) < 0.019, level[0]
+    assert float(offset[1].abs().max()) == 0.0 and float(level[1]) == 0.0  # too few matches: nothing measured
+    no_offset, level_raw = pair_statistics(diff, conf, flicker_offset=False)
+    assert float(no_offset.abs().max()) == 0.0 and float(level_raw[0]) > 0.045  # the offset counted as residual
+
+
+def test_noise_gate_opens_on_noisy_input_and_leaves_clean_input_alone() -> None:
+    clean = textured_clip(8, speed=0.8, seed=4)
+    noisy = q8((clean + 0.04 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(7))).clamp(0, 1))
+    for frames, name in ((clean, "clean"), (noisy, "noisy")):
+        raw = [flicker_restorer(frames[i:i + 1]) for i in range(8)]
+        plain, p_plain = fuse(frames, flicker_restorer, PLAIN)
+        gated, p_gated = fuse(frames, flicker_restorer)
+        we_plain, we_gated = warping_error(plain, frames), warping_error(gated, frames)
+        if name == "clean":  # measured: weight 2.20 -> 2.22, warping error unchanged
+            assert abs(p_gated.mean_neighbour_weight / p_plain.mean_neighbour_weight - 1) < 0.03
+            assert abs(we_gated / we_plain - 1) < 0.05, (we_plain, we_gated)
+        else:  # measured: weight 1.42 -> 1.99, warping error 0.00041 -> 0.00023 (raw 0.0044)
+            assert p_gated.mean_neighbour_weight > 1.25 * p_plain.mean_neighbour_weight
+            assert we_gated < 0.7 * we_plain < 0.1 * warping_error(raw, frames), (we_plain, we_gated)
+
+
+def test_a_flash_is_kept_and_fused_only_with_flicker_offset() -> None:
+    frames = textured_clip(8, speed=0.8, seed=4)
+    frames[3:4] = q8((frames[3:4] + 0.12).clamp(0, 1))  # one frame brighter than its neighbours
+    raw3 = flicker_restorer(frames[3:4])
+    plain, _ = fuse(frames, flicker_restorer)
+    shifted_params = PropagationParams.from_window(5, strength=0.8, flicker_offset=True)
+    shifted, prop = fuse(frames, flicker_restorer, shifted_params)
+    # default: the gate closes on the flash frame, which stays (nearly) its own restoration
+    assert abs(float(plain[3].mean() - raw3.mean())) < 0.01
+    # with the offset: the flash keeps its brightness, and neighbours' detail is fused into it
+    assert abs(float(shifted[3].mean() - raw3.mean())) < 0.005
+    clean = F.interpolate(frames[3:4], scale_factor=2, mode="bicubic", align_corners=False).clamp(0, 1)
+    assert psnr(shifted[3], clean) > psnr(plain[3], clean) + 3.0
+    # and it stays a finite window: segments still reproduce the uninterrupted run
+    seg = restore_segment(((i, frames[i:i + 1]) for i in range(1, 8)), flicker_restorer,
+                          flow=DISFlow(preset="medium"), params=shifted_params, start=3, stop=6)
+    assert all(torch.equal(y, shifted[i]) for i, y in seg)
 
 
 # --------------------------------------------------------------------------- real restorations

@@ -324,7 +324,8 @@ def _temporal_rows(gan, quick: bool) -> list[BenchRow]:
         rows.append(BenchRow(f"temporal fusion vs per-frame, {name}, x4 from GT/4",
                              f"warping error {100 * reduction:.0f}% lower, PSNR vs GT {-drop:+.2f} dB",
                              target="-30% WE, PSNR drop <= 0.2 dB", passed=reduction >= 0.3 and drop <= 0.2,
-                             command=CMD, notes="window 5, strength 0.8, error_scale 0.05, DIS medium on inputs"))
+                             command=CMD, notes="window 5, strength 0.8, error_scale 0.05 + noise_gate 4 x the pair's "
+                                                   "residual level, DIS medium on inputs"))
     return rows
 
 

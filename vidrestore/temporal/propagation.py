@@ -15,6 +15,17 @@ flow computed on the *inputs*:
   colour difference after warping, box-filtered 3x3), so where the inputs do not line up (occlusion,
   a scene cut, a wrong flow) the neighbour is dropped and the current frame's own restoration is kept.
   Static and well-tracked regions average several independent restorations: their flicker goes.
+* Two per-pair measures make the gate follow misalignment rather than what every pixel of the pair
+  shares (:func:`pair_statistics`, over the pixels the flow matched). The pair's **residual level**
+  ``n`` (median ``e``: grain, sensor noise, sub-pixel interpolation) widens the gate,
+  ``error_scale + noise_gate * n``, so an error at the level of the pair's well-matched pixels is not
+  taken for misalignment. With ``flicker_offset`` a global brightness **offset** per channel (film
+  flicker, an exposure change, a flash) is taken out of ``e`` and added to the warped neighbour, so the
+  neighbour's detail is fused while the current frame keeps its own brightness. Off by default:
+  without it a frame that differs from its neighbours in brightness alone is left as it is (the gate
+  closes), and on REDS it measured 69% vs 34% lower warping error (PSNR +0.05 vs +0.10 dB),
+  the difference being REDS' real exposure change, which the offset keeps. A level far
+  above ``noise_cap`` means the pair does not line up at all (a cut, a flash): the widening fades out.
 
 The fused frame depends on the inputs ``t - past .. t + future`` only (a finite window: no
 recursion). Processing any segment ``[start, stop)`` from input frame ``start - past`` (the
@@ -54,6 +65,9 @@ class PropagationParams:
     strength: float = 0.6
     error_scale: float = 0.05
     occlusion_threshold: float = 1.0
+    noise_gate: float = 4.0  # error_scale grows by noise_gate x the pair's residual level (0 = off)
+    noise_cap: float = 0.03  # residual level (0..1 units) at which that growth has faded to half
+    flicker_offset: bool = False  # a per-channel brightness offset of the pair: out of e, into the blend
 
     def __post_init__(self) -> None:
         if self.past < 0 or self.future < 0:
@@ -62,16 +76,22 @@ class PropagationParams:
             raise ConfigError(f"temporal.strength must be in [0, 1], got {self.strength}")
         if self.error_scale <= 0:
             raise ConfigError(f"temporal.error_scale must be > 0, got {self.error_scale}")
+        if self.noise_gate < 0:
+            raise ConfigError(f"temporal.noise_gate must be >= 0, got {self.noise_gate}")
+        if self.noise_cap <= 0:
+            raise ConfigError(f"temporal.noise_cap must be > 0, got {self.noise_cap}")
 
     @classmethod
     def from_window(cls, window: int, *, strength: float, error_scale: float = 0.05,
-                    occlusion_threshold: float = 1.0) -> PropagationParams:
+                    occlusion_threshold: float = 1.0, noise_gate: float = 4.0, noise_cap: float = 0.03,
+                    flicker_offset: bool = False) -> PropagationParams:
         """A centred window of ``window`` frames: ``past = (window - 1) // 2``, ``future`` the rest."""
         if window < 1:
             raise ConfigError(f"temporal.window must be >= 1, got {window}")
         past = (window - 1) // 2
         return cls(past=past, future=window - 1 - past, strength=strength, error_scale=error_scale,
-                   occlusion_threshold=occlusion_threshold)
+                   occlusion_threshold=occlusion_threshold, noise_gate=noise_gate, noise_cap=noise_cap,
+                   flicker_offset=flicker_offset)
 
     @property
     def warmup(self) -> int:
@@ -179,17 +199,30 @@ class TemporalPropagator:
         ``t_frame`` is ``(1, 3, h, w)``; ``k_frames``, ``flows_tk``/``flows_kt`` and ``distances`` hold
         the K neighbours (frames, flows t->k and k->t, ``|k - t|``) along the batch dimension.
         """
+        return self.weights_and_offsets(t_frame, k_frames, flows_tk, flows_kt, distances)[0]
+
+    def weights_and_offsets(self, t_frame: torch.Tensor, k_frames: torch.Tensor, flows_tk: torch.Tensor,
+                            flows_kt: torch.Tensor, distances: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`neighbour_weights` and the ``(K, 3, 1, 1)`` brightness offsets t minus warped k (0 unless
+        ``flicker_offset``), which the blend adds to the warped neighbours."""
         import torch.nn.functional as F
 
-        from vidrestore.flow.occlusion import photometric_error
+        from vidrestore.flow.warp import backward_warp
 
         p = self.params
         conf = fb_confidence(flows_tk, flows_kt, threshold=p.occlusion_threshold)
-        err = photometric_error(t_frame.expand_as(k_frames), k_frames, flows_tk)
+        diff = t_frame - backward_warp(k_frames, flows_tk)
+        scale: float | torch.Tensor = p.error_scale
+        offset = diff.new_zeros(diff.shape[0], diff.shape[1], 1, 1)
+        if p.flicker_offset or p.noise_gate > 0:
+            offset, level = pair_statistics(diff, conf, flicker_offset=p.flicker_offset)
+            diff = diff - offset
+            scale = scale + p.noise_gate * level * (-(math.log(2.0)) * (level / p.noise_cap) ** 2).exp()
+        err = diff.abs().mean(dim=1, keepdim=True)
         err = F.avg_pool2d(err, 3, stride=1, padding=1, count_include_pad=False)
-        photo = (-(math.log(2.0)) * (err / p.error_scale) ** 2).exp()
+        photo = (-(math.log(2.0)) * (err / scale) ** 2).exp()
         strength = (p.strength ** distances.float()).view(-1, 1, 1, 1)
-        return strength * conf * photo
+        return strength * conf * photo, offset
 
     def _emit(self, slots: deque[_Slot], pos: int, flows: dict[tuple[int, int], torch.Tensor]
               ) -> tuple[int, torch.Tensor, Any]:
@@ -214,9 +247,9 @@ class TemporalPropagator:
                 f_kt = torch.cat([self._chain(k, cur.index, flows) for k in ks]).to(dev)
                 k_frames = torch.cat([nb.frame for nb in nbs]).to(dev, torch.float32)
                 dist = torch.tensor([abs(k - cur.index) for k in ks], device=dev)
-                w = self.neighbour_weights(cur.frame.to(dev, torch.float32), k_frames, f_tk, f_kt, dist)
+                w, offset = self.weights_and_offsets(cur.frame.to(dev, torch.float32), k_frames, f_tk, f_kt, dist)
                 w_hr = F.interpolate(w, size=acc.shape[-2:], mode="bilinear", align_corners=False)
-                warped = backward_warp(torch.cat([nb.restored for nb in nbs]).float(), f_tk)
+                warped = backward_warp(torch.cat([nb.restored for nb in nbs]).float(), f_tk) + offset
                 num = acc + (w_hr * warped).sum(dim=0, keepdim=True)
                 acc = (num / (1.0 + w_hr.sum(dim=0, keepdim=True))).clamp_(0.0, 1.0)
                 total_w = float(w.mean(dim=(1, 2, 3)).sum())
@@ -258,6 +291,38 @@ def fb_confidence(flow_t_to_s: torch.Tensor, flow_s_to_t: torch.Tensor, *, thres
     mag = torch.hypot(flow_t_to_s[:, 0:1], flow_t_to_s[:, 1:2]) + torch.hypot(back[:, 0:1], back[:, 1:2])
     conf = (-(math.log(2.0)) * (err / (threshold + rel * mag)) ** 2).exp()
     return conf * valid_mask(flow_t_to_s).to(conf.dtype)
+
+
+def pair_statistics(diff: torch.Tensor, confidence: torch.Tensor, *, flicker_offset: bool = True, min_share: float = 0.25,
+                    max_samples: int = 16384) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pair brightness offset ``(K, 3, 1, 1)`` and residual level ``(K, 1, 1, 1)`` of aligned differences.
+
+    ``diff`` is ``(K, 3, h, w)``, frame t minus neighbour k warped to t; ``confidence`` ``(K, 1, h, w)``.
+    Over the pixels with confidence > 0.5 (the flow's matches), the offset is the median difference per
+    channel (zero with ``flicker_offset=False``) and the level the median of the mean absolute difference left
+    once the offset is out: what the pair's well-matched pixels differ by anyway. Medians, so moving
+    objects and occlusions the check missed do not count. A pair with fewer than ``min_share`` of
+    its pixels matched gets offset and level 0 (nothing trustworthy to measure). The medians are taken
+    on a regular grid of at most about ``max_samples`` pixels (a median over all of them costs as much
+    as the rest of the fusion).
+    """
+    import torch
+
+    k, c, h, w = diff.shape
+    step = max(1, round(math.sqrt(h * w / max_samples)))
+    diff, confidence = diff[..., ::step, ::step], confidence[..., ::step, ::step]
+    good = (confidence > 0.5).flatten(1)  # (K, h*w)
+    ok = good.float().mean(dim=1) >= min_share
+    flat = diff.flatten(2)  # (K, 3, h*w)
+    if flicker_offset:
+        masked = flat.masked_fill(~good[:, None], float("nan"))
+        offset = masked.nanmedian(dim=2).values.nan_to_num(0.0)
+    else:
+        offset = diff.new_zeros(k, c)
+    offset = torch.where(ok[:, None], offset, 0.0)
+    resid = (flat - offset[..., None]).abs().mean(dim=1).masked_fill(~good, float("nan"))
+    level = torch.where(ok, resid.nanmedian(dim=1).values.nan_to_num(0.0), 0.0)
+    return offset.view(k, c, 1, 1), level.view(k, 1, 1, 1)
 
 
 def restore_segment(frames: Iterable[tuple[int, torch.Tensor]], restore: Callable[[torch.Tensor], torch.Tensor], *,
