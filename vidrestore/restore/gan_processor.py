@@ -44,7 +44,8 @@ class GanProcessor:
         if temporal is not None and flow is None:
             raise ValueError("GanProcessor: temporal fusion needs a flow estimator")
         self.restorer = restorer
-        self.batch = max(1, int(batch))
+        # frames per restorer call: at least as many as the restorer runs side by side (winograd path)
+        self.batch = max(1, int(batch), int(getattr(restorer, "parallel_frames", 1)))
         self.flow = flow
         self.temporal = temporal
         self.high_bit_depth = high_bit_depth
@@ -146,7 +147,9 @@ def build_processor(cfg: Config, info: VideoInfo) -> GanProcessor:
         flow = build_flow_estimator(cfg.flow, device=restorer.device)
         params = PropagationParams.from_window(cfg.temporal.window, strength=cfg.temporal.strength,
                                                error_scale=cfg.temporal.error_scale,
-                                               occlusion_threshold=cfg.flow.occlusion_threshold)
+                                               occlusion_threshold=cfg.flow.occlusion_threshold,
+                                               noise_gate=cfg.temporal.noise_gate, noise_cap=cfg.temporal.noise_cap,
+                                               flicker_offset=cfg.temporal.flicker_offset)
     log.info("restorer %s x%g on %s (%s)%s", restorer.name, restorer.scale, restorer.device, restorer.precision,
              f", temporal fusion {params.past}+{params.future} frames with {flow.name}" if params and flow else "")
     return GanProcessor(restorer=restorer, batch=cfg.restorer.batch, flow=flow, temporal=params,
