@@ -100,6 +100,7 @@ class RestorerConfig:
     tile_overlap: int = 16
     batch: int = 1  # frames per model call
     precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    cpu_kernel: str = "auto"  # GAN 3x3 convolutions on the CPU in fp32: auto | onednn | winograd (NNPACK)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     model_path: str | None = None  # diffusion: local diffusers folder
     steps: int = 20  # diffusion sampler steps
@@ -114,6 +115,7 @@ class RestorerConfig:
         _check("restorer.tile_overlap", self.tile_overlap >= 0, "must be >= 0")
         _check("restorer.batch", self.batch >= 1, "must be >= 1")
         _choice("restorer.precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        _choice("restorer.cpu_kernel", self.cpu_kernel, ("auto", "onednn", "winograd"))
         _check("restorer.steps", self.steps >= 1, "must be >= 1")
         _check("restorer.strength", 0.0 < self.strength <= 1.0, "must be in (0, 1]")
 
