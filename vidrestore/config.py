@@ -319,6 +319,8 @@ class FilmConfig:
     dust_uniform_flow: float = 0.5  # px/frame: flow spread around a region under which no motion edge is near
     dust_rescue_ring: int = 12  # px around a blotch that broke the flow, read to fill the flow across it
     dust_rescue_share: float = 0.5  # ... share of that ring that must be reliably aligned
+    dust_passes: int = 2  # 2: dust found again against the cleaned neighbours and repaired (what pass 1 missed)
+    dust_second_pass_flow: float = 2.5  # px/frame: the second pass leaves regions whose surroundings' flow spreads more
     scratches: bool = True
     scratch_threshold: float = 0.015  # least mean contrast of a line against its sides
     scratch_min_length: float = 0.5  # share of the frame height a scratch spans (its pieces together)
@@ -347,6 +349,8 @@ class FilmConfig:
         _check("film.dust_uniform_flow", self.dust_uniform_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
         _check("film.dust_rescue_ring", 1 <= self.dust_rescue_ring <= 64, "must be in [1, 64] px")
         _check("film.dust_rescue_share", 0.0 < self.dust_rescue_share <= 1.0, "must be in (0, 1]")
+        _check("film.dust_passes", self.dust_passes in (1, 2), "must be 1 or 2")
+        _check("film.dust_second_pass_flow", self.dust_second_pass_flow > 0, "must be > 0 (px per frame)")
         _check("film.scratch_threshold", 0.0 < self.scratch_threshold < 1.0, "must be in (0, 1)")
         _check("film.scratch_min_length", 0.0 < self.scratch_min_length <= 1.0, "must be in (0, 1]")
         _check("film.scratch_max_width", 1 <= self.scratch_max_width <= 16, "must be in [1, 16]")

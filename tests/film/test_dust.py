@@ -170,3 +170,21 @@ def test_shot_end_takes_clear_blotches_below_the_old_override_contrast() -> None
     old = detect_blotches(center, warped[2:], valid, [1, 1], DustParams(max_area=0.05, one_sided_contrast=0.25),
                           [1, 2], covered=covered)
     assert old.mask[0, 0].numpy()[blob].mean() == 0.0
+
+
+def test_edge_flow_leaves_a_blotch_on_a_motion_edge_alone() -> None:
+    """The second pass's guard: a blotch where the flow around is uniform is found, one on a motion edge is not."""
+    center, warped = _stack(seed=4)
+    blob = _blob(center, 32, 48, 4, 0.02)
+    valid = torch.ones(4, 1, 64, 96, dtype=torch.bool)
+    still = torch.zeros(4, 2, 64, 96)
+    params = DustParams(max_area=0.05, edge_flow=2.5)
+    found = detect_blotches(center, warped, valid, SIDES, params, OFFSETS, flows=still).mask[0, 0].numpy()
+    assert found[blob].mean() > 0.9
+    edge = still.clone()
+    # the left side moves 3 px per frame: a motion edge 2 px from the blotch
+    edge[:, 0, :, :42] = 3.0 * torch.tensor(OFFSETS, dtype=torch.float32).view(4, 1, 1)
+    near_edge = detect_blotches(center, warped, valid, SIDES, params, OFFSETS, flows=edge).mask[0, 0].numpy()
+    assert near_edge[blob].mean() == 0.0
+    off = detect_blotches(center, warped, valid, SIDES, DustParams(max_area=0.05), OFFSETS, flows=edge)
+    assert off.mask[0, 0].numpy()[blob].mean() > 0.9  # the first pass (no edge_flow) still takes it

@@ -30,7 +30,7 @@ def test_every_frame_comes_out_once_in_order_with_its_pts_streaming() -> None:
 
     out = []
     for f in proc.process(source()):
-        assert len(pulled) - len(out) <= proc.lookahead + 1  # bounded look-ahead
+        assert len(pulled) - len(out) <= proc.lookahead_frames + 1  # bounded look-ahead (both dust passes)
         out.append(f)
     assert [f.index for f in out] == [f.index for f in frames]
     assert [f.pts for f in out] == [f.pts for f in frames]

@@ -119,7 +119,8 @@ def test_a_segment_fed_its_reach_equals_one_pass_bit_for_bit() -> None:
     images = [_png(p) for p in sorted(shared_file("old_films_bofb/data_1/001").glob("*.png"))]
     # a short deflicker window keeps the clip short enough to run fast; scene cuts off: their memory is
     # checked above, and here the frames before the segment would be fewer than CUT_MEMORY
-    cfg = load_config(preset="film", overrides=["film.deflicker_window=4", "flow.scene_cut=false", "film.regrain=3"])
+    cfg = load_config(preset="film", overrides=["film.deflicker_window=4", "flow.scene_cut=false", "film.regrain=3",
+                                                "film.dust_passes=1"])
     proc = build_processor(cfg, None)  # type: ignore[arg-type]
     assert (proc.warmup_frames, proc.lookahead_frames) == (6, 6)
     frames = frames_of(images)
@@ -138,19 +139,57 @@ def test_a_segment_fed_its_reach_equals_one_pass_bit_for_bit() -> None:
     assert not np.array_equal(short_lookahead[-1], one_pass[stop - 1])
 
 
+def test_the_second_dust_pass_adds_its_reach_and_a_segment_fed_it_is_bit_exact() -> None:
+    """The second pass reads the first pass's output of ``t +- radius``: ``radius`` more frames each way."""
+    from vidrestore.config import load_config
+    from vidrestore.film.processor import build_processor
+
+    images = [_png(p, (320, 180)) for p in sorted(shared_file("old_films_bofb/data_1/001").glob("*.png"))]
+    cfg = load_config(preset="film", overrides=["film.deflicker_window=4", "flow.scene_cut=false"])
+    proc = build_processor(cfg, None)  # type: ignore[arg-type]
+    assert (proc.warmup_frames, proc.lookahead_frames) == (8, 8)
+    frames = frames_of(images)
+    proc.keep_masks = True
+    one_pass = [f.rgb for f in proc.process(iter(frames))]
+    assert proc.stats()["second_pass_regions_per_frame"] > 0  # the second pass repairs something here
+    start, stop = 12, 16
+
+    def segment(warmup: int, lookahead: int) -> list[np.ndarray]:
+        fed = frames[start - warmup:stop + lookahead]
+        return [f.rgb for f in proc.process(iter(fed)) if start <= f.index < stop]
+
+    exact = segment(8, 8)
+    assert all(np.array_equal(a, b) for a, b in zip(exact, one_pass[start:stop])) and len(exact) == 4
+    first_pass_reach = segment(6, 6)  # what the stage needed with one pass is not enough now
+    assert not all(np.array_equal(a, b) for a, b in zip(first_pass_reach, one_pass[start:stop]))
+
+
+def test_the_second_pass_cuts_where_the_first_does(three_shots: list[np.ndarray]) -> None:
+    from vidrestore.config import load_config
+    from vidrestore.film.processor import build_processor
+
+    proc = build_processor(load_config(preset="film", overrides=["film.denoise=false"]), None)  # type: ignore[arg-type]
+    assert proc.second is not None
+    out = [f.index for f in proc.process(iter(frames_of(three_shots)))]
+    assert out == list(range(len(three_shots)))
+    assert proc.cache.cuts == [10, 31] and proc.second.cache.cuts == [10, 31]
+
+
 def test_reach_adds_a_downstream_restorer_and_refuses_to_split_mask_writing(tmp_path: Path) -> None:
     from vidrestore.config import load_config
     from vidrestore.film.processor import MaskWriter, build_processor
     from vidrestore.pipeline.base import segment_reach
 
     proc = build_processor(load_config(preset="film"), None)  # type: ignore[arg-type]
-    assert segment_reach(proc) == (2 + 8 + CUT_MEMORY, 2 + 8)
+    # pass 1 (radius, deflicker window, cut memory), then the second dust pass on its output (radius; it takes
+    # the first pass's cuts)
+    assert segment_reach(proc) == (2 + 8 + CUT_MEMORY + 2, 2 + 8 + 2)
 
     class _Downstream:
         warmup_frames, lookahead_frames = 3, 1
 
     proc.downstream = _Downstream()  # type: ignore[assignment]
-    assert segment_reach(proc) == (2 + 8 + CUT_MEMORY + 3, 2 + 8 + 1)
+    assert segment_reach(proc) == (2 + 8 + CUT_MEMORY + 2 + 3, 2 + 8 + 2 + 1)
     proc.downstream = object()  # type: ignore[assignment]  # a restorer that declares no reach
     assert segment_reach(proc) is None
     proc.downstream = None

@@ -57,11 +57,12 @@ def test_film_segments_equal_one_pass(chaplin_crop: Path, one_pass: Path, tmp_pa
     out = tmp_path / "seg.mkv"
     assert main(_film_args(chaplin_crop, out)) == 0
     m = manifest(tmp_path / "seg.mkv.vidrestore-work")
-    assert (m["plan"]["warmup"], m["plan"]["lookahead"]) == (34, 10)  # radius 2 + deflicker 8 + cut memory 24
+    # radius 2 + deflicker 8 + cut memory 24, then the second dust pass's radius 2
+    assert (m["plan"]["warmup"], m["plan"]["lookahead"]) == (36, 12)
     segs = m["segments"]
     assert [s["start"] for s in segs] == [0, 12, 24, 36, 48]
-    assert [s["read_start"] for s in segs] == [0, 0, 0, 2, 14]  # the last two start cold, 34 frames back
-    assert [s["read_stop"] for s in segs] == [22, 34, 46, 58, 60]
+    assert [s["read_start"] for s in segs] == [0, 0, 0, 0, 12]  # the last one starts cold, 36 frames back
+    assert [s["read_stop"] for s in segs] == [24, 36, 48, 60, 60]
     assert frame_hashes(out) == frame_hashes(one_pass) and len(frame_hashes(out)) == FRAMES
     assert video_times(out) == video_times(one_pass)
     assert np.diff(video_times(out)) == pytest.approx(np.diff(video_times(chaplin_crop)), abs=1e-6)
@@ -70,7 +71,8 @@ def test_film_segments_equal_one_pass(chaplin_crop: Path, one_pass: Path, tmp_pa
 
 def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path, one_pass: Path,
                                                               tmp_path: Path) -> None:
-    """A crash inside segment 3 (frame 46): segments 0-2 are kept, --resume computes 3 and 4 only."""
+    """A crash inside segment 3 (frame 48: segment 2 emits up to 47 as its look-ahead): segments 0-2 are kept,
+    --resume computes 3 and 4 only."""
     from vidrestore.config import load_config
     from vidrestore.film.processor import build_processor
     from vidrestore.jobs.runner import run_job_segmented
@@ -82,7 +84,7 @@ def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path
     film = build_processor(cfg, None)  # type: ignore[arg-type]
 
     class CrashAt:
-        """The film stage, dying when it is about to emit frame 46 (as a killed worker would)."""
+        """The film stage, dying when it is about to emit frame 48 (as a killed worker would)."""
 
         uses_pixels = True
         warmup_frames, lookahead_frames = film.warmup_frames, film.lookahead_frames
@@ -95,12 +97,12 @@ def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path
 
         def process(self, frames):  # type: ignore[no-untyped-def]
             for frame in film.process(frames):
-                if frame.index == 46:
-                    raise RuntimeError("worker died at frame 46")
+                if frame.index == 48:
+                    raise RuntimeError("worker died at frame 48")
                 yield frame
 
     out = tmp_path / "seg.mkv"
-    with pytest.raises(RuntimeError, match="frame 46"):
+    with pytest.raises(RuntimeError, match="frame 48"):
         run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref=ref, processor=CrashAt(), quiet=True)
     work = tmp_path / "seg.mkv.vidrestore-work"
     before = manifest(work)

@@ -76,6 +76,7 @@ class DustParams:
     override_motion: float = 0.02  # ... where the local motion is below this share of the frame width
     one_sided_contrast: float = 0.15  # least outlier (and >= 2 T) where only one side in time exists
     uniform_flow: float = 0.5  # px per frame: flow spread around a region under which no motion boundary is near
+    edge_flow: float | None = None  # px per frame: drop regions whose surroundings' flow spreads more (None = off)
 
     def __post_init__(self) -> None:
         if self.threshold <= 0 or self.sigmas < 0:
@@ -180,6 +181,32 @@ def _stand_out(mask: np.ndarray, lum: np.ndarray, diff: np.ndarray, ratio: float
             continue
         far = lum_in - float(np.percentile(lum[ys, xs][ring], 90 if t < 0 else 10))
         keep[i] = far * t > 0 and abs(far) >= far_ratio * abs(t)
+    return keep[labels], int(keep[1:].sum())
+
+
+def _away_from_motion_edges(mask: np.ndarray, flows: np.ndarray, limit: float) -> tuple[np.ndarray, int]:
+    """Keep regions whose surroundings move as one: in an 11 px box around each (the region left out), every
+    neighbour's flow (``(K, 2, H, W)``, px per frame) spreads less than ``limit`` (10th to 90th percentile).
+
+    Next to a motion boundary the aligned neighbours are wrong on one side of it, and a repair there
+    pastes the wrong side's picture: what the second dust pass finds there is left alone.
+    """
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask, 0
+    h, w = mask.shape
+    keep = np.zeros(n, dtype=bool)
+    k_in, k_wide = np.ones((3, 3), np.uint8), np.ones((11, 11), np.uint8)
+    for i in range(1, n):
+        x0, y0, bw, bh = (int(v) for v in stats[i, :4])
+        ys, xs = slice(max(0, y0 - 6), min(h, y0 + bh + 6)), slice(max(0, x0 - 6), min(w, x0 + bw + 6))
+        comp = (labels[ys, xs] == i).astype(np.uint8)
+        around = (cv2.dilate(comp, k_wide) > 0) & ~(cv2.dilate(comp, k_in) > 0)
+        f = flows[:, :, ys, xs][:, :, around]  # (K, 2, P)
+        spread = np.percentile(f, 90, axis=2) - np.percentile(f, 10, axis=2)
+        keep[i] = float(spread.max()) < limit
     return keep[labels], int(keep[1:].sum())
 
 
@@ -334,6 +361,8 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
         per_frame = (flows / torch.tensor([abs(o) for o in offsets], dtype=flows.dtype).view(k, 1, 1, 1)).numpy()
     keep, regions = _stand_out(keep, yc[0, 0].numpy(), d.mean(0)[0].numpy(), flows=per_frame,
                                uniform=params.uniform_flow)
+    if params.edge_flow is not None and per_frame is not None:
+        keep, regions = _away_from_motion_edges(keep, per_frame, params.edge_flow)
     mask = torch.from_numpy(keep)[None, None]
     return Detection(mask=mask, repair_mask=dilate(mask, params.dilate), threshold=thr, noise=noise,
                      regions=regions, rejected_large=rejected)

@@ -16,13 +16,18 @@ Per frame, in this order (each step switchable in the ``film`` config section):
    ``restorer.name: diffusion``.
 5. **Denoise** (:mod:`~vidrestore.film.denoise`): temporal average weighted by warp error and
    confidence; then optional **re-grain**.
+5b. **Second dust pass** (``film.dust_passes: 2``): the cleaned frames go through dust detection and
+   repair once more, against their cleaned neighbours (flow estimated again on them; the first
+   pass's scene cuts). Specks that grain or a flow failed on every neighbour hid from the first
+   pass stand out there. It leaves regions next to a motion edge alone (``dust_second_pass_flow``):
+   its repairs there pasted the wrong side of the edge (old_films_bofb).
 6. Optional **restorer** after it: with ``restorer.name`` a GAN model, the cleaned frames go through
    that restorer's processor (upscaling); the output size is the restorer's.
 
-The stage holds ``radius + deflicker_window`` frames of look-ahead and emits every input frame
-exactly once, in order, with its own ``pts``. uint16 frames stay uint16. Masks of the detected dust
-and scratches can be written for review (``--save-masks DIR``: ``DIR/dust/NNNNNN.png`` and
-``DIR/scratch/NNNNNN.png``, white = detected, named by frame index).
+The stage holds ``radius + deflicker_window`` frames of look-ahead (``+ radius`` with the second
+pass) and emits every input frame exactly once, in order, with its own ``pts``. uint16 frames stay
+uint16. Masks of the detected dust and scratches can be written for review (``--save-masks DIR``:
+``DIR/dust/NNNNNN.png`` and ``DIR/scratch/NNNNNN.png``, white = detected, named by frame index).
 
 Segments (resume, many workers): every :meth:`FilmProcessor.process` call starts clean and nothing
 in the stage has an unbounded memory: deflicker chains exposures from the frame being corrected
@@ -57,6 +62,7 @@ from vidrestore.film.deflicker import ExposureTrack, apply_correction, downscale
 from vidrestore.film.dust import DustParams, detect_blotches, repair, weighted_median_pick
 from vidrestore.film.ops import remap
 from vidrestore.film.scratch import ScratchParams, confirm_lines, inpaint_rows, line_candidates, widen
+from vidrestore.film.shots import KnownCuts
 from vidrestore.pipeline.base import FrameProcessor, OutputSpec
 from vidrestore.types import Frame, VideoInfo
 
@@ -137,7 +143,7 @@ class FilmProcessor:
     def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
                  occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
                  inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
-                 analyse_only: bool = False) -> None:
+                 analyse_only: bool = False, second_pass: bool = False) -> None:
         self.cfg = config
         self.flow = _NormalisedFlow(estimator)
         self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
@@ -151,12 +157,21 @@ class FilmProcessor:
                                max_motion=config.dust_max_motion,
                                override_contrast=config.dust_override_contrast,
                                one_sided_contrast=config.dust_one_sided_contrast,
-                               uniform_flow=config.dust_uniform_flow)
+                               uniform_flow=config.dust_uniform_flow,
+                               edge_flow=config.dust_second_pass_flow if second_pass else None)
         self.scratch = ScratchParams(threshold=config.scratch_threshold, min_length=config.scratch_min_length,
                                      max_width=config.scratch_max_width, persistence=config.scratch_persistence)
         self.lookahead = config.radius + (config.deflicker_window if config.deflicker else 0)
         self.last_masks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.keep_masks = False  # tests and benchmarks: keep every frame's masks in last_masks
+        self.known_cuts: KnownCuts | None = None  # set on a second pass: the first pass's scene cuts
+        self.second: FilmProcessor | None = None
+        if config.dust and config.dust_passes >= 2:
+            self.second = FilmProcessor(config=_second_pass_config(config), estimator=estimator,
+                                        occlusion_threshold=occlusion_threshold, second_pass=True)
+            self.second.keep_masks = True
+            if scene_cut_threshold is not None:
+                self.second.known_cuts = KnownCuts()
         self._reset()
 
     def _reset(self) -> None:
@@ -165,9 +180,12 @@ class FilmProcessor:
         from vidrestore.flow.cache import FlowCache
 
         cfg = self.cfg
-        detector = None
+        detector: WindowedSceneCuts | KnownCuts | None = None
         if self.scene_cut_threshold is not None:
             detector = WindowedSceneCuts(threshold=self.scene_cut_threshold)
+        elif self.known_cuts is not None:
+            self.known_cuts.clear()
+            detector = self.known_cuts
         self.cache: FlowCache = FlowCache(self.flow, scene_cuts=detector, batch_size=2)  # type: ignore[arg-type]
         self.flow.seconds = 0.0
         self.exposure = ExposureTrack(window=cfg.deflicker_window, grid=cfg.deflicker_grid)
@@ -182,6 +200,7 @@ class FilmProcessor:
                                         "neighbour_weight": 0.0, "noise_sum": 0.0, "inpainted_frames": 0,
                                         "rescued_pixels": 0}
         self.last_masks = {}
+        self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         reset = getattr(self.inpainter, "reset", None)
         if reset is not None:
             reset()
@@ -199,6 +218,10 @@ class FilmProcessor:
         deflicker = cfg.deflicker_window if cfg.deflicker else 0
         cuts = CUT_MEMORY if self.scene_cut_threshold is not None else 0
         warmup, lookahead = cfg.radius + deflicker + cuts, cfg.radius + deflicker
+        if self.second is not None and not self.analyse_only:
+            again = self.second._reach()
+            assert again is not None  # no masks written, no inpainter, no downstream
+            warmup, lookahead = warmup + again[0], lookahead + again[1]
         if self.downstream is None:
             return warmup, lookahead
         after = segment_reach(self.downstream)
@@ -215,7 +238,9 @@ class FilmProcessor:
         frame itself, :class:`~vidrestore.film.deflicker.ExposureTrack`), and whether a frame
         starts a shot is decided from the ``CUT_MEMORY`` frames before it
         (:class:`~vidrestore.film.shots.WindowedSceneCuts`); re-grain is seeded by the frame index.
-        A downstream restorer adds its own warm-up. None (never split) when masks are written
+        A second dust pass (``film.dust_passes: 2``) adds its ``radius`` on the cleaned frames (it
+        takes the first pass's scene cuts, :class:`~vidrestore.film.shots.KnownCuts`), and a
+        downstream restorer its warm-up. None (never split) when masks are written
         (a warm-up frame would overwrite the mask of a frame another segment owns) or dust is
         inpainted by the diffusion restorer (its latent state is recursive).
         """
@@ -224,7 +249,8 @@ class FilmProcessor:
 
     @property
     def lookahead_frames(self) -> int | None:
-        """Input frames after a segment its outputs read: ``radius + deflicker_window`` (+ the restorer's)."""
+        """Input frames after a segment its outputs read: ``radius + deflicker_window`` (+ the second pass's
+        ``radius``, + the restorer's)."""
         reach = self._reach()
         return None if reach is None else reach[1]
 
@@ -238,6 +264,8 @@ class FilmProcessor:
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         self._reset()
         cleaned = self._process(frames)
+        if self.second is not None and not self.analyse_only:
+            cleaned = self._second_pass(cleaned)
         if self.downstream is not None:
             yield from self.downstream.process(cleaned)
         else:
@@ -246,7 +274,11 @@ class FilmProcessor:
     def stats(self) -> dict[str, Any]:
         n = max(self._counts["frames"], 1)
         self._seconds["flow"] = self.flow.seconds
-        total = sum(self._seconds.values())
+        seconds = dict(self._seconds)
+        again = self.second.stats() if self.second is not None and not self.analyse_only else None
+        if again is not None:
+            seconds["second_pass"] = again["film_seconds"]
+        total = sum(seconds.values())
         out: dict[str, Any] = dict(self.cache.stats())
         out.update({
             "film_frames": self._counts["frames"],
@@ -260,9 +292,11 @@ class FilmProcessor:
             "mean_neighbour_weight": round(self._counts["neighbour_weight"] / n, 3),
             "mean_noise_sigma_8bit": round(255.0 * self._counts["noise_sum"] / n, 2),
             "film_seconds": round(total, 3),
-            "stage_seconds": {k: round(v, 3) for k, v in self._seconds.items()},
-            "stage_share": {k: round(v / total, 3) if total > 0 else 0.0 for k, v in self._seconds.items()},
+            "stage_seconds": {k: round(v, 3) for k, v in seconds.items()},
+            "stage_share": {k: round(v / total, 3) if total > 0 else 0.0 for k, v in seconds.items()},
         })
+        if again is not None:
+            out["second_pass_regions_per_frame"] = again["dust_regions_per_frame"]
         if self.inpainter is not None:
             out["inpainter"] = self.inpainter.name
             out["inpainted_frames"] = self._counts["inpainted_frames"]
@@ -293,6 +327,22 @@ class FilmProcessor:
                 out = self._emit(next_out)
             yield out
             next_out += 1
+
+    def _second_pass(self, cleaned: Iterator[Frame]) -> Iterator[Frame]:
+        """Dust found again on the cleaned frames against their cleaned neighbours, and repaired.
+
+        The first pass aligns grainy, flickering frames: a speck where the flow failed on every
+        neighbour, or one that grain hid among the neighbours' disagreement, is left. Denoised and
+        deflickered, the same place aligns and stands out. Masks are counted and written here, the
+        union of both passes', once the second pass has emitted the frame.
+        """
+        assert self.second is not None
+        for out in self.second.process(cleaned):
+            t = out.index
+            dust, scratch = self._pending.pop(t)
+            again = self.second.last_masks.pop(t)[0]
+            self._record(t, dust | again, scratch)
+            yield out
 
     @contextmanager
     def _threads(self) -> Iterator[None]:
@@ -328,6 +378,8 @@ class FilmProcessor:
         t0 = self._timed("convert", t0)
         i = frame.index
         is_cut = self.cache.add(i, x[0])
+        if self.second is not None and self.second.known_cuts is not None:
+            self.second.known_cuts.tell(is_cut)
         self._frames[i] = frame
         self._raw[i] = x
         first = self._last is None
@@ -464,16 +516,23 @@ class FilmProcessor:
         return self._finish(t, src.with_rgb(rgb), dust_found, scratch, t0)
 
     def _finish(self, t: int, out: Frame, dust: torch.Tensor, scratch: torch.Tensor, t0: float) -> Frame:
-        """Count and write the masks of frame ``t``, forget what no later frame needs, return ``out``."""
+        """Count and write the masks of frame ``t`` (after the second pass, if any), forget what no later frame
+        needs, return ``out``."""
         dust_np, scratch_np = dust[0, 0].numpy(), scratch[0, 0].numpy()
-        self._count_masks(dust_np, scratch_np)
-        if self.mask_writer is not None:
-            self.mask_writer.write(t, dust_np, scratch_np)
-        if self.keep_masks:
-            self.last_masks[t] = (dust_np, scratch_np)
+        if self.second is not None and not self.analyse_only:
+            self._pending[t] = (dust_np, scratch_np)
+        else:
+            self._record(t, dust_np, scratch_np)
         self._timed("masks", t0)
         self._evict(t + 1)
         return out
+
+    def _record(self, t: int, dust: np.ndarray, scratch: np.ndarray) -> None:
+        self._count_masks(dust, scratch)
+        if self.mask_writer is not None:
+            self.mask_writer.write(t, dust, scratch)
+        if self.keep_masks:
+            self.last_masks[t] = (dust, scratch)
 
     def _repair(self, center: torch.Tensor, warped: torch.Tensor, aligned: Any, conf: torch.Tensor,
                 dust: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
@@ -518,6 +577,13 @@ class FilmProcessor:
         for store in (self._frames, self._raw, self._clean, self._lines):
             for k in [k for k in store if k < keep_from]:
                 del store[k]
+
+
+def _second_pass_config(cfg: FilmConfig) -> FilmConfig:
+    """The second dust pass: dust alone, on frames already deflickered, cleaned of scratches and denoised."""
+    from dataclasses import replace
+
+    return replace(cfg, deflicker=False, scratches=False, denoise=False, regrain=0.0, dust_passes=1, save_masks=None)
 
 
 def _clip_masks(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -103,3 +103,37 @@ class WindowedSceneCuts:
             return False
         flat = self._probe.flat_std
         return feats[-1][2] >= flat and all(f[2] < flat for f in list(feats)[:-1])
+
+
+class KnownCuts:
+    """A scene-cut "detector" that replays decisions made elsewhere, in push order.
+
+    The second dust pass of :class:`~vidrestore.film.processor.FilmProcessor` sees the first pass's
+    output frames in the order the first pass took in its input; the first pass :meth:`tell` s each
+    decision as it makes it, and :meth:`push` hands them back one per frame. So both passes cut the
+    clip at the same frames, and the second reads no frames before its own radius to decide it.
+    """
+
+    def __init__(self) -> None:
+        self._decisions: deque[bool] = deque()
+        self.cuts: list[int] = []
+        self.index = -1
+
+    def tell(self, is_cut: bool) -> None:
+        """The next frame's decision (True: it starts a shot)."""
+        self._decisions.append(bool(is_cut))
+
+    def push(self, frame: object) -> bool:
+        """The decision told for this frame; a frame nobody decided on is an error, not a guess."""
+        if not self._decisions:
+            raise RuntimeError("KnownCuts: a frame was pushed before its scene-cut decision was told")
+        self.index += 1
+        is_cut = self._decisions.popleft()
+        if is_cut:
+            self.cuts.append(self.index)
+        return is_cut
+
+    def clear(self) -> None:
+        self._decisions.clear()
+        self.cuts = []
+        self.index = -1
