@@ -137,7 +137,23 @@ def _clip(quick: bool) -> Path:
     return ROOT / "samples" / ("odd.mp4" if quick else "moving.mp4")
 
 
+def _model_alone(proc, clip: Path) -> float:
+    """Seconds of the processor's restorer on the clip's frames, batched as the job batches them, alone."""
+    from vidrestore.tensors import to_tensor
+
+    frames = _decode_rgb(clip)
+    restorer = proc.restorer
+    restorer.restore(to_tensor(frames[:proc.batch]))  # warm-up (kernel selection), as the job's first call
+    t0 = time.perf_counter()
+    for i in range(0, len(frames), proc.batch):
+        restorer.restore(to_tensor(frames[i:i + proc.batch]))
+    return time.perf_counter() - t0
+
+
 def bench_overhead(quick: bool) -> list[BenchRow]:
+    """End to end against the model calls alone: the calls timed inside the job are slowed by the
+    decoder, encoder and fusion sharing the cores, so the reference is the same restorer on the same
+    frames in the same batches with nothing else running."""
     from vidrestore.config import load_config
     from vidrestore.io.probe import probe_video
     from vidrestore.pipeline.factory import build_processor
@@ -150,15 +166,19 @@ def bench_overhead(quick: bool) -> list[BenchRow]:
             cfg = load_config(preset="upscale", overrides=[f"restorer.weights={WEIGHTS}",
                                                            f"temporal.enabled={str(temporal).lower()}"])
             proc = build_processor(cfg, probe_video(clip))
+            alone = _model_alone(proc, clip)
+            proc = build_processor(cfg, probe_video(clip))
             res = run_job(clip, Path(tmp) / f"out{int(temporal)}.mp4", cfg=cfg, processor=proc, overwrite=True,
                           quiet=True, write_config=False)
-            model = float(res.stats["model_seconds"])
-            ratio = res.seconds / model
+            inside = float(res.stats["model_seconds"])
+            ratio = res.seconds / alone
             rows.append(BenchRow(
                 f"pipeline overhead, {clip.name} x4 ({res.frames_out} frames), temporal {'on' if temporal else 'off'}",
-                f"end to end {res.seconds:.1f} s / model calls {model:.1f} s = {ratio:.2f}",
+                f"end to end {res.seconds:.1f} s / model calls alone {alone:.1f} s = {ratio:.2f}",
                 target="" if temporal else "<= 1.1", passed=None if temporal else ratio <= 1.1, command=CMD,
-                notes="decode, fusion (DIS flows, warps) and encode overlap the model in threads"))
+                notes=f"{proc.restorer.cpu_kernel}, batches of {proc.batch}; the same calls inside the job took "
+                      f"{inside:.1f} s ({res.seconds / inside:.2f}); decode, encode, conversions and fusion run "
+                      "in threads beside the model, which runs one batch ahead"))
     return rows
 
 

@@ -97,30 +97,53 @@ class GanProcessor:
     # ----------------------------------------------------------------- internals
 
     def _restored(self, frames: Iterator[Frame]) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, Frame]]:
-        """Yield ``(position, input (1,3,h,w), restored (1,3,H,W), source frame)`` in order, batched inside."""
-        pending: list[Frame] = []
+        """Yield ``(position, input (1,3,h,w), restored (1,3,H,W), source frame)`` in order, batched inside.
+
+        The network runs one batch ahead in a helper thread: while batch ``k`` is converted, fused
+        and handed to the encoder here, batch ``k + 1`` is already being restored. Each frame's
+        result is the same either way; only the waiting is gone.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         position = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidrestore-gan-ahead") as ahead:
+            running = None
+            for batch in self._batches(frames):
+                submitted = (ahead.submit(self._compute, batch), batch, position)
+                position += len(batch)
+                if running is not None:
+                    yield from self._emit(*running)
+                running = submitted
+            if running is not None:
+                yield from self._emit(*running)
+
+    def _batches(self, frames: Iterator[Frame]) -> Iterator[list[Frame]]:
+        """Consecutive frames in groups of ``batch`` (a size change starts a new group)."""
+        pending: list[Frame] = []
         for frame in frames:
             self._frames_in += 1
             if pending and frame.rgb.shape != pending[0].rgb.shape:
-                yield from self._run_batch(pending, position)
-                position += len(pending)
+                yield pending
                 pending = []
             pending.append(frame)
             if len(pending) >= self.batch:
-                yield from self._run_batch(pending, position)
-                position += len(pending)
+                yield pending
                 pending = []
         if pending:
-            yield from self._run_batch(pending, position)
+            yield pending
 
-    def _run_batch(self, batch: list[Frame], position: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, Frame]]:
+    def _compute(self, batch: list[Frame]) -> tuple[torch.Tensor, torch.Tensor]:
         from vidrestore.tensors import to_tensor
 
         t0 = time.perf_counter()
         x = to_tensor([f.rgb for f in batch])
         y = self.restorer.restore(x)
         self._seconds += time.perf_counter() - t0
+        return x, y
+
+    @staticmethod
+    def _emit(done: Any, batch: list[Frame], position: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, Frame]]:
+        x, y = done.result()
         for i, frame in enumerate(batch):
             yield position + i, x[i:i + 1], y[i:i + 1], frame
 
