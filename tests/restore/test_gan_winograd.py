@@ -78,11 +78,10 @@ def test_kernel_choice() -> None:
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     before = torch.get_num_threads()
     try:
-        torch.set_num_threads(2)
-        assert choose_cpu_kernel("auto", cpu, "fp32") == "winograd"
-        torch.set_num_threads(1)  # one core: the direct convolution on it is the better use
-        assert choose_cpu_kernel("auto", cpu, "fp32") == "onednn"
-        assert choose_cpu_kernel("winograd", cpu, "fp32") == "winograd"
+        for threads in (2, 1):  # never by thread count: a one-thread Ray worker must match a local run
+            torch.set_num_threads(threads)
+            assert choose_cpu_kernel("auto", cpu, "fp32") == "winograd"
+            assert choose_cpu_kernel("winograd", cpu, "fp32") == "winograd"
     finally:
         torch.set_num_threads(before)
     assert choose_cpu_kernel("auto", cpu, "bf16") == "onednn"
@@ -131,3 +130,21 @@ def test_a_failure_in_a_worker_reaches_the_caller_and_oom_still_halves_the_tile(
     assert wino.runner.oom_retries >= 1 and 0 < wino.runner.tile <= 32
     assert got.shape == want.shape
     assert psnr(got, want) >= 45.0  # feathered tiles, as in the direct path
+
+
+def test_one_thread_and_two_threads_give_the_same_frames(shared_dir: Path) -> None:
+    """A Ray worker with one thread and a local run with two must write the same frames."""
+    x = real_crops(shared_dir, 3, size=24)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _restorer(shared_dir, "auto", batch=3)
+        a = one.restore(x)
+        torch.set_num_threads(2)
+        two = _restorer(shared_dir, "auto", batch=3)
+        b = two.restore(x)
+        c = one.restore(x)  # the restorer built under one thread, now called with two
+    finally:
+        torch.set_num_threads(before)
+    assert one.cpu_kernel == two.cpu_kernel == "winograd"
+    assert torch.equal(a, b) and torch.equal(a, c)
