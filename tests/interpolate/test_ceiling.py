@@ -13,14 +13,6 @@ from vidrestore.flow import DISFlow, build_flow_estimator
 from vidrestore.interpolate.dropframe import linear_blend, oracle_ceilings, psnr
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _triplet(middle: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A texture panning 6 px between the outer frames; the middle one sits ``middle`` of the way."""
     base = texture(96, 128, seed=3)

@@ -8,18 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from tests.interpolate.synth import shifted, texture, to_u8, write_clip
 from vidrestore.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def packets(path: Path, kind: str) -> list[tuple[int, str]]:

@@ -13,21 +13,12 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
 
 from tests.conftest import shared_file
 from vidrestore.config import load_config
 from vidrestore.interpolate.dropframe import evaluate_clip, remove_duplicates
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="the minterpolate baseline needs ffmpeg")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def png_frames(rel: str) -> list[np.ndarray]:

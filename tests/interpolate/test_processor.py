@@ -14,14 +14,6 @@ from vidrestore.interpolate.processor import build_interpolator
 from vidrestore.types import Frame, VideoInfo
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def info_for(frames: list[np.ndarray], rate: Fraction, time_base: Fraction) -> VideoInfo:
     h, w = frames[0].shape[:2]
     deep = frames[0].dtype == np.uint16

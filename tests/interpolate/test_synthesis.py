@@ -11,15 +11,6 @@ from vidrestore.errors import ShapeError
 from vidrestore.interpolate.synthesis import FlowPair, FrameSynthesizer, SynthesisParams, fill_holes, splat
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    """Small tensors: one thread avoids OpenMP stalls on the shared 2-core machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def as_image(t: torch.Tensor) -> np.ndarray:
     return t[0].permute(1, 2, 0).numpy()
 
