@@ -198,7 +198,7 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
     if not islands.any():
         return aligned, 0
     region = torch.from_numpy(islands)[None, None]
-    near = torch.from_numpy(grown > 0)[None, None] & good_group_mask(groups, good_group)
+    near = torch.from_numpy((grown > 0) & good_group[groups])[None, None]
     holes = region | (near & ~aligned.valid)
     flows = torch.where(region.expand(k, 1, h, w), fill_from_surroundings(aligned.flows, holes, size=15),
                         aligned.flows)
@@ -219,13 +219,6 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
 
     return Aligned(index=aligned.index, offsets=list(offsets), flows=flows, warped=warped, conf=conf,
                    valid=valid, inside=valid_mask(flows)), rescued
-
-
-def good_group_mask(groups: np.ndarray, good: np.ndarray) -> torch.Tensor:
-    """Bool ``(1, 1, H, W)``: pixels whose group (label image ``groups``) is marked in ``good``."""
-    import torch
-
-    return torch.from_numpy(good[groups])[None, None]
 
 
 def rewarp_filled(aligned: Aligned, frame: Callable[[int], torch.Tensor], hole: torch.Tensor, *,

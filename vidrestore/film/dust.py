@@ -158,10 +158,8 @@ def _stand_out(mask: np.ndarray, lum: np.ndarray, diff: np.ndarray, ratio: float
     keep = np.zeros(n, dtype=bool)
     k_in = np.ones((3, 3), np.uint8)
     k_out = np.ones((7, 7), np.uint8)
-    k_wide = np.ones((11, 11), np.uint8)
     for i in range(1, n):
-        x0, y0, bw, bh = (int(v) for v in stats[i, :4])
-        ys, xs = slice(max(0, y0 - 6), min(h, y0 + bh + 6)), slice(max(0, x0 - 6), min(w, x0 + bw + 6))
+        ys, xs = _box(stats[i], h, w)
         comp = (labels[ys, xs] == i).astype(np.uint8)
         ring = (cv2.dilate(comp, k_out) > 0) & ~(cv2.dilate(comp, k_in) > 0) & ~mask[ys, xs]
         if ring.sum() < 4:
@@ -174,10 +172,7 @@ def _stand_out(mask: np.ndarray, lum: np.ndarray, diff: np.ndarray, ratio: float
         keep[i] = s * t > 0 and abs(s) >= ratio * abs(t)
         if keep[i] or flows is None:
             continue
-        wide = (cv2.dilate(comp, k_wide) > 0) & ~(cv2.dilate(comp, k_in) > 0)
-        f = flows[:, :, ys, xs][:, :, wide]  # (K, 2, P)
-        lo, hi = np.percentile(f, 10, axis=2), np.percentile(f, 90, axis=2)
-        if float((hi - lo).max()) >= uniform:
+        if _flow_spread(flows[:, :, ys, xs], comp) >= uniform:
             continue
         far = lum_in - float(np.percentile(lum[ys, xs][ring], 90 if t < 0 else 10))
         keep[i] = far * t > 0 and abs(far) >= far_ratio * abs(t)
@@ -198,16 +193,27 @@ def _away_from_motion_edges(mask: np.ndarray, flows: np.ndarray, limit: float) -
         return mask, 0
     h, w = mask.shape
     keep = np.zeros(n, dtype=bool)
-    k_in, k_wide = np.ones((3, 3), np.uint8), np.ones((11, 11), np.uint8)
     for i in range(1, n):
-        x0, y0, bw, bh = (int(v) for v in stats[i, :4])
-        ys, xs = slice(max(0, y0 - 6), min(h, y0 + bh + 6)), slice(max(0, x0 - 6), min(w, x0 + bw + 6))
-        comp = (labels[ys, xs] == i).astype(np.uint8)
-        around = (cv2.dilate(comp, k_wide) > 0) & ~(cv2.dilate(comp, k_in) > 0)
-        f = flows[:, :, ys, xs][:, :, around]  # (K, 2, P)
-        spread = np.percentile(f, 90, axis=2) - np.percentile(f, 10, axis=2)
-        keep[i] = float(spread.max()) < limit
+        ys, xs = _box(stats[i], h, w)
+        keep[i] = _flow_spread(flows[:, :, ys, xs], (labels[ys, xs] == i).astype(np.uint8)) < limit
     return keep[labels], int(keep[1:].sum())
+
+
+def _box(stat: np.ndarray, h: int, w: int, margin: int = 6) -> tuple[slice, slice]:
+    """A region's bounding box (a row of ``connectedComponentsWithStats``) grown by ``margin`` px, clipped."""
+    x0, y0, bw, bh = (int(v) for v in stat[:4])
+    return (slice(max(0, y0 - margin), min(h, y0 + bh + margin)),
+            slice(max(0, x0 - margin), min(w, x0 + bw + margin)))
+
+
+def _flow_spread(flows: np.ndarray, comp: np.ndarray) -> float:
+    """Largest spread (10th to 90th percentile, px) of any neighbour's flow component in the 5 px ring
+    around region ``comp`` (uint8 box, 1 inside); ``flows`` is ``(K, 2, h, w)`` over the same box."""
+    import cv2
+
+    around = (cv2.dilate(comp, np.ones((11, 11), np.uint8)) > 0) & ~(cv2.dilate(comp, np.ones((3, 3), np.uint8)) > 0)
+    f = flows[:, :, around]  # (K, 2, P)
+    return float((np.percentile(f, 90, axis=2) - np.percentile(f, 10, axis=2)).max())
 
 
 def _hysteresis(strong: np.ndarray, weak: np.ndarray, max_pixels: int) -> tuple[np.ndarray, int, int]:
