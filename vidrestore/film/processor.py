@@ -43,7 +43,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -344,20 +344,11 @@ class FilmProcessor:
             self._record(t, dust | again, scratch)
             yield out
 
-    @contextmanager
-    def _threads(self) -> Iterator[None]:
+    def _threads(self) -> AbstractContextManager[None]:
         """torch threads as ``film.threads`` says while this stage works, restored before frames leave it."""
-        import torch
+        from vidrestore.threads import torch_threads
 
-        if self.cfg.threads <= 0:
-            yield
-            return
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.cfg.threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
+        return torch_threads(self.cfg.threads)
 
     def _ready(self, index: int) -> bool:
         last = self._last

@@ -32,6 +32,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vidrestore.errors import ConfigError, VidrestoreError, WeightsNotFoundError
+from vidrestore.threads import torch_threads
 
 if TYPE_CHECKING:
     import torch
@@ -198,8 +200,9 @@ def choose_precision(precision: str, device: torch.device, *, high_bit_depth: bo
     return precision
 
 
+@functools.cache
 def nnpack_works() -> bool:
-    """Whether PyTorch's NNPACK convolution runs here (initialised, and equal to a direct convolution)."""
+    """Whether PyTorch's NNPACK convolution runs here (initialised, and equal to a direct convolution); probed once."""
     import torch
 
     try:
@@ -209,7 +212,7 @@ def nnpack_works() -> bool:
         x = torch.rand(1, 8, 13, 11, generator=gen)
         w = torch.rand(8, 8, 3, 3, generator=gen) - 0.5
         b = torch.rand(8, generator=gen)
-        with _threads(1):  # NNPACK sizes its thread pool on its first call: one thread, run inline
+        with torch_threads(1):  # NNPACK sizes its thread pool on its first call: one thread, run inline
             got = torch._nnpack_spatial_convolution(x, w, b, [1, 1], [1, 1])
         want = torch.nn.functional.conv2d(x, w, b, padding=1)
         return bool((got - want).abs().max() < 1e-4)
@@ -230,27 +233,6 @@ def choose_cpu_kernel(kernel: str, device: torch.device, precision: str) -> str:
         raise ConfigError("restorer.cpu_kernel: winograd needs NNPACK, which this PyTorch build cannot run here; "
                           "use onednn")
     return kernel
-
-
-class _threads:
-    """Context manager: torch's intra-op threads for the calling thread set to ``n``, then put back."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.before = 0
-
-    def __enter__(self) -> None:
-        import torch
-
-        self.before = torch.get_num_threads()
-        if self.before != self.n:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        import torch
-
-        if torch.get_num_threads() != self.before:
-            torch.set_num_threads(self.before)
 
 
 def _winograd_convs(net: torch.nn.Module) -> int:
@@ -411,12 +393,12 @@ class GanRestorer:
         frames = list(x.split(1))  # always one frame per call: NNPACK batches by another algorithm
         workers = min(len(frames), torch.get_num_threads())
         if workers <= 1:
-            with _threads(1):
+            with torch_threads(1):
                 return torch.cat([self.net(f) for f in frames])
         results: list[Any] = [None] * len(frames)
 
         def work(first: int, step: int) -> None:
-            with torch.inference_mode(), _threads(1):
+            with torch.inference_mode(), torch_threads(1):
                 for i in range(first, len(frames), step):
                     try:
                         results[i] = self.net(frames[i])
@@ -424,7 +406,7 @@ class GanRestorer:
                         results[i] = err
                         return
 
-        with _threads(1):  # a new thread's first parallel region reads the process-wide count
+        with torch_threads(1):  # a new thread's first parallel region reads the process-wide count
             threads = [threading.Thread(target=work, args=(k, workers), name=f"vidrestore-gan-{k}", daemon=True)
                        for k in range(workers)]
             for t in threads:
