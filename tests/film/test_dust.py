@@ -188,3 +188,58 @@ def test_edge_flow_leaves_a_blotch_on_a_motion_edge_alone() -> None:
     assert near_edge[blob].mean() == 0.0
     off = detect_blotches(center, warped, valid, SIDES, DustParams(max_area=0.05), OFFSETS, flows=edge)
     assert off.mask[0, 0].numpy()[blob].mean() > 0.9  # the first pass (no edge_flow) still takes it
+
+
+def test_a_shot_end_seen_only_in_two_copies_of_one_frame_is_left_alone() -> None:
+    """Telecine: the two frames on the one side that exists are the same film frame, so they agree whatever
+    they show; the blob that two different pictures disagree with is dirt, the one two copies do is not known."""
+    center, warped = _stack(seed=4, noise=0.01)
+    blob = _blob(center, 30, 40, 4, 0.0)
+    valid = torch.ones(2, 1, 64, 96, dtype=torch.bool)
+    covered = torch.ones(1, 1, 64, 96, dtype=torch.bool)
+    params = DustParams(max_area=0.05)
+    different = detect_blotches(center, warped[2:], valid, [1, 1], params, [1, 2], covered=covered)
+    assert different.mask[0, 0].numpy()[blob].mean() > 0.9
+    copies = torch.cat([warped[2:3], warped[2:3]])
+    repeated = detect_blotches(center, copies, valid, [1, 1], params, [1, 2], covered=covered)
+    assert repeated.mask[0, 0].numpy().sum() == 0
+    # with both sides present, a repeated neighbour is still evidence (the rule is for one side alone)
+    both = detect_blotches(center, torch.cat([warped[:2], copies]), torch.ones(4, 1, 64, 96, dtype=torch.bool),
+                           SIDES, params, OFFSETS, covered=covered)
+    assert both.mask[0, 0].numpy()[blob].mean() > 0.9
+
+
+def test_a_limb_the_flow_missed_is_not_dirt_and_a_speck_beside_it_is() -> None:
+    """A dark bar moves 8 px per frame but the flow says it stands still (it follows the background): the warped
+    neighbours lack it like they lack dirt. The neighbours as they are hold it 8 px away; they hold no speck."""
+    h, w = 64, 96
+    center, warped = _stack(h, w, seed=6, noise=0.01)
+    sources = warped.clone()  # the static background: not warped is the same as warped
+    bar = np.zeros((h, w), bool)
+    bar[28:34, 20:28] = True
+    center[0][:, torch.from_numpy(bar)] = 0.03
+    for k, off in enumerate(OFFSETS):  # the bar in each neighbour, 8 px per frame further
+        sources[k][:, torch.from_numpy(np.roll(bar, 8 * off, axis=1))] = 0.03
+    speck = _blob(center, 31, 70, 3, 0.03)
+    valid = torch.ones(4, 1, h, w, dtype=torch.bool)
+    flows = torch.zeros(4, 2, h, w)
+    flows[:, 0, 36:, :] = 3.0 * torch.tensor(OFFSETS, dtype=torch.float32).view(4, 1, 1)  # a motion edge below both
+    params = DustParams(max_area=0.05, moved_search=0.1)
+    det = detect_blotches(center, warped, valid, SIDES, params, OFFSETS, flows=flows, sources=sources)
+    mask = det.mask[0, 0].numpy()
+    assert mask[bar].mean() == 0.0
+    assert mask[speck].mean() > 0.9
+    off = detect_blotches(center, warped, valid, SIDES, DustParams(max_area=0.05, moved_flow=None), OFFSETS,
+                          flows=flows, sources=sources)
+    assert off.mask[0, 0].numpy()[bar].mean() > 0.9  # without the test, the bar passes for dirt
+    # where the flow around is uniform (no motion edge) the test does not run: nothing to suspect
+    still = detect_blotches(center, warped, valid, SIDES, params, OFFSETS, flows=torch.zeros(4, 2, h, w),
+                            sources=sources)
+    assert still.mask[0, 0].numpy()[bar].mean() > 0.9
+
+
+def test_moved_content_parameters_are_checked() -> None:
+    with pytest.raises(ValueError):
+        DustParams(moved_ratio=1.0)
+    with pytest.raises(ValueError):
+        DustParams(moved_search=-0.1)

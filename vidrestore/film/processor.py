@@ -158,6 +158,8 @@ class FilmProcessor:
                                override_contrast=config.dust_override_contrast,
                                one_sided_contrast=config.dust_one_sided_contrast,
                                uniform_flow=config.dust_uniform_flow,
+                               moved_flow=config.dust_moved_flow or None, moved_ratio=config.dust_moved_ratio,
+                               moved_search=config.dust_moved_search,
                                edge_flow=config.dust_second_pass_flow if second_pass else None)
         self.scratch = ScratchParams(threshold=config.scratch_threshold, min_length=config.scratch_min_length,
                                      max_width=config.scratch_max_width, persistence=config.scratch_persistence)
@@ -458,7 +460,8 @@ class FilmProcessor:
             det = detect_blotches(center, aligned.warped, aligned.valid, aligned.sides, self.dust, aligned.offsets,
                                   covered=side_coverage(aligned), inside=aligned.inside,
                                   motion=local_motion(aligned), clipped=_clip_masks(self._raw[t]),
-                                  flows=aligned.flows)
+                                  flows=aligned.flows,
+                                  sources=torch.cat([self._clean_frame(t + k) for k in aligned.offsets]))
             dust, dust_found = det.repair_mask, det.mask
             self._counts["dust_regions"] += det.regions
             self._counts["rejected_large"] += det.rejected_large
