@@ -243,7 +243,7 @@ def _moved_content(mask: np.ndarray, lum: np.ndarray, sources: np.ndarray, flows
         comp = (labels[ys, xs] == i).astype(np.uint8)
         if _flow_spread(flows[:, :, ys, xs], comp) < spread * step:
             continue
-        around = (cv2.dilate(comp, np.ones((11, 11), np.uint8)) > 0) & ~(cv2.dilate(comp, np.ones((3, 3), np.uint8)) > 0)
+        around = _around(comp)
         ty, tx = _box(stats[i], h, w, margin=2)
         region = labels[ty, tx] == i
         rim = cv2.dilate(region.astype(np.uint8), rim_kernel)
@@ -280,13 +280,17 @@ def _box(stat: np.ndarray, h: int, w: int, margin: int = 6) -> tuple[slice, slic
             slice(max(0, x0 - margin), min(w, x0 + bw + margin)))
 
 
+def _around(comp: np.ndarray) -> np.ndarray:
+    """The 5 px ring around region ``comp`` (uint8 box, 1 inside), 1 px away from it: bool, same box."""
+    import cv2
+
+    return (cv2.dilate(comp, np.ones((11, 11), np.uint8)) > 0) & ~(cv2.dilate(comp, np.ones((3, 3), np.uint8)) > 0)
+
+
 def _flow_spread(flows: np.ndarray, comp: np.ndarray) -> float:
     """Largest spread (10th to 90th percentile, px) of any neighbour's flow component in the 5 px ring
     around region ``comp`` (uint8 box, 1 inside); ``flows`` is ``(K, 2, h, w)`` over the same box."""
-    import cv2
-
-    around = (cv2.dilate(comp, np.ones((11, 11), np.uint8)) > 0) & ~(cv2.dilate(comp, np.ones((3, 3), np.uint8)) > 0)
-    f = flows[:, :, around]  # (K, 2, P)
+    f = flows[:, :, _around(comp)]  # (K, 2, P)
     return float((np.percentile(f, 90, axis=2) - np.percentile(f, 10, axis=2)).max())
 
 
