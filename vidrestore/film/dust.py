@@ -63,7 +63,11 @@ import numpy as np
 
 from vidrestore.film.ops import box_blur, dilate, fill_from_surroundings, luma, robust_sigma
 
+SAME_PICTURE = 1.5 / 255  # mean luma difference under which two frames are one picture (a telecine's repeat)
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import torch
 
 
@@ -250,7 +254,7 @@ def _moved_content(mask: np.ndarray, lum: np.ndarray, sources: np.ndarray, flows
         around = _around(comp)
         ty, tx = _box(stats[i], h, w, margin=2)
         region = labels[ty, tx] == i
-        rim = cv2.dilate(region.astype(np.uint8), rim_kernel)
+        rim = cv2.dilate(region.astype(np.uint8), rim_kernel).astype(np.float32)
         rim_only = (rim > 0) & ~region
         if not rim_only.any():
             continue
@@ -270,7 +274,7 @@ def _moved_content(mask: np.ndarray, lum: np.ndarray, sources: np.ndarray, flows
             at_flow, rim_at_flow = float(diff[region].mean()), float(diff[rim_only].mean())
             sy0, sx0 = max(0, y0 - reach), max(0, x0 - reach)
             area = np.ascontiguousarray(sources[j, sy0:min(h, y0 + th + reach), sx0:min(w, x0 + tw + reach)])
-            scores = cv2.matchTemplate(area, templ, cv2.TM_SQDIFF, mask=rim.astype(np.float32))
+            scores = cv2.matchTemplate(area, templ, cv2.TM_SQDIFF, mask=rim)
             by, bx = np.unravel_index(int(np.argmin(scores)), scores.shape)
             diff = np.abs(area[by:by + th, bx:bx + tw] - templ)
             shifted = float(diff[region].mean())
@@ -345,14 +349,14 @@ class _Evidence:
         return ok & (bright | dark)
 
 
-def _distinct_pictures(yn: torch.Tensor, valid: torch.Tensor, same: float = 1.5 / 255) -> int:
+def _distinct_pictures(yn: torch.Tensor, valid: torch.Tensor) -> int:
     """How many different pictures the warped neighbours ``yn`` ``(N, 1, H, W)`` show: two whose mean
-    luma difference over the pixels valid in both is under ``same`` are one (a repeated frame)."""
+    luma difference over the pixels valid in both is under :data:`SAME_PICTURE` are one (a repeat)."""
     groups: list[int] = []
     for j in range(yn.shape[0]):
         for g in groups:
             both = valid[j] & valid[g]
-            if bool(both.any()) and float((yn[j] - yn[g]).abs()[both].mean()) < same:
+            if bool(both.any()) and float((yn[j] - yn[g]).abs()[both].mean()) < SAME_PICTURE:
                 break
         else:
             groups.append(j)
@@ -372,7 +376,7 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
                     params: DustParams, offsets: list[int] | None = None, covered: torch.Tensor | None = None,
                     inside: torch.Tensor | None = None, motion: torch.Tensor | None = None,
                     clipped: tuple[torch.Tensor, torch.Tensor] | None = None,
-                    flows: torch.Tensor | None = None, sources: torch.Tensor | None = None) -> Detection:
+                    flows: torch.Tensor | None = None, sources: Sequence[torch.Tensor] | None = None) -> Detection:
     """Blotch mask of ``center`` ``(1, 3, H, W)`` against ``warped`` neighbours ``(K, 3, H, W)``.
 
     ``valid`` ``(K, 1, H, W)`` bool; ``sides[k]`` is -1 for a past neighbour, +1 for a future one;
@@ -385,9 +389,10 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     bool ``(1, 1, H, W)``: where the frame as scanned is clipped white, it is not darker dirt (the
     exposure correction only made a clipped highlight look dark), and likewise for black.
     ``flows`` (``(K, 2, H, W)``, ``flow_{t -> t+k}`` in px) lets :func:`_stand_out` tell a region
-    far from any motion boundary. ``sources`` (``(K, 3, H, W)``, the neighbours not warped, same
-    order) with ``flows`` lets :func:`_moved_content` drop regions near a motion edge whose content
-    a nearest neighbour holds a little further than the flow says.
+    far from any motion boundary. ``sources`` (the ``K`` neighbours not warped, same order, each
+    ``(3, H, W)`` or ``(1, 3, H, W)``) with ``flows`` lets :func:`_moved_content` drop regions near a
+    motion edge whose content a nearest neighbour holds a little further than the flow says; only
+    the nearest are read, and only when a region is left to test.
     """
     import torch
 
@@ -414,8 +419,9 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
 
     # one side's neighbours that are copies of one another (a telecine's repeated frame) are one picture:
     # their agreement says nothing, so one side alone must hold two different pictures
-    distinct = {s: _distinct_pictures(yn[[j for j in range(k) if sides[j] == s]],
-                                      valid[[j for j in range(k) if sides[j] == s]]) >= 2 for s in (-1, 1)}
+    distinct = {s: covered is not None and _distinct_pictures(yn[[j for j in range(k) if sides[j] == s]],
+                                                              valid[[j for j in range(k) if sides[j] == s]]) >= 2
+                for s in (-1, 1)}
 
     def sides_ok(use: torch.Tensor, ev: _Evidence) -> tuple[torch.Tensor, torch.Tensor]:
         """Where both sides give evidence, and where one side is all there is (then: strong outliers only)."""
@@ -446,7 +452,7 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
         # telecine) is never dropped: its agreement is the truth.
         slow_all = motion < params.override_motion * w if motion is not None else torch.ones_like(ok)
         every = valid.all(0, keepdim=True) & slow_all
-        copies = (yc - yn).abs().flatten(1).mean(1) < 1.5 / 255
+        copies = (yc - yn).abs().flatten(1).mean(1) < SAME_PICTURE
         for j in range(k):
             if bool(copies[j]):
                 continue
@@ -476,11 +482,12 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
         per_frame = (flows / torch.tensor([abs(o) for o in offsets], dtype=flows.dtype).view(k, 1, 1, 1)).numpy()
     keep, regions = _stand_out(keep, yc[0, 0].numpy(), d.mean(0)[0].numpy(), flows=per_frame,
                                uniform=params.uniform_flow)
-    if params.moved_flow is not None and per_frame is not None and sources is not None:
+    if params.moved_flow is not None and per_frame is not None and sources is not None and regions:
         # the nearest neighbours only: a failed alignment there is a small displacement away
         step = min(abs(x) for x in offsets)
         near_k = [i for i, o in enumerate(offsets) if abs(o) == step]
-        keep, regions = _moved_content(keep, yc[0, 0].numpy(), luma(sources[near_k])[:, 0].numpy(),
+        near = luma(torch.cat([sources[i].reshape(1, 3, h, w) for i in near_k]))[:, 0].numpy()
+        keep, regions = _moved_content(keep, yc[0, 0].numpy(), near,
                                        flows[near_k].numpy(), params.moved_flow, params.moved_ratio,
                                        max(4, int(np.ceil(params.moved_search * w * step))), step)
     if params.edge_flow is not None and per_frame is not None:

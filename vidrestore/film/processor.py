@@ -461,7 +461,7 @@ class FilmProcessor:
                                   covered=side_coverage(aligned), inside=aligned.inside,
                                   motion=local_motion(aligned), clipped=_clip_masks(self._raw[t]),
                                   flows=aligned.flows,
-                                  sources=torch.cat([self._clean_frame(t + k) for k in aligned.offsets]))
+                                  sources=[self._clean_frame(t + k) for k in aligned.offsets])
             dust, dust_found = det.repair_mask, det.mask
             self._counts["dust_regions"] += det.regions
             self._counts["rejected_large"] += det.rejected_large
