@@ -321,6 +321,9 @@ class FilmConfig:
     #                               nearest neighbours hold, displaced, is motion, not dirt (0 = off)
     dust_moved_ratio: float = 0.7  # ... when a shifted match leaves under this share of the flow match's difference
     dust_moved_search: float = 0.02  # ... searched within this share of the frame width
+    dust_sides_agree: float = 0.2  # dirt hides one picture: a past and a future neighbour must agree under a region
+    #                               (their difference, less the frame's usual one, under this share of its contrast;
+    #                               0 = off)
     dust_rescue_ring: int = 12  # px around a blotch that broke the flow, read to fill the flow across it
     dust_rescue_share: float = 0.5  # ... share of that ring that must be reliably aligned
     dust_passes: int = 2  # 2: dust found again against the cleaned neighbours and repaired (what pass 1 missed)
@@ -354,6 +357,7 @@ class FilmConfig:
         _check("film.dust_moved_flow", self.dust_moved_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
         _check("film.dust_moved_ratio", 0.0 < self.dust_moved_ratio < 1.0, "must be in (0, 1)")
         _check("film.dust_moved_search", 0.0 <= self.dust_moved_search <= 0.25, "must be in [0, 0.25]")
+        _check("film.dust_sides_agree", self.dust_sides_agree >= 0, "must be >= 0 (0 = off)")
         _check("film.dust_rescue_ring", 1 <= self.dust_rescue_ring <= 64, "must be in [1, 64] px")
         _check("film.dust_rescue_share", 0.0 < self.dust_rescue_share <= 1.0, "must be in (0, 1]")
         _check("film.dust_passes", self.dust_passes in (1, 2), "must be 1 or 2")

@@ -62,6 +62,7 @@ def test_save_masks_without_the_film_stage_is_one_clear_line(dusty_clip: Path, t
     ("film.radus=3", "unknown key 'film.radus' (did you mean 'radius'?)"),
     ("film.radius=0", "film.radius: must be in [1, 8]"),
     ("film.scratch_persistence=9", "film.scratch_persistence: must be in [1, 2 * film.radius + 1]"),
+    ("film.dust_sides_agree=-0.1", "film.dust_sides_agree: must be >= 0 (0 = off)"),
 ])
 def test_bad_film_settings_are_refused(dusty_clip: Path, tmp_path: Path, setting: str, message: str) -> None:
     r = run_cli("restore", str(dusty_clip), "-o", str(tmp_path / "x.mp4"), "--preset", "film", "--set", setting)

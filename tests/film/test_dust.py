@@ -272,3 +272,31 @@ def test_a_large_blurred_limb_is_motion_on_the_region_alone() -> None:
     assert without.mask[0, 0].numpy()[arm].mean() > 0.9
     det = detect_blotches(center, warped, valid, SIDES, base, OFFSETS, flows=flows, sources=sources)
     assert det.mask[0, 0].numpy()[arm].mean() == 0.0
+
+
+def test_a_region_the_past_and_the_future_disagree_about_is_not_dirt() -> None:
+    """Dirt hides one picture that goes on: a bright region whose aligned past shows one thing under it and whose
+    future shows another (a limb the flow placed differently on each side) is motion; the same region over a
+    picture both sides agree on is dirt."""
+    center, warped = _stack(seed=8, noise=0.01)
+    blob = _blob(center, 30, 40, 5, 0.95)
+    valid = torch.ones(4, 1, 64, 96, dtype=torch.bool)
+    params = DustParams(max_area=0.05)
+    assert params.sides_agree == 0.2
+    agree = detect_blotches(center, warped, valid, SIDES, params, OFFSETS)
+    assert agree.mask[0, 0].numpy()[blob].mean() > 0.9
+    sides = warped.clone()
+    where = torch.from_numpy(blob)
+    sides[:2][:, :, where] = 0.35  # the past shows something dark there ...
+    sides[2:][:, :, where] = 0.60  # ... the future something lighter: each still ~0.35 below the frame
+    off = detect_blotches(center, sides, valid, SIDES, DustParams(max_area=0.05, sides_agree=None), OFFSETS)
+    assert off.mask[0, 0].numpy()[blob].mean() > 0.9  # every pixel alone is an outlier of one sign
+    det = detect_blotches(center, sides, valid, SIDES, params, OFFSETS)
+    assert det.mask[0, 0].numpy()[blob].mean() == 0.0
+    # one side only (a shot's first frame): no pair to compare, the region is judged as before
+    one = detect_blotches(center, sides[2:], valid[2:], [1, 1], params, [1, 2],
+                          covered=torch.ones(1, 1, 64, 96, dtype=torch.bool))
+    assert one.mask[0, 0].numpy()[blob].mean() > 0.9
+    with pytest.raises(ValueError):
+        DustParams(sides_agree=0.0)
+

@@ -164,14 +164,23 @@ def test_clipped_highlight_guard_spares_dirt_inside_a_clipped_sky() -> None:
 
 def test_a_running_figure_on_real_film_is_not_taken_for_dirt() -> None:
     """chaplin.mp4 frames 14-22: a figure runs past, the flow misses its limbs, the film has little dirt there.
-    What the dust detector flags is mostly the figure; the moved-content test (film.dust_moved_flow) finds the
-    limbs a few pixels away in the neighbours and drops them."""
+    What the dust detector flags is mostly the figure. The moved-content test (film.dust_moved_flow) finds the
+    limbs a few pixels away in the neighbours; the sides test (film.dust_sides_agree) sees the past and the
+    future show different things under them. Each alone drops most of them, and together more."""
     from vidrestore.io.reader import open_reader
 
     with open_reader(shared_file("moviepy_media/chaplin.mp4")) as r:
         frames = [f.rgb for _, f in zip(range(23), r)][14:]
     fixed = ("film.dust_sigmas=0", "film.dust_threshold=0.06")
-    with_test = run_film(frames, *fixed, analyse_only=True)[1].stats()["dust_regions_per_frame"]
-    without = run_film(frames, *fixed, "film.dust_moved_flow=0", analyse_only=True)[1].stats()["dust_regions_per_frame"]
+
+    def regions(*overrides: str) -> float:
+        return run_film(frames, *fixed, *overrides, analyse_only=True)[1].stats()["dust_regions_per_frame"]
+
+    without = regions("film.dust_moved_flow=0", "film.dust_sides_agree=0")
+    moved = regions("film.dust_sides_agree=0")
+    sides = regions("film.dust_moved_flow=0")
+    both = regions()
     assert without >= 5.0, without  # measured 9.9 regions per frame, nearly all on the figure
-    assert with_test <= 0.5 * without, (with_test, without)  # measured 3.2
+    assert moved <= 0.5 * without, (moved, without)  # measured 3.0
+    assert sides <= 0.5 * without, (sides, without)  # measured 3.9
+    assert both < min(moved, sides), (both, moved, sides)  # measured 2.1

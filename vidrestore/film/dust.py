@@ -47,7 +47,10 @@ direction only. Here, with ``K`` neighbours (``+-1 .. +-r``) warped onto frame t
   side of the ring is enough: dirt on the border of a cloud and a dark field is no darker than the
   ring's median. Next to a motion edge (``moved_flow``), a region whose content the nearest
   neighbours hold a few pixels away from where the flow points (:func:`_moved_content`) is a limb
-  the flow missed, not dirt. The mask is dilated by ``dilate`` px for the repair.
+  the flow missed, not dirt. And dirt hides one picture that goes on, so some past and some
+  future neighbour must agree about what lies under a region (:func:`_sides_agree`,
+  ``sides_agree``): where they show two different things, the flow missed motion and a repair
+  would paste a mix of both. The mask is dilated by ``dilate`` px for the repair.
 
 Repair: each masked pixel takes the colour of the neighbour whose luma is the confidence-weighted
 median of the valid neighbours (one neighbour's RGB, so colours stay consistent); pixels no valid
@@ -89,6 +92,9 @@ class DustParams:
     #                                  content displaced in the neighbours (:func:`_moved_content`; None = off)
     moved_ratio: float = 0.7  # ... found when a shifted match explains the region this much better than the flow did
     moved_search: float = 0.02  # ... searched within this share of the frame width around the flow's match
+    sides_agree: float | None = 0.2  # a region is dirt only if some past and some future neighbour agree on what is
+    #                                  under it: their difference there (less the frame's usual one) under this share
+    #                                  of the region's contrast (:func:`_sides_agree`; None = off)
 
     def __post_init__(self) -> None:
         if self.threshold <= 0 or self.sigmas < 0:
@@ -97,6 +103,8 @@ class DustParams:
             raise ValueError("dust min_neighbours must be >= 1")
         if not 0 < self.moved_ratio < 1 or self.moved_search < 0:
             raise ValueError("dust moved_ratio must be in (0, 1) and moved_search >= 0")
+        if self.sides_agree is not None and self.sides_agree <= 0:
+            raise ValueError("dust sides_agree must be > 0 (or None = off)")
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,52 @@ def _away_from_motion_edges(mask: np.ndarray, flows: np.ndarray, limit: float) -
     for i in range(1, n):
         ys, xs = _box(stats[i], h, w)
         keep[i] = _flow_spread(flows[:, :, ys, xs], (labels[ys, xs] == i).astype(np.uint8)) < limit
+    return keep[labels], int(keep[1:].sum())
+
+
+def _sides_agree(mask: np.ndarray, yc: np.ndarray, yn: np.ndarray, valid: np.ndarray, offsets: Sequence[int],
+                 share: float) -> tuple[np.ndarray, int]:
+    """Keep the regions under which some past and some future neighbour show the same picture.
+
+    ``yc`` is the frame's luma ``(H, W)``, ``yn`` the aligned neighbours' ``(K, H, W)``, ``valid``
+    where each shows something (``(K, H, W)`` bool), ``offsets`` their frame offsets. Dirt sits on one
+    frame over a picture that goes on: aligned, the frames before and after it agree about what it
+    hides, and the repair is that picture. Where the flow missed a moving limb, the past neighbours show
+    it displaced one way and the future ones the other (or show what the limb uncovers): they differ
+    from the frame *and* from each other, and a repair would paste a mix of both (a ghost). For each
+    region, the smallest mean difference between a past and a future neighbour (each pair valid on at
+    least half of it), less the frame's typical difference between its nearest past and future neighbour
+    (grain, small misalignment), must stay under ``share`` of the region's contrast (its mean difference
+    from the neighbours' median). A region with no such pair (one side only) is kept.
+    """
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    past = [i for i, o in enumerate(offsets) if o < 0]
+    future = [i for i, o in enumerate(offsets) if o > 0]
+    if n <= 1 or not past or not future:
+        return mask, max(n - 1, 0)
+    p1 = min(past, key=lambda i: -offsets[i])
+    f1 = min(future, key=lambda i: offsets[i])
+    both = valid[p1] & valid[f1]
+    floor = float(np.median(np.abs(yn[p1] - yn[f1])[both])) if both.any() else 0.0
+    keep = np.ones(n, dtype=bool)
+    keep[0] = False
+    h, w = mask.shape
+    for i in range(1, n):
+        ys, xs = _box(stats[i], h, w, margin=0)
+        region = labels[ys, xs] == i
+        y = yn[:, ys, xs][:, region]  # (K, P)
+        v = valid[:, ys, xs][:, region]
+        seen = v.any(0)
+        if not seen.any():
+            continue
+        median = np.nanmedian(np.where(v[:, seen], y[:, seen], np.nan), axis=0)
+        contrast = float(np.abs(yc[ys, xs][region][seen] - median).mean())
+        gaps = [float(np.abs(y[a] - y[b])[v[a] & v[b]].mean())
+                for a in past for b in future if (v[a] & v[b]).mean() >= 0.5]
+        if gaps and min(gaps) - floor > share * contrast:
+            keep[i] = False
     return keep[labels], int(keep[1:].sum())
 
 
@@ -482,6 +536,12 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
         per_frame = (flows / torch.tensor([abs(o) for o in offsets], dtype=flows.dtype).view(k, 1, 1, 1)).numpy()
     keep, regions = _stand_out(keep, yc[0, 0].numpy(), d.mean(0)[0].numpy(), flows=per_frame,
                                uniform=params.uniform_flow)
+    if params.sides_agree is not None and regions:
+        # what a neighbour shows counts wherever its match lies inside its frame, reliable or not: a strong
+        # outlier found where the flow check failed is judged on the same pictures
+        shown = valid | inside if inside is not None else valid
+        keep, regions = _sides_agree(keep, yc[0, 0].numpy(), yn[:, 0].numpy(), shown[:, 0].numpy(), offsets,
+                                     params.sides_agree)
     if params.moved_flow is not None and per_frame is not None and sources is not None and regions:
         # the nearest neighbours only: a failed alignment there is a small displacement away
         step = min(abs(x) for x in offsets)

@@ -159,7 +159,7 @@ class FilmProcessor:
                                one_sided_contrast=config.dust_one_sided_contrast,
                                uniform_flow=config.dust_uniform_flow,
                                moved_flow=config.dust_moved_flow or None, moved_ratio=config.dust_moved_ratio,
-                               moved_search=config.dust_moved_search,
+                               moved_search=config.dust_moved_search, sides_agree=config.dust_sides_agree or None,
                                edge_flow=config.dust_second_pass_flow if second_pass else None)
         self.scratch = ScratchParams(threshold=config.scratch_threshold, min_length=config.scratch_min_length,
                                      max_width=config.scratch_max_width, persistence=config.scratch_persistence)
