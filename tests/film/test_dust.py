@@ -300,3 +300,32 @@ def test_a_region_the_past_and_the_future_disagree_about_is_not_dirt() -> None:
     with pytest.raises(ValueError):
         DustParams(sides_agree=0.0)
 
+
+
+def test_a_large_region_on_a_fast_motion_edge_is_motion_even_with_no_match() -> None:
+    """A 200 px region that no neighbour holds anywhere (a blurred arm is a new picture in every frame) is left
+    alone where the flow around it spreads by 4 px per frame or more, and taken for dirt beside a slower edge."""
+    h, w = 64, 96
+    center, warped = _stack(h, w, seed=9, noise=0.01)
+    sources = warped.clone()  # the neighbours as they are: the region is in none of them
+    arm = np.zeros((h, w), bool)
+    arm[12:32, 30:40] = True
+    center[0][:, torch.from_numpy(arm)] = 0.05
+    valid = torch.ones(4, 1, h, w, dtype=torch.bool)
+    params = DustParams(max_area=0.05, moved_search=0.1)
+
+    def edge(px_per_frame: float) -> torch.Tensor:
+        flows = torch.zeros(4, 2, h, w)
+        flows[:, 0, 28:, :] = px_per_frame * torch.tensor(OFFSETS, dtype=torch.float32).view(4, 1, 1)
+        return flows
+
+    slow = detect_blotches(center, warped, valid, SIDES, params, OFFSETS, flows=edge(3.0), sources=sources)
+    assert slow.mask[0, 0].numpy()[arm].mean() > 0.9
+    fast = detect_blotches(center, warped, valid, SIDES, params, OFFSETS, flows=edge(6.0), sources=sources)
+    assert fast.mask[0, 0].numpy()[arm].mean() == 0.0
+    small = np.zeros((h, w), bool)  # a speck beside the same fast edge is still judged on its content
+    center2, warped2 = _stack(h, w, seed=9, noise=0.01)
+    small[20:24, 34:38] = True
+    center2[0][:, torch.from_numpy(small)] = 0.05
+    det = detect_blotches(center2, warped2, valid, SIDES, params, OFFSETS, flows=edge(6.0), sources=warped2.clone())
+    assert det.mask[0, 0].numpy()[small].mean() > 0.9
