@@ -81,7 +81,7 @@ def test_a_moving_object_over_a_static_background_is_not_smeared() -> None:
     for t in range(n):
         m = np.zeros((h, w), bool)
         m[boxes[t]] = True
-        assert psnr(out[t], clean[t], m) >= psnr(noisy[t], clean[t], m) - 0.1, t  # the moving region
+        assert psnr(out[t], clean[t], m) >= psnr(noisy[t], clean[t], m), t  # moving region: +0.49 dB or more
         assert psnr(out[t], clean[t], ~m) > psnr(noisy[t], clean[t], ~m) + 2.0, t  # the static background
 
 
