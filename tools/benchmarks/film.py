@@ -239,14 +239,30 @@ def _dusty_crop(masks: list[np.ndarray], fraction: float = 0.3):  # type: ignore
     return Crop(int(np.clip(x - side // 2, 0, w - side)), int(np.clip(y - side // 2, 0, h - side)), side, side)
 
 
+def _sheet_picks(masks: list[np.ndarray], count: int = 3) -> list[int]:
+    """The ``count`` frames the restorer repaired most (in order), topped up with evenly spread ones."""
+    n = len(masks)
+    area = np.array([int(m.sum()) for m in masks])
+    picks = [int(i) for i in np.argsort(-area, kind="stable")[:count] if area[i] > 0]
+    for i in (n // 4, n // 2, 3 * n // 4, 0, n - 1):
+        if len(picks) >= min(count, n):
+            break
+        if i not in picks:
+            picks.append(i)
+    return sorted(picks)
+
+
 def _sheet(pairs: list[tuple[int, np.ndarray, np.ndarray]], path: Path, masks: list[np.ndarray]) -> None:
+    """Before/after rows, each zoomed where that frame was repaired (its own crop: dirt is somewhere else in
+    every frame), or on the frame's detail where nothing was."""
     import cv2
 
-    from vidrestore.metrics.compare import make_sheet
+    from vidrestore.metrics.compare import make_sheet, vconcat
 
-    sheet = make_sheet(pairs, labels=("before", "after: --preset film"), crop=_dusty_crop(masks))
+    rows = [make_sheet([pair], labels=("before", "after: --preset film"),
+                       crop=_dusty_crop([mask]) if mask.any() else None) for pair, mask in zip(pairs, masks)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(path), cv2.cvtColor(vconcat(rows), cv2.COLOR_RGB2BGR))
 
 
 def _regions(masks: list[np.ndarray]) -> list[int]:
@@ -288,8 +304,9 @@ def bench_real_film(quick: bool) -> list[BenchRow]:
         second = proc.stats().get("second_pass_regions_per_frame", 0.0)
         h, w = frames[0].shape[:2]
         sheet = OUT / f"{name.split()[0].replace('.mp4', '')}_before_after.png"
-        picks = [len(frames) // 4, len(frames) // 2, 3 * len(frames) // 4]
-        _sheet([(i, frames[i], out[i]) for i in picks], sheet, [proc.last_masks[i][0] for i in picks])
+        repaired = [proc.last_masks[i][0] | proc.last_masks[i][1] for i in range(len(frames))]
+        picks = _sheet_picks(repaired)
+        _sheet([(i, frames[i], out[i]) for i in picks], sheet, [repaired[i] for i in picks])
         rows.append(BenchRow(
             f"real film {name} {w}x{h}x{len(frames)}: blotches per frame",
             f"{sum(b) / len(b):.3f} -> {sum(a) / len(a):.3f} regions ({sum(b)} -> {sum(a)} in {len(b)} frames, "
