@@ -68,6 +68,7 @@ def test_bad_film_settings_are_refused(dusty_clip: Path, tmp_path: Path, setting
     r = run_cli("restore", str(dusty_clip), "-o", str(tmp_path / "x.mp4"), "--preset", "film", "--set", setting)
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no output, not even a temporary one
 
 
 def test_masks_folder_that_is_a_file_is_refused(dusty_clip: Path, tmp_path: Path) -> None:
