@@ -285,7 +285,7 @@ def bench_real_film(quick: bool) -> list[BenchRow]:
 
     rows: list[BenchRow] = []
     clips = [("old_films_bofb 001", DATA / "old_films_bofb" / "data_1" / "001", 12 if quick else 24),
-             # the whole clip: it holds a few dozen specks, and on 60 frames one region is 5 % of the count
+             # the whole clip (29 regions before): its first 60 frames hold 11, so one region there is 9 % of the count
              ("chaplin.mp4", DATA / "moviepy_media" / "chaplin.mp4", 24 if quick else None)]
     for name, path, n in clips:
         if not path.exists():

@@ -243,7 +243,7 @@ def _sides_agree(mask: np.ndarray, yc: np.ndarray, yn: np.ndarray, valid: np.nda
     future = [i for i, o in enumerate(offsets) if o > 0]
     if n <= 1 or not past or not future:
         return mask, max(n - 1, 0)
-    p1 = min(past, key=lambda i: -offsets[i])
+    p1 = max(past, key=lambda i: offsets[i])  # the nearest past and future neighbours
     f1 = min(future, key=lambda i: offsets[i])
     both = valid[p1] & valid[f1]
     floor = float(np.median(np.abs(yn[p1] - yn[f1])[both])) if both.any() else 0.0
