@@ -573,7 +573,7 @@ def list_presets() -> dict[str, tuple[Path, str]]:
             if p.stem in found:
                 continue
             desc = ""
-            for line in p.read_text(encoding="utf-8").splitlines():
+            for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
                 if line.startswith("#"):
                     desc = line.lstrip("#").strip()
                     break
@@ -581,11 +581,24 @@ def list_presets() -> dict[str, tuple[Path, str]]:
     return found
 
 
+def text_line_of(path: Path, offset: int) -> int:
+    """The 1-based line holding byte ``offset`` of ``path`` (for messages about undecodable bytes)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(offset).count(b"\n") + 1
+    except OSError:
+        return 0
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"{path}: cannot read config ({err.strerror or err})") from err
+    except UnicodeDecodeError as err:
+        line = text_line_of(path, err.start)
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}, "
+                          f"line {line}); save the config as UTF-8") from err
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -637,6 +650,9 @@ def _load_with_base(path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
     parent = data.pop("base", None)
     if parent is None:
         return data
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: base: expected the name of one preset (e.g. base: film), "
+                          f"got {type(parent).__name__} {parent!r}")
     if parent in seen:
         raise ConfigError(f"{path}: preset inheritance loops through {parent!r}")
     presets = list_presets()
@@ -645,8 +661,14 @@ def _load_with_base(path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
     return _deep_merge(_load_with_base(presets[parent][0], seen + (str(parent),)), data)
 
 
-def dump_config(cfg: Config, path: str | os.PathLike[str]) -> None:
-    """Write the resolved config as YAML (loadable with ``--config``)."""
+def dump_config(cfg: Config, path: str | os.PathLike[str], *, overwrite: bool | None = None,
+                inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Write the resolved config as YAML (loadable with ``--config``), atomically and never through a
+    link or onto an input; an existing file is replaced only with ``overwrite`` (default: the run's
+    ``--overwrite``)."""
+    from vidrestore.io import safety
+
     text = "# resolved vidrestore config; reproduce with: vidrestore ... --config THIS_FILE\n"
     text += yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
-    Path(path).write_text(text, encoding="utf-8")
+    safety.atomic_write(path, text, overwrite=safety.RUN.overwrite if overwrite is None else overwrite,
+                        inputs=inputs, what="config sidecar")

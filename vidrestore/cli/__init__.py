@@ -115,7 +115,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Once(logging.Filter):
+    """Lets each library warning through once (a deprecation inside a per-frame loop would otherwise
+    repeat thousands of times)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = record.getMessage()
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
 def setup_logging(verbose: int, quiet: bool) -> None:
+    """vidrestore's messages, and Python warnings of the libraries it uses, go to stderr as
+    ``vidrestore: ...`` lines; library warnings are shown once each, and not at all under ``-q``."""
+    import warnings
+
     level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("vidrestore: %(message)s" if verbose < 2 else
@@ -124,6 +144,69 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")
+    lib = logging.getLogger("py.warnings")
+    lib_handler = logging.StreamHandler(sys.stderr)
+    lib_handler.setFormatter(logging.Formatter("vidrestore: warning from a library: %(message)s" if verbose < 2
+                                               else "%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    lib_handler.addFilter(_Once())
+    lib.handlers[:] = [lib_handler]
+    lib.setLevel(logging.ERROR if quiet else logging.WARNING)
+    lib.propagate = False
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: abort like Ctrl-C (every stage stops, partial output removed)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _install_signal_handlers() -> None:
+    """SIGTERM (``kill``, ``timeout``, systemd, ``docker stop``) and SIGHUP (closed terminal) abort
+    the run like Ctrl-C; a second signal during the clean-up is ignored so that it completes."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(s, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                signal.signal(sig, handler)
+            except (ValueError, OSError):  # not the main thread (embedded use): leave it alone
+                pass
+
+
+def _set_run_context(args: argparse.Namespace) -> None:
+    from vidrestore.io import safety
+
+    inputs: list[str] = []
+    for attr in ("input", "inputs", "reference", "restored"):
+        value = getattr(args, attr, None)
+        if isinstance(value, str):
+            inputs.append(value)
+        elif isinstance(value, (list, tuple)):
+            inputs.extend(str(v) for v in value)
+    safety.RUN.set(overwrite=bool(getattr(args, "overwrite", False)), inputs=inputs)
+
+
+def _space_line(err: BaseException, args: argparse.Namespace) -> str:
+    from vidrestore.io import safety
+
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, safety.NoSpaceError):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    output = getattr(args, "output", None) or getattr(args, "json", None) or "the output"
+    base = err if isinstance(err, OSError) else OSError(28, "No space left on device")
+    return str(safety.space_error(base, output))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,14 +214,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", 0)
     setup_logging(verbose, getattr(args, "quiet", False))
+    from vidrestore.io import safety
+
+    _install_signal_handlers()
     try:
+        _set_run_context(args)
         return int(args.func(args) or 0)
+    except Terminated as err:
+        safety.release_all()
+        name = {1: "SIGHUP", 15: "SIGTERM"}.get(err.signum, f"signal {err.signum}")
+        print(f"vidrestore: interrupted by {name}; nothing partial was left", file=sys.stderr)
+        return 128 + err.signum
     except VidrestoreError as err:
         if verbose:
             import traceback
 
             traceback.print_exc()
-        print(f"vidrestore: error: {_one_line(str(err))}", file=sys.stderr)
+        text = _space_line(err, args) if safety.is_no_space(err) else str(err)
+        print(f"vidrestore: error: {_one_line(text)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("vidrestore: interrupted", file=sys.stderr)
@@ -146,6 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_INTERNAL
     except Exception as err:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        if safety.is_no_space(err):
+            print(f"vidrestore: error: {_one_line(_space_line(err, args))}", file=sys.stderr)
+            return EXIT_USAGE
         if verbose:
             import traceback
 
@@ -153,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vidrestore: internal error: {_one_line(f'{type(err).__name__}: {err}')} "
               "(run with -v for the traceback; please report it)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        safety.release_all()
 
 
 def _one_line(text: str) -> str:

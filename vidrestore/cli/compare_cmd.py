@@ -147,10 +147,11 @@ def _run_sheet(args: argparse.Namespace, labels: tuple[str, str], io_cfg) -> int
     for inp in (args.input, args.restored):
         if Path(inp).resolve() == out.resolve():
             raise OutputError(f"{out}: output is an input; choose another file name")
-    if out.exists() and not args.overwrite:
-        raise OutputError(f"{out}: already exists (use --overwrite to replace it)")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise OutputError(f"{out}: folder {out.parent} does not exist")
+    from vidrestore.io import safety
+
+    safety.check_target(out, overwrite=args.overwrite, inputs=(args.input, args.restored), what="sheet")
     crop = Crop.parse(args.crop) if args.crop else None
     with open_reader(args.input, io_cfg) as ra, open_reader(args.restored, io_cfg) as rb:
         if args.frames:
@@ -176,7 +177,7 @@ def _run_sheet(args: argparse.Namespace, labels: tuple[str, str], io_cfg) -> int
     ok, buf = cv2.imencode(out.suffix.lower(), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     if not ok:
         raise OutputError(f"{out}: could not encode the sheet")
-    atomic_write(out, buf.tobytes())
+    atomic_write(out, buf.tobytes(), overwrite=args.overwrite, inputs=(args.input, args.restored))
     if not args.quiet:
         print(f"{out}: sheet of frames {', '.join(str(i) for i, _, _ in picked)}, {sheet.shape[1]}x{sheet.shape[0]}")
     return 0

@@ -41,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--device", default="cpu", help="torch device for LPIPS and flow (default cpu)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch and OpenCV (default: theirs; 1 is faster on a busy machine)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json/--plot file")
     p.set_defaults(func=run)
 
 
@@ -104,18 +105,22 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
     from vidrestore.errors import OutputError
 
+    from vidrestore.io import safety
+
     inputs = {Path(args.reference).resolve(), Path(args.restored).resolve()}
     for opt in ("json", "plot"):
         value = getattr(args, opt)
         if value is None:
             continue
-        if Path(value).resolve() in inputs:
+        if Path(value).resolve() in inputs or any(safety.same_file(value, i) for i in inputs):
             raise OutputError(f"{value}: --{opt} would overwrite an input")
         if opt == "plot" and Path(value).suffix.lower() != ".png":
             raise OutputError(f"{value}: --plot writes a PNG; give a .png file name")
         parent = Path(value).parent
         if not parent.is_dir():
             raise OutputError(f"{value}: folder {parent} does not exist")
+        safety.check_target(value, overwrite=args.overwrite, inputs=(args.reference, args.restored),
+                            what=f"--{opt} file")
 
 
 def _progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -92,30 +91,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_npz_output(output: Path, input_path: Path, overwrite: bool) -> None:
-    if output.exists() or output.is_symlink():
-        if not overwrite:
-            raise OutputError(f"{output}: already exists (use --overwrite to replace it)")
-        if output.is_dir():
-            raise OutputError(f"{output}: is a folder, expected a .npz file")
-    if input_path.exists() and output.exists() and output.resolve() == input_path.resolve():
-        raise OutputError(f"{output}: output is the input")
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{output}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{output}: folder {parent} is not writable")
+    """Refuse OUTPUT.npz (and its sidecar) by the rules of :mod:`vidrestore.io.safety`, before any work."""
+    from vidrestore.io import safety
+
+    safety.check_target(output, overwrite=overwrite, inputs=(input_path,), what="flow file")
+    safety.check_target(output.with_name(output.name + ".vidrestore.yaml"), overwrite=overwrite,
+                        inputs=(input_path,), what="config sidecar")
 
 
 class _ArraySpool:
     """Append equally shaped arrays to a raw temporary file; later copied into an .npy entry."""
 
-    def __init__(self, folder: Path, name: str, dtype: np.dtype) -> None:
+    def __init__(self, folder: Path, name: str, dtype: np.dtype, tag: str) -> None:
         self.dtype = np.dtype(dtype)
         self.count = 0
         self.item_shape: tuple[int, ...] | None = None
-        fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".raw", dir=folder)
-        self.path = Path(path)
-        self._f = os.fdopen(fd, "wb")
+        from vidrestore.io import safety
+
+        self.path = safety.temp_path(folder / name, suffix=f"-{tag}.raw")
+        self._f = os.fdopen(safety.open_new(self.path), "wb")
+        safety._register_temp(self.path)
 
     def append(self, arr: np.ndarray) -> None:
         arr = np.ascontiguousarray(arr, dtype=self.dtype)
@@ -135,9 +130,12 @@ class _ArraySpool:
                     out.write(block)
 
     def discard(self) -> None:
+        from vidrestore.io import safety
+
         if not self._f.closed:
             self._f.close()
         self.path.unlink(missing_ok=True)
+        safety._forget_temp(self.path)
 
 
 def write_npz(input_path: str | os.PathLike[str], output: str | os.PathLike[str], *, cfg: Any, estimator: Any,
@@ -157,12 +155,15 @@ def write_npz(input_path: str | os.PathLike[str], output: str | os.PathLike[str]
     _check_npz_output(out, Path(input_path), overwrite)
     folder = out.parent if str(out.parent) else Path(".")
     cache = cache_from_config(cfg.flow, estimator)
-    fwd = _ArraySpool(folder, out.name, dtype)
-    bwd = _ArraySpool(folder, out.name, dtype) if backward else None
+    from vidrestore.io import safety
+
+    lock = safety.OutputLock(out).acquire()
+    safety.clean_stale_temps(out)
+    fwd = _ArraySpool(folder, out.name, dtype, "fwd")
+    bwd = _ArraySpool(folder, out.name, dtype, "bwd") if backward else None
     index_t: list[int] = []
     connected: list[bool] = []
     pts: list[int] = []
-    tmp = folder / f".{out.name}.vidrestore-tmp-{os.getpid()}.npz"
     bar = None
     try:
         with open_reader(input_path, cfg.io) as reader:
@@ -182,7 +183,8 @@ def write_npz(input_path: str | os.PathLike[str], output: str | os.PathLike[str]
                 if bar is not None:
                     bar.update(1)
         h, w = reader.frame_size[1], reader.frame_size[0]
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        with safety.atomic_file(out, overwrite=overwrite, inputs=(input_path,), what="flow file", suffix=".npz") as fh, \
+                zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             fwd.write_npy(zf, "flow", (2, h, w))
             if bwd is not None:
                 bwd.write_npy(zf, "flow_backward", (2, h, w))
@@ -198,17 +200,14 @@ def write_npz(input_path: str | os.PathLike[str], output: str | os.PathLike[str]
             for name, arr in small.items():
                 with zf.open(f"{name}.npy", "w") as entry:
                     np.lib.format.write_array(entry, arr, allow_pickle=False)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     finally:
         if bar is not None:
             bar.close()
         fwd.discard()
         if bwd is not None:
             bwd.discard()
-    dump_config(cfg, output_path_for_config(out))
+        lock.release()
+    dump_config(cfg, output_path_for_config(out), overwrite=overwrite, inputs=(input_path,))
     stats = cache.stats()
     stats["seconds"] = time.perf_counter() - t0
     return stats

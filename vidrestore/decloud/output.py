@@ -18,6 +18,7 @@ import numpy as np
 
 from vidrestore.decloud.series import Grid
 from vidrestore.errors import OutputError
+from vidrestore.io import safety
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class OutputSet:
             raise OutputError(f"{final}: output would overwrite an input; choose another -o folder")
         if final.exists() and not self.overwrite:
             raise OutputError(f"{final}: exists (pass --overwrite to replace it)")
+        if self.out_dir.is_dir():
+            safety.check_target(final, overwrite=self.overwrite, inputs=tuple(self._protected))
         if final.name in self._targets:
             raise OutputError(f"{final}: two outputs of this run would share this name")
 
@@ -95,7 +98,7 @@ class OutputSet:
                                      band_descriptions=descriptions, band_tags=list(band_tags or []))
 
     def _partial(self, final: Path) -> Path:
-        return final.with_name(f".{final.stem}.partial{final.suffix or '.tif'}")
+        return safety.temp_path(final, suffix=final.suffix or ".tif")
 
     @property
     def finals(self) -> list[Path]:
@@ -110,6 +113,9 @@ class OutputSet:
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for t in self._targets.values():
+            safety.clean_stale_temps(t.final)
+            os.close(safety.open_new(t.partial))  # claims the name: never a planted link
+            safety._register_temp(t.partial)
             t.dataset = rasterio.open(t.partial, "w", **t.profile)
             _copy_metadata(t)
 
@@ -130,10 +136,12 @@ class OutputSet:
                 t.dataset.close()
                 t.dataset = None
         for t in self._targets.values():
-            os.replace(t.partial, t.final)
+            safety.place(t.partial, t.final, overwrite=self.overwrite, inputs=tuple(self._protected))
+            safety._forget_temp(t.partial)
             side = t.partial.with_name(t.partial.name + ".aux.xml")
             if side.exists():
-                os.replace(side, t.final.with_name(t.final.name + ".aux.xml"))
+                safety.place(side, t.final.with_name(t.final.name + ".aux.xml"), overwrite=True,
+                             inputs=tuple(self._protected), what="GeoTIFF sidecar")
         self._committed = True
         return self.finals
 
@@ -151,6 +159,7 @@ class OutputSet:
                     p.unlink()
                 except FileNotFoundError:
                     pass
+            safety._forget_temp(t.partial)
 
     def __enter__(self) -> "OutputSet":
         return self

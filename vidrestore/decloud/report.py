@@ -9,7 +9,6 @@ percentiles of all inputs so dates compare. Thumbnails are read decimated, never
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,9 @@ QUICKLOOK_NAME = "decloud_quicklook.png"
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from vidrestore.io import safety
+
+    safety.atomic_write(path, text, overwrite=True, inputs=safety.RUN.roots, what="decloud report")
 
 
 def write_report(out_dir: Path, series: Series, stats: list[Any], result: Any, dc: DecloudConfig) -> Path:
@@ -160,8 +159,9 @@ def write_quicklook(out_dir: Path, series: Series, roles: dict[str, int], dc: De
     path = out_dir / QUICKLOOK_NAME
     if path.exists() and not overwrite:
         raise FileExistsError(path)
-    tmp = path.with_name(f".{path.stem}.partial.png")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{tmp}: PNG write failed")
-    os.replace(tmp, path)
+    from vidrestore.io import safety
+
+    with safety.temp_target(path, overwrite=overwrite, what="quicklook", suffix=".png") as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"{tmp}: PNG write failed")
     return path

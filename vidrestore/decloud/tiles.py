@@ -35,7 +35,6 @@ import io
 import json
 import logging
 import os
-import shutil
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +49,7 @@ from vidrestore.config import Config, config_to_dict
 from vidrestore.decloud.engine import DateStats, DecloudResult, block_grid, process_block, run_decloud
 from vidrestore.decloud.raster import Window
 from vidrestore.errors import ConfigError, ResumeError
+from vidrestore.io import safety
 from vidrestore.jobs import manifest as mf
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,7 @@ class TileSink:
         buf = io.BytesIO()
         np.savez(buf, index=np.array(json.dumps(index)), **arrays)
         data = buf.getvalue()
-        tmp = path.with_name(f".{path.name}.vidrestore-tmp-{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        safety.atomic_write(path, data, overwrite=True, what="tile")
         return hashlib.sha256(data).hexdigest()
 
     @staticmethod
@@ -349,22 +344,23 @@ def run_decloud_tiled(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg:
     workdir = workdir_for(cfg, out_dir)
     if workdir.resolve() == out_dir.resolve() or any(workdir.resolve() == Path(f).resolve().parent for f in files):
         raise ConfigError(f"jobs.workdir: {workdir} is the output or an input folder; choose another folder")
-    try:
-        workdir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"jobs.workdir: cannot create {workdir} ({err.strerror or err})") from err
+    safety.check_workdir(workdir, inputs=[*files, *inputs], outputs=(out_dir,))
+    created = safety.make_workdir(workdir)
     workdir = workdir.resolve()
     for stale in workdir.glob(".*vidrestore-tmp*"):
         stale.unlink(missing_ok=True)
     with mf.workdir_lock(workdir):
         man = _open_manifest(workdir, resume=resume, identity=series_identity(files), cfg=cfg, out_dir=out_dir)
+        if created:
+            man.data["workdir_created"] = True
         job = TiledJob(man, cfg=cfg, progress=progress)
         result = run_decloud(inputs, out_dir, cfg=cfg, overwrite=overwrite, progress=progress,
                              block_runner=job.run_blocks)
         man.data["complete"] = True
         man.save()
     if not cfg.jobs.keep_workdir:
-        shutil.rmtree(workdir, ignore_errors=True)
+        owned = [mf.MANIFEST, mf.LOCK] + [str(t["file"]) for t in man.data["tiles"]]
+        safety.remove_workdir(workdir, owned, created=bool(man.data.get("workdir_created")))
     log.info("%s: %d tiles (%d computed now, %d kept from before)", out_dir, len(man.data["tiles"]),
              len(job.computed), len(job.reused))
     return result, job

@@ -7,11 +7,11 @@ only when complete, so no half-written file ever carries the final name.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from vidrestore.errors import OutputError
+from vidrestore.io import safety
 
 CONTAINERS = {
     ".mp4": "mp4",
@@ -30,6 +30,8 @@ class OutputTarget:
     temp: Path
     kind: str  # "video" | "images"
     container: str | None  # FFmpeg muxer name for video outputs
+    overwrite: bool = False
+    inputs: tuple[str, ...] = ()
 
 
 def classify_output(path: str | os.PathLike[str]) -> tuple[str, str | None]:
@@ -44,62 +46,75 @@ def classify_output(path: str | os.PathLike[str]) -> tuple[str, str | None]:
                       "or a folder for an image sequence")
 
 
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return a.samefile(b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
-
-
 def prepare_output(output: str | os.PathLike[str], *, inputs: tuple[str | os.PathLike[str], ...] = (),
-                   overwrite: bool = False) -> OutputTarget:
-    """Check OUTPUT and return where to write it first. Nothing is created yet."""
+                   overwrite: bool = False, lock: bool = True, sidecar: bool = True) -> OutputTarget:
+    """Check OUTPUT (and its ``.vidrestore.yaml`` sidecar), lock it, clear stale temporaries of dead
+    runs, and return where to write it first. Nothing but the lock file is created yet.
+
+    The rules (only a regular file or an earlier vidrestore folder is replaced, never an input,
+    never through a link, never a device) live in :mod:`vidrestore.io.safety`.
+    """
     final = Path(output)
     kind, container = classify_output(final)
-    for inp in inputs:
-        ip = Path(inp)
-        if _same_path(final, ip):
-            raise OutputError(f"{final}: output is the input; choose another output path (the input is never modified)")
-        if ip.is_dir() and kind == "images" and final.resolve().is_relative_to(ip.resolve()):
-            raise OutputError(f"{final}: output folder is inside the input folder {ip}")
-    if final.exists() or final.is_symlink():
-        if not overwrite:
-            raise OutputError(f"{final}: already exists (use --overwrite to replace it)")
-        if kind == "images" and final.is_file():
-            raise OutputError(f"{final}: is a file, expected a folder for an image sequence")
-    parent = final.parent if str(final.parent) else Path(".")
-    if not parent.exists():
-        raise OutputError(f"{final}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{final}: folder {parent} is not writable")
-    temp = parent / f".{final.name}.vidrestore-tmp-{os.getpid()}{final.suffix if kind == 'video' else ''}"
-    return OutputTarget(final=final, temp=temp, kind=kind, container=container)
+    safety.check_target(final, overwrite=overwrite, inputs=inputs, folder=kind == "images")
+    if sidecar:
+        safety.check_target(final.with_name(final.name + ".vidrestore.yaml"), overwrite=overwrite, inputs=inputs,
+                            what="config sidecar")
+    if lock:
+        safety.OutputLock(final).acquire()
+        safety.clean_stale_temps(final)
+    temp = safety.temp_path(final, suffix=final.suffix if kind == "video" else "")
+    return OutputTarget(final=final, temp=temp, kind=kind, container=container, overwrite=overwrite,
+                        inputs=tuple(str(i) for i in inputs))
+
+
+def create_temp(target: OutputTarget, *, create: bool = True) -> None:
+    """Claim the temporary name, so that an interrupt removes it: a new folder (with the marker) for
+    an image sequence, a new empty file (``O_EXCL | O_NOFOLLOW``: never a planted link) for a video.
+    ``create=False`` only registers it, for a program that refuses to open an existing file (ffmpeg)."""
+    safety._register_temp(target.temp)
+    if not create:
+        return
+    if target.kind == "images":
+        safety.make_folder(target.temp)
+        return
+    try:
+        os.close(safety.open_new(target.temp))
+    except OSError as err:
+        safety._forget_temp(target.temp)
+        if safety.is_no_space(err):
+            raise safety.space_error(err, target.final) from err
+        raise OutputError(f"{target.final}: cannot create output ({err.strerror or err})") from err
 
 
 def commit_output(target: OutputTarget) -> None:
     """Move the finished temporary output into place (replacing an old one when allowed)."""
-    final, temp = target.final, target.temp
-    if target.kind == "video":
-        os.replace(temp, final)
-        return
-    if final.exists():
-        old = final.with_name(f".{final.name}.vidrestore-old-{os.getpid()}")
-        os.replace(final, old)
-        os.replace(temp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(temp, final)
+    try:
+        safety.place(target.temp, target.final, overwrite=target.overwrite, inputs=target.inputs,
+                     folder=target.kind == "images")
+    except BaseException:
+        discard_output(target)
+        raise
+    safety._forget_temp(target.temp)
+    release_output(target)
 
 
 def discard_output(target: OutputTarget) -> None:
     """Remove the partial output (after an error or an interrupt)."""
     temp = target.temp
     try:
-        if temp.is_dir():
-            shutil.rmtree(temp, ignore_errors=True)
-        elif temp.exists():
+        if temp.is_dir() and not temp.is_symlink():
+            safety.remove_output_folder(temp)
+        elif temp.exists() or temp.is_symlink():
             temp.unlink()
     except OSError:
         pass
+    safety._forget_temp(temp)
+    release_output(target)
+
+
+def release_output(target: OutputTarget) -> None:
+    """Drop the lock on OUTPUT (the run is over, placed or not)."""
+    for lk in list(safety._LOCKS):
+        if lk.final == target.final:
+            lk.release()

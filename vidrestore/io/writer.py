@@ -30,7 +30,7 @@ from vidrestore.config import EncodeConfig
 from vidrestore.errors import ConfigError, MediaError, OutputError
 from vidrestore.io import colors
 from vidrestore.io.images import write_image
-from vidrestore.io.output import OutputTarget, commit_output, discard_output, prepare_output
+from vidrestore.io.output import OutputTarget, commit_output, create_temp, discard_output, prepare_output
 from vidrestore.io.remux import AuxMuxer, plan_aux_streams
 from vidrestore.pipeline.base import OutputSpec
 from vidrestore.types import ColorInfo, Frame, VideoInfo
@@ -269,9 +269,11 @@ class VideoWriter:
             raise ConfigError(f"encode.codec: encoder {self.codec!r} is not in this PyAV build; "
                               "use encode.backend=ffmpeg to use the system ffmpeg's encoders")
         self.pix_fmt = choose_pix_fmt(encode, self.codec, spec.bit_depth, spec.width, spec.height)
+        create_temp(target)
         try:
             self.out = av.open(str(target.temp), mode="w", format=muxer)
         except (av.error.FFmpegError, OSError) as err:
+            discard_output(target)
             raise OutputError(f"{target.final}: cannot create output ({err})") from err
         try:
             self.stream = self._add_video_stream(carry_rotation)
@@ -406,10 +408,7 @@ class ImageSequenceWriter:
         self.ext = ".tif" if image_format in ("tif", "tiff") else ".png"
         self.frames_written = 0
         self._closed = False
-        try:
-            target.temp.mkdir(parents=False, exist_ok=False)
-        except OSError as err:
-            raise OutputError(f"{target.final}: cannot create output folder ({err})") from err
+        create_temp(target)
 
     def write(self, frame: Frame) -> None:
         rgb = frame.rgb
@@ -483,6 +482,7 @@ class FfmpegWriter:
             out_kwargs["acodec"] = ("libopus" if muxer == "webm" else "aac") if need_transcode else "copy"
         if carry_rotation:
             out_kwargs["metadata:s:v:0"] = f"rotate={carry_rotation}"
+        create_temp(target, create=False)
         cmd = ffmpeg.output(*streams, str(target.temp), **out_kwargs).global_args(
             "-hide_banner", "-loglevel", "error", "-nostdin", "-copyts").compile(cmd=ffmpeg_bin)
         log.debug("ffmpeg backend: %s", " ".join(cmd))
@@ -574,11 +574,22 @@ class FfmpegWriter:
 
 def open_writer(output: str | os.PathLike[str], *, spec: OutputSpec, source: VideoInfo | None,
                 encode: EncodeConfig, overwrite: bool = False, inputs: tuple[str, ...] = (),
-                carry_rotation: int = 0, image_format: str = "png") -> FrameWriter:
-    """Check OUTPUT and open the right writer for it (nothing is left behind on failure)."""
+                carry_rotation: int = 0, image_format: str = "png", sidecar: bool = False) -> FrameWriter:
+    """Check OUTPUT (and its config sidecar when the run writes one), lock it and open the right
+    writer for it (nothing is left behind on failure)."""
     if inputs == () and source is not None:
         inputs = (source.path,)
-    target = prepare_output(output, inputs=inputs, overwrite=overwrite)
+    target = prepare_output(output, inputs=inputs, overwrite=overwrite, sidecar=sidecar)
+    try:
+        return _open_target(target, spec=spec, source=source, encode=encode, carry_rotation=carry_rotation,
+                            image_format=image_format)
+    except BaseException:
+        discard_output(target)
+        raise
+
+
+def _open_target(target: OutputTarget, *, spec: OutputSpec, source: VideoInfo | None, encode: EncodeConfig,
+                 carry_rotation: int, image_format: str) -> FrameWriter:
     if target.kind == "images":
         return ImageSequenceWriter(target, spec=spec, image_format=image_format)
     if encode.backend == "ffmpeg":

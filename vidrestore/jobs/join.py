@@ -26,7 +26,7 @@ from typing import Any
 
 from vidrestore.config import EncodeConfig
 from vidrestore.errors import MediaError, VidrestoreError
-from vidrestore.io.output import OutputTarget, commit_output, discard_output
+from vidrestore.io.output import OutputTarget, commit_output, create_temp, discard_output
 from vidrestore.types import VideoInfo
 
 log = logging.getLogger(__name__)
@@ -107,9 +107,11 @@ def join_video(parts: Sequence[Path], target: OutputTarget, *, source: VideoInfo
     if not parts:
         raise JoinError(f"{target.final}: no part to join")
     muxer = target.container or "mp4"
+    create_temp(target)
     try:
         out = av.open(str(target.temp), mode="w", format=muxer)
     except (av.error.FFmpegError, OSError) as err:
+        discard_output(target)
         raise MediaError(target.final, f"cannot create output ({err})") from err
     aux = None
     frames = packets = raised = 0
@@ -203,14 +205,11 @@ def _shift_of(part: Path, tb: Fraction, pts: Sequence[int | None], first_time: F
 
 def join_images(parts: Sequence[Path], target: OutputTarget) -> JoinStats:
     """Link (or copy) the parts' images into the output folder as ``frame_000000.png``..."""
-    try:
-        target.temp.mkdir(parents=False, exist_ok=False)
-    except OSError as err:
-        raise MediaError(target.final, f"cannot create output folder ({err})") from err
+    create_temp(target)
     n = 0
     try:
         for part in parts:
-            for src in sorted(p for p in part.iterdir() if p.is_file()):
+            for src in sorted(p for p in part.iterdir() if p.is_file() and not p.name.startswith(".")):
                 dst = target.temp / f"frame_{n:06d}{src.suffix}"
                 try:
                     os.link(src, dst)

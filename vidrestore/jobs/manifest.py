@@ -179,14 +179,10 @@ class Manifest:
 
     def save(self) -> None:
         self.data["updated"] = now_iso()
-        tmp = self.workdir / f".{MANIFEST}.tmp-{os.getpid()}"
+        from vidrestore.io import safety
+
         text = json.dumps(self.data, indent=1, default=str)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.workdir)
+        safety.atomic_write(self.path, text, overwrite=True, what="job manifest")
 
     @classmethod
     def load(cls, workdir: Path) -> Manifest:

@@ -25,7 +25,6 @@ whole. An error or Ctrl-C keeps the finished segments; the message says how to r
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +36,8 @@ from typing import Any
 from vidrestore import __version__
 from vidrestore.config import Config, config_to_dict, dump_config
 from vidrestore.errors import ConfigError, ResumeError
-from vidrestore.io.output import OutputTarget, prepare_output
+from vidrestore.io import safety
+from vidrestore.io.output import OutputTarget, prepare_output, release_output
 from vidrestore.io.probe import probe_video
 from vidrestore.io.writer import choose_codec, output_path_for_config
 from vidrestore.jobs import manifest as mf
@@ -188,10 +188,15 @@ def _clean_stale(workdir: Path) -> None:
     """Remove what an interrupted run left half-written (temporary parts and manifests)."""
     for p in workdir.iterdir():
         if p.name.startswith(".") and ("vidrestore-tmp" in p.name or p.name.startswith(f".{mf.MANIFEST}.tmp")):
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
+            if p.is_dir() and not p.is_symlink():
+                safety.remove_output_folder(p)
             else:
                 p.unlink(missing_ok=True)
+
+
+def _owned_names(man: mf.Manifest) -> list[str]:
+    """What the job put in its work directory: the manifest, the lock and every segment's part."""
+    return [mf.MANIFEST, mf.LOCK] + [e["part"] for e in man.segments]
 
 
 # --------------------------------------------------------------------------- planning
@@ -270,29 +275,38 @@ def run_job_segmented(
 
         raise MediaError(input_path, "no video frame to process")
     workdir = workdir_for(cfg, output_path)
-    if workdir.resolve() == Path(output_path).resolve() or workdir.resolve() == Path(input_path).resolve():
-        raise ConfigError(f"jobs.workdir: {workdir} is the input or the output; choose another folder")
+    sidecar = output_path_for_config(output_path)
     try:
-        workdir.mkdir(parents=False, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"jobs.workdir: cannot create {workdir} ({err.strerror or err})") from err
-    # tasks may run elsewhere (Ray workers, other nodes): they get absolute paths
-    workdir = workdir.resolve()
-    task_info = replace(info, path=str(Path(info.path).resolve()))
-    with mf.workdir_lock(workdir):
-        man = _open_manifest(workdir, resume=resume, command=command, input_path=input_path, target=target,
-                             codec=codec, cfg=cfg, processor_ref=processor_ref, reach=reach, table=table, info=info,
-                             context_fn=context_fn)
-        result = _run(man, cfg=cfg, info=task_info, table=table, target=target, codec=codec, processor=processor,
-                      processor_ref=processor_ref, one_to_one=one_to_one, quiet=quiet, desc=desc, resume=resume)
-        _join(man, target=target, info=info, cfg=cfg, time_base=spec.time_base)
-        dump_config(cfg, output_path_for_config(output_path))
-        man.data["complete"] = True
-        man.data["output"]["sha256"] = (mf.sha256_tree(target.final) if target.kind == "images"
-                                        else mf.sha256_file(target.final))
-        man.save()
+        safety.check_workdir(workdir, inputs=(input_path,), outputs=(output_path, sidecar))
+        created = safety.make_workdir(workdir)
+        # tasks may run elsewhere (Ray workers, other nodes): they get absolute paths
+        workdir = workdir.resolve()
+        task_info = replace(info, path=str(Path(info.path).resolve()))
+        with mf.workdir_lock(workdir):
+            man = _open_manifest(workdir, resume=resume, command=command, input_path=input_path, target=target,
+                                 codec=codec, cfg=cfg, processor_ref=processor_ref, reach=reach, table=table,
+                                 info=info, context_fn=context_fn)
+            if created:
+                man.data["workdir_created"] = True
+            result = _run(man, cfg=cfg, info=task_info, table=table, target=target, codec=codec,
+                          processor=processor, processor_ref=processor_ref, one_to_one=one_to_one, quiet=quiet,
+                          desc=desc, resume=resume)
+            _join(man, target=target, info=info, cfg=cfg, time_base=spec.time_base)
+            dump_config(cfg, sidecar, overwrite=overwrite, inputs=(input_path,))
+            man.data["complete"] = True
+            man.data["output"]["sha256"] = (mf.sha256_tree(target.final) if target.kind == "images"
+                                            else mf.sha256_file(target.final))
+            man.save()
+    except BaseException as err:
+        if safety.is_no_space(err) and not isinstance(err, safety.NoSpaceError):
+            done = len(man.done_ids()) if "man" in locals() else 0
+            raise safety.space_error(err, target.final, kept=f"{done} finished segments kept in {workdir} for "
+                                     "--resume") from err
+        raise
+    finally:
+        release_output(target)
     if not cfg.jobs.keep_workdir:
-        shutil.rmtree(workdir, ignore_errors=True)
+        safety.remove_workdir(workdir, _owned_names(man), created=bool(man.data.get("workdir_created")))
     result.seconds = time.perf_counter() - t0
     log.info("%s: %d frames from %d segments (%d computed now, %d kept from before) in %.1f s", output_path,
              result.frames_out, result.segments, len(result.computed), len(result.reused), result.seconds)
@@ -312,8 +326,8 @@ def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str
         log.info("%s: the job there had finished no segment; starting over", workdir)  # nothing to lose
         for entry in old.segments:
             part = workdir / entry["part"]
-            if part.is_dir():
-                shutil.rmtree(part, ignore_errors=True)
+            if part.is_dir() and not part.is_symlink():
+                safety.remove_output_folder(part)
             else:
                 part.unlink(missing_ok=True)
         exists = False

@@ -201,22 +201,14 @@ def write_json(report: EvalReport, path: str | os.PathLike[str]) -> None:
     atomic_write(Path(path), text.encode("utf-8"))
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` (mode 0666 less the umask), then rename it."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise MediaError(path, f"folder {parent} does not exist")
-    tmp = parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        raise MediaError(path, f"cannot write ({err.strerror or err})") from err
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def atomic_write(path: Path, data: bytes, *, overwrite: bool | None = None,
+                 inputs: tuple[str | os.PathLike[str], ...] = ()) -> None:
+    """Write ``data`` to ``path`` through :func:`vidrestore.io.safety.atomic_write` (an existing file
+    only with ``overwrite``, default the run's ``--overwrite``; never onto an input or through a link)."""
+    from vidrestore.io import safety
+
+    safety.atomic_write(path, data, overwrite=safety.RUN.overwrite if overwrite is None else overwrite,
+                        inputs=inputs, what="report")
 
 
 # --------------------------------------------------------------------------- pairing

@@ -119,7 +119,7 @@ def run_job(
     reader.native = not getattr(proc, "uses_pixels", True) and cfg.encode.backend == "pyav"
     carry = 0 if cfg.io.apply_rotation else info.rotation
     writer = open_writer(output_path, spec=spec, source=info, encode=cfg.encode, overwrite=overwrite,
-                         inputs=(str(input_path),), carry_rotation=carry)
+                         inputs=(str(input_path),), carry_rotation=carry, sidecar=write_config)
     stage = _Stage()
     in_q: queue.Queue = queue.Queue(maxsize=cfg.io.queue_size)
     out_q: queue.Queue = queue.Queue(maxsize=cfg.io.queue_size)
@@ -204,7 +204,7 @@ def run_job(
     result = JobResult(input=str(input_path), output=str(output_path), frames_in=counts["in"],
                        frames_out=counts["out"], seconds=seconds, spec=spec, stats=stats)
     if write_config:
-        dump_config(cfg, output_path_for_config(output_path))
+        dump_config(cfg, output_path_for_config(output_path), overwrite=overwrite, inputs=(str(input_path),))
     log.debug("%s: %d frames in, %d out, %.1f s (%.2f frames/s)%s", output_path, result.frames_in, result.frames_out,
              seconds, result.fps, (" " + json.dumps(stats, default=str)) if stats else "")
     return result
