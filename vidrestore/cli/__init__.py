@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from vidrestore import __version__
 from vidrestore.errors import VidrestoreError
@@ -154,6 +155,28 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     lib.handlers[:] = [lib_handler]
     lib.setLevel(logging.ERROR if quiet else logging.WARNING)
     lib.propagate = False
+    libav = logging.getLogger("libav")
+    libav.handlers[:] = [lib_handler]
+    libav.setLevel(logging.ERROR if quiet else logging.WARNING)
+    libav.propagate = False
+    _quiet_ffmpeg(verbose)
+
+
+def _quiet_ffmpeg(verbose: int) -> None:
+    """FFmpeg prints its own notices straight to stderr ("File ended prematurely", "deprecated pixel
+    format"), which breaks the one-line error promise: vidrestore reports those conditions itself
+    (truncation with the frames missing, refusals with the file named). With ``-v`` FFmpeg's messages
+    go through logging instead (PyAV's callback takes the GIL from FFmpeg's threads, so it is kept
+    for diagnosis, not for every run)."""
+    try:
+        import av.logging as avlog
+    except ImportError:  # pragma: no cover - av is a core dependency
+        return
+    if verbose:
+        avlog.set_level(avlog.WARNING)
+    else:
+        avlog.set_level(None)
+        avlog.set_libav_level(avlog.PANIC)
 
 
 class Terminated(KeyboardInterrupt):
@@ -164,7 +187,7 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
-def _install_signal_handlers() -> None:
+def _install_signal_handlers() -> dict[int, object]:
     """SIGTERM (``kill``, ``timeout``, systemd, ``docker stop``) and SIGHUP (closed terminal) abort
     the run like Ctrl-C; a second signal during the clean-up is ignored so that it completes."""
     import signal
@@ -174,13 +197,25 @@ def _install_signal_handlers() -> None:
             signal.signal(s, signal.SIG_IGN)
         raise Terminated(signum)
 
-    for name in ("SIGTERM", "SIGHUP"):
+    old: dict[int, object] = {}
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
         sig = getattr(signal, name, None)
         if sig is not None:
             try:
-                signal.signal(sig, handler)
+                old[sig] = signal.signal(sig, handler if name != "SIGINT" else signal.getsignal(sig))
             except (ValueError, OSError):  # not the main thread (embedded use): leave it alone
                 pass
+    return old
+
+
+def _restore_signal_handlers(old: dict[int, object]) -> None:
+    import signal
+
+    for sig, h in old.items():
+        try:
+            signal.signal(sig, h)  # type: ignore[arg-type]
+        except (ValueError, OSError, TypeError):
+            pass
 
 
 def _set_run_context(args: argparse.Namespace) -> None:
@@ -194,6 +229,33 @@ def _set_run_context(args: argparse.Namespace) -> None:
         elif isinstance(value, (list, tuple)):
             inputs.extend(str(v) for v in value)
     safety.RUN.set(overwrite=bool(getattr(args, "overwrite", False)), inputs=inputs)
+
+
+def _raster_read_line(err: BaseException, args: argparse.Namespace) -> str:
+    """One line for a GeoTIFF that GDAL cannot read (truncated, corrupt), naming the file; "" if
+    ``err`` is not that. GDAL names the file in the first exception of the chain."""
+    if type(err).__module__.split(".")[0] != "rasterio" or "Write" in type(err).__name__:
+        return ""
+    import re
+
+    messages: list[str] = []
+    seen: BaseException | None = err
+    while seen is not None and len(messages) < 10:
+        messages.append(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    named = [m for m in messages if re.search(r"[^\s,:]+\.tiff?\b", m, re.IGNORECASE)]
+    detail = (named or messages)[-1]
+    found = re.search(r"([^\s,:]+\.tiff?)\b", detail, re.IGNORECASE)
+    name = found.group(1) if found else ""
+    problem = detail[found.end():].lstrip(" ,:") if found else detail
+    inputs = list(getattr(args, "inputs", None) or []) + [getattr(args, "input", None) or ""]
+    for inp in inputs:
+        p = Path(inp)
+        candidates = [p] if p.is_file() else (list(p.rglob(Path(name).name)) if p.is_dir() and name else [])
+        for c in candidates:
+            if c.name == Path(name).name:
+                return f"{c}: cannot read the raster (truncated or corrupt file: {problem or detail})"
+    return f"cannot read a raster input (truncated or corrupt file: {detail})"
 
 
 def _space_line(err: BaseException, args: argparse.Namespace) -> str:
@@ -216,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(verbose, getattr(args, "quiet", False))
     from vidrestore.io import safety
 
-    _install_signal_handlers()
+    previous = _install_signal_handlers()
     try:
         _set_run_context(args)
         return int(args.func(args) or 0)
@@ -242,6 +304,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if safety.is_no_space(err):
             print(f"vidrestore: error: {_one_line(_space_line(err, args))}", file=sys.stderr)
             return EXIT_USAGE
+        raster = _raster_read_line(err, args)
+        if raster:
+            if verbose:
+                import traceback
+
+                traceback.print_exc()
+            print(f"vidrestore: error: {_one_line(raster)}", file=sys.stderr)
+            return EXIT_USAGE
         if verbose:
             import traceback
 
@@ -251,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         safety.release_all()
+        _restore_signal_handlers(previous)
 
 
 def _one_line(text: str) -> str:

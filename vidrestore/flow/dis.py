@@ -73,6 +73,10 @@ class _OpenCVFlow:
         return out.to(frame_t.device)
 
 
+#: OpenCV's DIS needs pictures of at least this many pixels a side; smaller ones are padded.
+DIS_MIN_SIZE = 12
+
+
 class DISFlow(_OpenCVFlow):
     """OpenCV DIS optical flow. ``preset`` is ``ultrafast``, ``fast`` or ``medium``.
 
@@ -102,7 +106,18 @@ class DISFlow(_OpenCVFlow):
             self._dis.setFinestScale(finest_scale)
 
     def _calc(self, gray_t: np.ndarray, gray_s: np.ndarray) -> np.ndarray:
-        return self._dis.calc(gray_t, gray_s, None)
+        h, w = gray_t.shape[:2]
+        if h >= DIS_MIN_SIZE and w >= DIS_MIN_SIZE:
+            return self._dis.calc(gray_t, gray_s, None)
+        # OpenCV's DIS refuses pictures under 12 px: estimate on edge-replicated copies of at least
+        # that size and keep the flow of the real pixels (their motion is all the border repeats)
+        import cv2
+
+        dh, dw = max(DIS_MIN_SIZE - h, 0), max(DIS_MIN_SIZE - w, 0)
+        pad = (0, dh, 0, dw)
+        big_t = cv2.copyMakeBorder(gray_t, *pad, cv2.BORDER_REPLICATE)
+        big_s = cv2.copyMakeBorder(gray_s, *pad, cv2.BORDER_REPLICATE)
+        return np.ascontiguousarray(self._dis.calc(big_t, big_s, None)[:h, :w])
 
     def __repr__(self) -> str:
         return f"DISFlow(preset={self.preset!r}, downscale={self.downscale}, finest_scale={self.finest_scale!r})"

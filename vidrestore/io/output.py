@@ -76,7 +76,7 @@ def create_temp(target: OutputTarget, *, create: bool = True) -> None:
     if not create:
         return
     if target.kind == "images":
-        safety.make_folder(target.temp)
+        safety.make_folder(target.temp, marker=False)
         return
     try:
         os.close(safety.open_new(target.temp))

@@ -176,6 +176,11 @@ def _count(p: Path, index: int, avg: Fraction | None, *, count_frames: bool, dur
             if missing > max(0.25, 0.02 * declared):
                 raise MediaError(p, f"truncated: the header promises {declared:.2f} s but the data ends at "
                                     f"{end - start:.2f} s")
+            lost = int(round(missing * float(avg))) if avg else 0
+            if lost >= 1:
+                log.warning("%s: truncated: the header promises %.3f s but the data ends at %.3f s; about %d "
+                            "frame%s missing at the end (the %d frames present are processed)", p, declared,
+                            end - start, lost, "s are" if lost > 1 else " is", n)
         if n > 0:
             pts.sort()
             deltas = {b - a for a, b in zip(pts, pts[1:])}

@@ -54,6 +54,7 @@ OLD_TAG = "vidrestore-old"
 LOCK_TAG = "vidrestore-lock"
 #: Dropped inside every image-sequence folder vidrestore writes, so a later run recognises it.
 OUTPUT_MARKER = ".vidrestore-output"
+_OWN_FRAME = re.compile(r"^frame_\d{6,}\.(png|tif)$")  # the names vidrestore gives the frames it writes
 _FRAME = re.compile(r"^(frame_)?\d{4,}\.(png|tif|tiff|jpg|jpeg|dpx|exr)$", re.IGNORECASE)
 
 PathLike = str | os.PathLike[str]
@@ -200,8 +201,9 @@ def check_not_input(path: PathLike, inputs: Iterable[PathLike], *, what: str = "
 
 
 def is_vidrestore_folder(folder: PathLike) -> bool:
-    """Whether ``folder`` is an earlier vidrestore image output: numbered frames and our marker
-    (or the ``.vidrestore.yaml`` sidecar beside it), nothing else (an empty folder counts too)."""
+    """Whether ``folder`` is an earlier vidrestore image output: numbered frames and our marker (or
+    the ``.vidrestore.yaml`` sidecar beside it), or only frames named as vidrestore names them
+    (``frame_NNNNNN.png``), nothing else; an empty folder counts too."""
     folder = Path(folder)
     try:
         names = [e.name for e in os.scandir(folder)]
@@ -210,7 +212,7 @@ def is_vidrestore_folder(folder: PathLike) -> bool:
     if not names:
         return True
     marked = OUTPUT_MARKER in names or folder.with_name(folder.name + ".vidrestore.yaml").is_file()
-    if not marked:
+    if not marked and not all(_OWN_FRAME.match(n) or (n.startswith(".") and TMP_TAG in n) for n in names):
         return False
     return all(_ours_in_folder(e) for e in os.scandir(folder))
 
@@ -424,8 +426,9 @@ def temp_target(path: PathLike, *, overwrite: bool = False, inputs: Iterable[Pat
         _forget_temp(tmp)
 
 
-def make_folder(path: PathLike, *, what: str = "output folder") -> None:
-    """Create a new folder (its parent must exist) with the marker that makes it recognisably ours."""
+def make_folder(path: PathLike, *, what: str = "output folder", marker: bool = True) -> None:
+    """Create a new folder (its parent must exist), with the marker that makes it recognisably ours
+    (``marker=False`` for image outputs, which are recognised by their ``frame_NNNNNN`` names)."""
     path = Path(path)
     try:
         os.mkdir(path)
@@ -433,6 +436,8 @@ def make_folder(path: PathLike, *, what: str = "output folder") -> None:
         if is_no_space(err):
             raise space_error(err, path) from err
         raise OutputError(f"{path}: cannot create {what} ({err.strerror or err})") from err
+    if not marker:
+        return
     fd = open_new(path / OUTPUT_MARKER)
     with os.fdopen(fd, "wb") as fh:
         fh.write(b"written by vidrestore; a later run with --overwrite may replace this folder\n")
