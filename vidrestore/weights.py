@@ -41,6 +41,7 @@ class WeightSpec:
     description: str = ""
     aliases: tuple[str, ...] = ()  # other file names the same checkpoint is found under
     fetch_hint: str | None = None  # the command that produces the file, when it is not a download
+    size: int | None = None  # bytes, when known: a renamed copy of the file is still recognised and checked
 
 
 _REGISTRY: dict[str, WeightSpec] = {}
@@ -147,6 +148,13 @@ def verify_file(path: Path, spec: WeightSpec) -> None:
         raise ChecksumMismatchError(path, spec.sha256, actual)
 
 
+def _claims(path: Path, spec: WeightSpec) -> bool:
+    """Whether ``path`` presents itself as ``spec``'s file: one of its names, or its exact size."""
+    if path.name in (spec.filename, *spec.aliases):
+        return True
+    return spec.size is not None and path.stat().st_size == spec.size
+
+
 def fetch_command(spec: WeightSpec) -> str:
     return spec.fetch_hint or f"vidrestore weights fetch {spec.name}"
 
@@ -164,9 +172,15 @@ def resolve_weights(
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise WeightsNotFoundError(f"{path}: weights file not found")
-        # An explicit file is the user's choice: check it only when it claims to be the registered file.
-        if verify and path.name in (spec.filename, *spec.aliases):
+        # An explicit file is the user's choice: it is checked when it claims to be the registered file
+        # (its name, or its exact size); any other file is used as given, and its digest is logged so that
+        # the run can be traced to the exact checkpoint.
+        if verify and spec.sha256 and _claims(path, spec):
             verify_file(path, spec)
+            log.info("weights %s: %s verified (sha256 %s)", spec.name, path, spec.sha256[:16])
+        else:
+            log.info("weights %s: %s: unverified weights (sha256 %s): not the registered file, used as given",
+                     spec.name, path, sha256_file(path))
         return path
     names = (spec.filename, *spec.aliases)
     for d in search_dirs():

@@ -95,7 +95,7 @@ def _check_npz_output(output: Path, input_path: Path, overwrite: bool) -> None:
     from vidrestore.io import safety
 
     safety.check_target(output, overwrite=overwrite, inputs=(input_path,), what="flow file")
-    safety.check_target(output.with_name(output.name + ".vidrestore.yaml"), overwrite=overwrite,
+    safety.check_target(safety.sibling(output, ".vidrestore.yaml"), overwrite=overwrite,
                         inputs=(input_path,), what="config sidecar")
 
 

@@ -59,8 +59,7 @@ COUNTS = ("valid", "cloud", "shadow", "filled_both", "filled_one", "inpainted", 
 
 
 def default_workdir(out_dir: str | Path) -> Path:
-    p = Path(out_dir)
-    return p.with_name(p.name + WORKDIR_SUFFIX)
+    return safety.sibling(out_dir, WORKDIR_SUFFIX)
 
 
 def workdir_for(cfg: Config, out_dir: str | Path) -> Path:

@@ -8,6 +8,7 @@ A folder mixing image types, or with an image of another size, is refused with t
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from fractions import Fraction
@@ -147,4 +148,8 @@ def write_image(path: Path, rgb: np.ndarray) -> None:
     ok, buf = cv2.imencode(ext, bgr, params)
     if not ok:
         raise MediaError(path, "cannot encode image")
-    buf.tofile(str(path))
+    from vidrestore.io.safety import open_new
+
+    # a new name in a folder of this run (O_EXCL | O_NOFOLLOW); a full disk raises ENOSPC
+    with os.fdopen(open_new(path), "wb") as fh:
+        fh.write(buf.tobytes())

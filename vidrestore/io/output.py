@@ -58,7 +58,7 @@ def prepare_output(output: str | os.PathLike[str], *, inputs: tuple[str | os.Pat
     kind, container = classify_output(final)
     safety.check_target(final, overwrite=overwrite, inputs=inputs, folder=kind == "images")
     if sidecar:
-        safety.check_target(final.with_name(final.name + ".vidrestore.yaml"), overwrite=overwrite, inputs=inputs,
+        safety.check_target(safety.sibling(final, ".vidrestore.yaml"), overwrite=overwrite, inputs=inputs,
                             what="config sidecar")
     if lock:
         safety.OutputLock(final).acquire()

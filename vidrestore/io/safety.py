@@ -116,6 +116,13 @@ def temp_path(final: PathLike, *, suffix: str = "", tag: str = TMP_TAG, pid: int
     return final.with_name(f"{_side_prefix(final, tag)}{os.getpid() if pid is None else pid}{suffix[:16]}")
 
 
+def sibling(final: PathLike, suffix: str) -> Path:
+    """``FINAL`` + ``suffix`` beside it (the config sidecar, the work directory), cut with a hash when
+    the whole would pass the 255-byte name limit: a legal long output name still gets both."""
+    final = Path(final)
+    return final.with_name(_fit(final.name, len(suffix.encode())) + suffix)
+
+
 def lock_path(final: PathLike) -> Path:
     final = Path(final)
     return final.with_name(f".{_fit(final.name, len(LOCK_TAG) + 2)}.{LOCK_TAG}")
@@ -211,7 +218,7 @@ def is_vidrestore_folder(folder: PathLike) -> bool:
         return False
     if not names:
         return True
-    marked = OUTPUT_MARKER in names or folder.with_name(folder.name + ".vidrestore.yaml").is_file()
+    marked = OUTPUT_MARKER in names or sibling(folder, ".vidrestore.yaml").is_file()
     if not marked and not all(_OWN_FRAME.match(n) or (n.startswith(".") and TMP_TAG in n) for n in names):
         return False
     return all(_ours_in_folder(e) for e in os.scandir(folder))

@@ -599,5 +599,6 @@ def _open_target(target: OutputTarget, *, spec: OutputSpec, source: VideoInfo | 
 
 def output_path_for_config(output: str | os.PathLike[str]) -> Path:
     """Where the resolved config of a run is written: ``OUTPUT.vidrestore.yaml`` beside OUTPUT."""
-    p = Path(output)
-    return p.with_name(p.name + ".vidrestore.yaml")
+    from vidrestore.io.safety import sibling
+
+    return sibling(output, ".vidrestore.yaml")

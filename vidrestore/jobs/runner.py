@@ -80,8 +80,7 @@ class SegmentedResult:
 
 def default_workdir(output: str | Path) -> Path:
     """``OUTPUT.vidrestore-work`` beside the output."""
-    p = Path(output)
-    return p.with_name(p.name + WORKDIR_SUFFIX)
+    return safety.sibling(output, WORKDIR_SUFFIX)
 
 
 def workdir_for(cfg: Config, output: str | Path) -> Path:

@@ -33,7 +33,7 @@ OFFICIAL: tuple[WeightSpec, ...] = (
     WeightSpec(
         name="realesr-animevideov3",
         filename="realesr-animevideov3.pth",
-        sha256="4e1e09ba96d08bd4b8455e8897c3242a3501e3766f359941ea894122e158a932",
+        sha256="4e1e09ba96d08bd4b8455e8897c3242a3501e3766f359941ea894122e158a932", size=2334339,
         url=f"{_RELEASES}/v0.2.5.0/realesr-animevideov3.pth",
         arch="SRVGGNetCompact", arch_kwargs=_SRVGG_XS, license=LICENSE,
         description="x4 video model (XS, 16 convs): fast, made for animation and video",
