@@ -125,7 +125,7 @@ class _Once(logging.Filter):
         self.seen: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = record.getMessage()
+        key = str(record.args[0]) if isinstance(record.args, tuple) and record.args else record.getMessage()
         if key in self.seen:
             return False
         self.seen.add(key)
@@ -145,8 +145,8 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    logging.captureWarnings(True)
     warnings.simplefilter("default")
+    warnings.showwarning = _log_warning
     lib = logging.getLogger("py.warnings")
     lib_handler = logging.StreamHandler(sys.stderr)
     lib_handler.setFormatter(logging.Formatter("vidrestore: warning from a library: %(message)s" if verbose < 2
@@ -160,6 +160,15 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     libav.setLevel(logging.ERROR if quiet else logging.WARNING)
     libav.propagate = False
     _quiet_ffmpeg(verbose)
+
+
+def _log_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: object = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` replacement: one log line (message, category, where), not the
+    source-line dump Python prints."""
+    where = "/".join(Path(filename).parts[-2:])
+    text = " ".join(str(message).split())
+    logging.getLogger("py.warnings").warning("%s (%s in %s:%d)", text, category.__name__, where, lineno)
 
 
 def _quiet_ffmpeg(verbose: int) -> None:
