@@ -670,5 +670,6 @@ def dump_config(cfg: Config, path: str | os.PathLike[str], *, overwrite: bool | 
 
     text = "# resolved vidrestore config; reproduce with: vidrestore ... --config THIS_FILE\n"
     text += yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
-    safety.atomic_write(path, text, overwrite=safety.RUN.overwrite if overwrite is None else overwrite,
-                        inputs=inputs, what="config sidecar")
+    allowed = safety.RUN.overwrite if overwrite is None else overwrite
+    safety.atomic_write(path, text, overwrite=allowed or safety.is_vidrestore_sidecar(path), inputs=inputs,
+                        what="config sidecar")

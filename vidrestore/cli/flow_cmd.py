@@ -95,7 +95,8 @@ def _check_npz_output(output: Path, input_path: Path, overwrite: bool) -> None:
     from vidrestore.io import safety
 
     safety.check_target(output, overwrite=overwrite, inputs=(input_path,), what="flow file")
-    safety.check_target(safety.sibling(output, ".vidrestore.yaml"), overwrite=overwrite,
+    side = safety.sibling(output, ".vidrestore.yaml")
+    safety.check_target(side, overwrite=overwrite or safety.is_vidrestore_sidecar(side),
                         inputs=(input_path,), what="config sidecar")
 
 

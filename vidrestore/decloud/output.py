@@ -54,6 +54,9 @@ class OutputSet:
 
     # -- declaration
     def _check_final(self, final: Path) -> None:
+        if self.out_dir.is_symlink():
+            raise OutputError(f"{self.out_dir}: is a symbolic link; vidrestore never writes through a link "
+                              "(give the real folder)")
         if final.resolve() in self._protected:
             raise OutputError(f"{final}: output would overwrite an input; choose another -o folder")
         if final.exists() and not self.overwrite:

@@ -99,6 +99,9 @@ class MaskWriter:
         from vidrestore.io import safety
 
         self.folder = Path(folder)
+        if self.folder.is_symlink():
+            raise OutputError(f"{self.folder}: --save-masks is a symbolic link; vidrestore never writes through a "
+                              "link (give the real folder)")
         if self.folder.exists() and not self.folder.is_dir():
             raise OutputError(f"{self.folder}: --save-masks needs a folder, and this is a file")
         overwrite = safety.RUN.overwrite if overwrite is None else overwrite

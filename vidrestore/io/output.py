@@ -58,7 +58,8 @@ def prepare_output(output: str | os.PathLike[str], *, inputs: tuple[str | os.Pat
     kind, container = classify_output(final)
     safety.check_target(final, overwrite=overwrite, inputs=inputs, folder=kind == "images")
     if sidecar:
-        safety.check_target(safety.sibling(final, ".vidrestore.yaml"), overwrite=overwrite, inputs=inputs,
+        side = safety.sibling(final, ".vidrestore.yaml")
+        safety.check_target(side, overwrite=overwrite or safety.is_vidrestore_sidecar(side), inputs=inputs,
                             what="config sidecar")
     if lock:
         safety.OutputLock(final).acquire()

@@ -232,6 +232,23 @@ def _ours_in_folder(e: os.DirEntry[str]) -> bool:
                                                      (e.name.startswith(".") and TMP_TAG in e.name))
 
 
+SIDECAR_HEADER = b"# resolved vidrestore config"
+
+
+def is_vidrestore_sidecar(path: PathLike) -> bool:
+    """Whether ``path`` is a regular file written by vidrestore's :func:`~vidrestore.config.dump_config`
+    (its first line says so): the sidecar of an earlier run of the same output, which that output's
+    own checks govern (a resumed job whose output was removed rewrites it)."""
+    st = _lstat(Path(path))
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(SIDECAR_HEADER)) == SIDECAR_HEADER
+    except OSError:
+        return False
+
+
 def check_target(path: PathLike, *, overwrite: bool, inputs: Iterable[PathLike] = (), folder: bool = False,
                  what: str = "output") -> bool:
     """Whether ``path`` may be written: returns True when something is there to replace.
