@@ -345,6 +345,11 @@ def run_decloud_tiled(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg:
         raise ConfigError(f"jobs.workdir: {workdir} is the output or an input folder; choose another folder")
     safety.check_workdir(workdir, inputs=[*files, *inputs], outputs=(out_dir,))
     created = safety.make_workdir(workdir)
+    if not created and (workdir / mf.MANIFEST).is_file():
+        try:
+            created = bool(mf.Manifest.load(workdir).data.get("workdir_created"))
+        except Exception:  # noqa: BLE001 - the job refuses a damaged manifest itself, with the reason
+            created = False
     workdir = workdir.resolve()
     for stale in workdir.glob(".*vidrestore-tmp*"):
         stale.unlink(missing_ok=True)

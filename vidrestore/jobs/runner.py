@@ -193,6 +193,15 @@ def _clean_stale(workdir: Path) -> None:
                 p.unlink(missing_ok=True)
 
 
+def _created_before(workdir: Path) -> bool:
+    """Whether an earlier run of this job created the work directory (its manifest says so), so that
+    a job re-planned or resumed in it still removes the folder at the end."""
+    try:
+        return bool(mf.Manifest.load(workdir).data.get("workdir_created"))
+    except Exception:  # noqa: BLE001 - no manifest, or one the job itself will refuse with the reason
+        return False
+
+
 def _owned_names(man: mf.Manifest) -> list[str]:
     """What the job put in its work directory: the manifest, the lock and every segment's part."""
     return [mf.MANIFEST, mf.LOCK] + [e["part"] for e in man.segments]
@@ -277,7 +286,7 @@ def run_job_segmented(
     sidecar = output_path_for_config(output_path)
     try:
         safety.check_workdir(workdir, inputs=(input_path,), outputs=(output_path, sidecar))
-        created = safety.make_workdir(workdir)
+        created = safety.make_workdir(workdir) or _created_before(workdir)
         # tasks may run elsewhere (Ray workers, other nodes): they get absolute paths
         workdir = workdir.resolve()
         task_info = replace(info, path=str(Path(info.path).resolve()))
