@@ -115,6 +115,7 @@ class OutputSet:
         import rasterio
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = safety.OutputLock(self.out_dir / ".decloud").acquire()  # one run per output folder
         for t in self._targets.values():
             safety.clean_stale_temps(t.final)
             os.close(safety.open_new(t.partial))  # claims the name: never a planted link
@@ -146,10 +147,18 @@ class OutputSet:
                 safety.place(side, t.final.with_name(t.final.name + ".aux.xml"), overwrite=True,
                              inputs=tuple(self._protected), what="GeoTIFF sidecar")
         self._committed = True
+        self._release()
         return self.finals
+
+    def _release(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
+            self._lock = None
 
     def abort(self) -> None:
         """Close and delete every partial output (nothing half-written stays behind)."""
+        self._release()
         for t in self._targets.values():
             if t.dataset is not None:
                 try:
