@@ -370,7 +370,11 @@ def place(temp: PathLike, final: PathLike, *, overwrite: bool, inputs: Iterable[
     if folder and existed:
         old = temp_path(final, tag=OLD_TAG)
         os.rename(final, old)
-        os.rename(temp, final)
+        try:
+            os.rename(temp, final)
+        except BaseException:
+            os.rename(old, final)  # the earlier output stays as it was
+            raise
         remove_output_folder(old)
     else:
         os.rename(temp, final)
