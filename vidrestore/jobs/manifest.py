@@ -202,19 +202,6 @@ class Manifest:
         return cls(workdir=workdir, data=data)
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 @contextmanager
 def workdir_lock(workdir: Path) -> Iterator[None]:
     """Hold an exclusive lock on WORKDIR for the life of the job (released even by kill -9)."""

@@ -31,7 +31,6 @@ import json
 import logging
 import math
 import os
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
