@@ -330,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         safety.release_all()
+        safety.RUN.set(overwrite=False, inputs=())  # a later call in this process starts clean
         _restore_signal_handlers(previous)
 
 
