@@ -145,7 +145,6 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    warnings.simplefilter("default")
     warnings.showwarning = _log_warning
     lib = logging.getLogger("py.warnings")
     lib_handler = logging.StreamHandler(sys.stderr)
