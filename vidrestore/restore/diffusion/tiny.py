@@ -146,8 +146,10 @@ def make_tiny_model(layout: str, out_dir: str | os.PathLike[str], *, seed: int =
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     out = Path(out_dir)
-    if out.exists() and not overwrite:
+    if (out.exists() or out.is_symlink()) and not overwrite:
         raise FileExistsError(f"{out} exists (pass overwrite=True to replace it)")
+    if out.is_symlink() or (out.exists() and not (out / "model_index.json").is_file()):
+        raise FileExistsError(f"{out} is not a diffusers model folder (or is a link); refusing to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
