@@ -104,8 +104,6 @@ def sure_only(det: np.ndarray, buffer: int, min_area: int) -> np.ndarray:
     """
     import cv2
 
-    from vidrestore.decloud.masks import dilate
-
     out = det.copy()
     for cls in (CLOUD, SHADOW):
         m = det == cls
@@ -115,10 +113,9 @@ def sure_only(det: np.ndarray, buffer: int, min_area: int) -> np.ndarray:
         if buffer > 0:
             k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * buffer + 1, 2 * buffer + 1))
             core = cv2.erode(m.astype(np.uint8), k).astype(bool)
-        n, lab, st, _ = cv2.connectedComponentsWithStats(core.astype(np.uint8), connectivity=8)
-        keep_ids = np.flatnonzero(st[:, cv2.CC_STAT_AREA] >= max(min_area, 1))
-        keep = np.isin(lab, keep_ids[keep_ids > 0])
-        keep = dilate(keep, buffer) & m
+        n, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+        core_area = np.bincount(lab[core], minlength=n)  # each detected region's area without its buffer
+        keep = (core_area >= max(min_area, 1))[lab]
         out[m & ~keep] = CLEAR
     return out
 

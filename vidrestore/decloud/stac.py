@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 MASK_KEYS = ("qa_pixel", "cmask", "scl", "fmask", "cloud", "clm", "mask", "data-mask")
 STAC_SUFFIX = ".stac.json"
+PROJECTION_SCHEMA = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
+EO_SCHEMA = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
 
 
 # --------------------------------------------------------------------------- output
@@ -41,8 +43,7 @@ def _footprint(grid: Any) -> tuple[list[float] | None, dict[str, Any] | None]:
     from rasterio.transform import Affine, array_bounds
     from rasterio.warp import transform_bounds
 
-    bounds = array_bounds(grid.height, grid.width, Affine(*grid.transform))  # (south, west, north, east)
-    west, south, east, north = bounds[1], bounds[0], bounds[3], bounds[2]
+    west, south, east, north = array_bounds(grid.height, grid.width, Affine(*grid.transform))
     w, s, e, n = transform_bounds(CRS.from_wkt(grid.crs_wkt), "EPSG:4326", west, south, east, north, densify_pts=21)
     poly = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
     return [w, s, e, n], poly
@@ -75,12 +76,13 @@ def item_for_date(out_dir: Path, series: Any, t: int, st: Any, dc: Any) -> Any:
     }
     if st.valid:
         props["eo:cloud_cover"] = round(100.0 * (st.cloud + st.shadow) / st.valid, 3)
-    item = pystac.Item(id=item_id, geometry=geom, bbox=bbox, datetime=dt, properties=props)
     epsg = _epsg(series.grid)
-    proj = pystac.extensions.projection.ProjectionExtension.ext(item, add_if_missing=True)
-    proj.epsg = epsg
-    proj.shape = [series.grid.height, series.grid.width]
-    proj.transform = list(series.grid.transform)
+    props.update({"proj:code": f"EPSG:{epsg}" if epsg else None, "proj:shape": [series.grid.height, series.grid.width],
+                  "proj:transform": list(series.grid.transform)})
+    if epsg is None and series.grid.crs_wkt:
+        props["proj:wkt2"] = series.grid.crs_wkt
+    item = pystac.Item(id=item_id, geometry=geom, bbox=bbox, datetime=dt, properties=props,
+                       stac_extensions=[PROJECTION_SCHEMA] + ([EO_SCHEMA] if "eo:cloud_cover" in props else []))
     files: list[Path] = []
     for b in e.bands:
         if b.path not in files:
@@ -179,10 +181,11 @@ def read_item(path: Path) -> StacDate:
             import rasterio
 
             with rasterio.open(p) as ds:
-                count = ds.count
+                count, descs = ds.count, ds.descriptions
             for b in range(count):
                 bands.append((p, b + 1))
-                names.append(str((eo[b].get("common_name") or eo[b].get("name")) if b < len(eo) else b + 1))
+                names.append(str((eo[b].get("common_name") or eo[b].get("name")) if b < len(eo)
+                                 else descs[b] or b + 1))
         else:
             bands.append((p, 1))
             names.append(str((eo[0].get("common_name") or eo[0].get("name")) if eo else key))
