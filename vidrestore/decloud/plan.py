@@ -281,6 +281,15 @@ def make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: di
     ov = raw / np.float32(scale)
     file_cls = [reader.read_mask_overview(e, shape) for e in series.dates]
     use_det = [dc.detect == "always" or (dc.detect == "auto" and file_cls[i] is None) for i in range(n)]
+    lacking = [r for r in ("blue", "green", "red") if r not in roles]
+    if any(use_det) and lacking:
+        # a single index (NDVI) or unnamed bands: a cloud cannot be told from a change of the land
+        # (a greening field is "brighter" too), so clear observations would be replaced
+        why = (f"no {'/'.join(lacking)} band mapped: clouds cannot be told from land change in these bands, "
+               "nothing is detected (map bands with --bands blue=..,green=..,red=.., or give --masks)")
+        logger.warning("decloud: %s", why)
+        use_det = [False] * n
+        detector = ("none", why)
     if any(use_det) and detector[0] != "spectral" and detector[1].startswith("auto"):
         detector = _gate_learned(ov, file_cls, roles, dc, detector, factor)
         if detector[0] == "spectral" and learned_scale:  # the spectral thresholds assume the dtype's scale
