@@ -215,7 +215,7 @@ class DecloudConfig:
     shadow_azimuth: float | None = None  # direction shadows fall from clouds, degrees clockwise from image up
     #                                      (sun azimuth + 180); None = estimated per date (all around if unclear)
     min_dates_temporal: int = 3  # valid dates a pixel needs before the temporal test is used
-    buffer: int = 2  # dilation of cloud and shadow masks (px)
+    buffer: int = 1  # dilation of cloud and shadow masks (px); detection grows soft edges itself
     # alignment
     align: bool = True  # sub-pixel co-registration by phase correlation on clear pixels
     max_shift: float = 16.0  # largest shift accepted between dates (px)

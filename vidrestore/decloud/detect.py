@@ -259,8 +259,12 @@ def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
             shadow_spec = _spectral_shadow(stack[i], valid[i] & ~cloud)
             shadow = np.where(use_temporal, shadow_t, shadow_spec) & near & valid[i] & ~cloud
             # isolated pixels are resampling/noise speckle, not clouds: open before buffering
-            raw[i][_open(shadow)] = SHADOW
-            raw[i][_open(cloud) if clouds is None else cloud] = CLOUD
+            shadow = _open(shadow)
+            cloud = _open(cloud) if clouds is None else cloud
+            if use_temporal.any():
+                cloud, shadow = _grow_edges(stack[i], bg, cloud, shadow, use_temporal & valid[i], roles, p)
+            raw[i][shadow] = SHADOW
+            raw[i][cloud] = CLOUD
         # next round: background from what this round found clear (1 px margin), one clear date enough
         exclude = np.stack([dilate(raw[i] != CLEAR, 1) for i in range(t)]) | ~valid
         min_dates = 1
@@ -268,6 +272,41 @@ def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
         out[i] = buffer_classes(raw[i], p.buffer)
         out[i][~valid[i]] = NODATA
     return out
+
+
+EDGE_REACH = 8  # px a cloud or shadow may be grown into its soft edge
+EDGE_FRACTION = 0.3  # the edge must still change the date by this fraction of the detection thresholds
+
+
+def _grow_edges(x: np.ndarray, bg: np.ndarray, cloud: np.ndarray, shadow: np.ndarray, temporal: np.ndarray,
+                roles: dict[str, int], p: DetectParams) -> tuple[np.ndarray, np.ndarray]:
+    """Clouds and shadows grown (hysteresis) into their soft edges: connected pixels, at most
+    :data:`EDGE_REACH` px out, still brighter (darker) than the background by :data:`EDGE_FRACTION`
+    of the thresholds. Only pixels touching a detection can join, so clear land elsewhere never does."""
+    import cv2
+
+    vis = visible_indices(roles, x.shape[0])
+    with np.errstate(invalid="ignore"):
+        dvis = x[vis] - bg[vis]
+        weak_c = (dvis.mean(axis=0) > EDGE_FRACTION * p.temporal_threshold) & (dvis.min(axis=0) > 0) & temporal
+        s_x, s_bg = x.sum(axis=0), bg.sum(axis=0)
+        weak_s = (s_x < (1.0 - EDGE_FRACTION * p.shadow_threshold) * s_bg) & temporal
+    k = np.ones((3, 3), np.uint8)
+    out = []
+    for seed, weak in ((cloud, weak_c | cloud), (shadow, weak_s | shadow)):
+        if not seed.any():
+            out.append(seed)
+            continue
+        grown = seed.astype(np.uint8)
+        allowed = weak.astype(np.uint8)
+        for _ in range(EDGE_REACH):
+            nxt = cv2.dilate(grown, k) & allowed
+            if np.array_equal(nxt, grown):
+                break
+            grown = nxt
+        out.append(grown.astype(bool))
+    cloud_g, shadow_g = out
+    return cloud_g, shadow_g & ~cloud_g
 
 
 SWEEP_SPREAD = 15.0  # degrees either side of the shadow azimuth (cloud heights and shapes vary)

@@ -362,6 +362,9 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
         own = cls[t]
         own_valid = np.isfinite(refl[t]).all(axis=0)
         own = np.where(own_valid, own, NODATA).astype(np.uint8)
+        lost = own_valid & (own == NODATA)
+        if lost.any():  # valid pixels whose class the shift onto the reference grid lost (data edges)
+            own = _extend_classes(own, lost)
         origin = origin_in_frame(t)[inner]
         masked_in = np.isin(own[inner], (CLOUD, SHADOW))
         st = stats[t]
@@ -396,6 +399,27 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
         outputs.write("composite", _to_file_values(comp * plan.scale, series, keep_nan=True), row=win.row,
                       col=win.col)
     del aligned, refl, raws
+
+
+EDGE_CLASS_REACH = 4  # px: valid pixels this close to a classified one take its class
+
+
+def _extend_classes(own: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """``own`` with the ``lost`` pixels given the class of the nearest classified pixel (within
+    :data:`EDGE_CLASS_REACH`): co-registration blurs a date's data edge by the shift, and a cloud
+    there must not pass as no data and be kept."""
+    import cv2
+
+    known = own != NODATA
+    if not known.any():
+        return own
+    dist, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 5,
+                                                   labelType=cv2.DIST_LABEL_PIXEL)
+    values = own[known]  # raster order, as the labels number the known pixels
+    out = own.copy()
+    take = lost & (dist <= EDGE_CLASS_REACH)
+    out[take] = values[labels[take] - 1]
+    return out
 
 
 def _count_classes(st: DateStats, own: np.ndarray) -> None:
