@@ -166,3 +166,22 @@ def test_all_nodata_date_is_empty_and_float_nan_kept(tmp_path: Path) -> None:
     assert np.isnan(img[:, :5, :]).all() and np.isfinite(img[:, 5:, :]).all()
     with rasterio.open(out / f"S2_{dates[3]:%Y%m%d}_mask.tif") as d:
         assert (d.read(1)[:5] == NODATA).all()
+
+
+def test_float_composite_keeps_nan_as_nodata(tmp_path: Path) -> None:
+    """A float series without a nodata value: where no date sees the ground, the composite is NaN
+    (declared as its nodata), not 0."""
+    from vidrestore.decloud.engine import run_decloud
+
+    cube, clean, truth, dates = cloudy_series(n=4)
+    data = cube.astype(np.float32) / 10000
+    data[:, :, :6, :6] = np.nan  # no date has data here
+    folder = tmp_path / "in"
+    for t, d in enumerate(dates):
+        write_tif(folder / f"S2_{d:%Y%m%d}.tif", data[t], nodata=None, descriptions=("blue", "green", "red", "nir"))
+    run_decloud([folder], tmp_path / "out", cfg=_cfg("decloud.detector=spectral", "decloud.composite=median",
+                                                     "decloud.inpaint=none"))
+    with rasterio.open(tmp_path / "out" / "composite_median.tif") as d:
+        comp = d.read()
+        assert np.isnan(d.nodata)
+    assert np.isnan(comp[:, :6, :6]).all() and np.isfinite(comp[:, 10:, 10:]).all()

@@ -266,6 +266,8 @@ def _declare_outputs(series: Series, plan: Plan, dc: DecloudConfig, out_dir: Pat
     if dc.composite != "none" and not dc.dry_run:
         ref = series.dates[plan.ref]
         nodata = series.nodata[0]
+        if nodata is None and np.dtype(series.dtype).kind == "f":
+            nodata = float("nan")  # holes no date sees stay NaN, and GIS tools read them as no data
         outs.add_new("composite", f"composite_{dc.composite}.tif", grid=series.grid, count=series.num_bands,
                      dtype=series.dtype, nodata=nodata, like=ref.bands[0].path,
                      descriptions=tuple(series.band_names),
@@ -517,7 +519,8 @@ def _to_file_values(v: np.ndarray, series: Series, *, keep_nan: bool = False) ->
             band0 = out[0]
             band0[clash] = (nd.flat[0] + (step if dtype.kind in "iu" else 1e-6)).astype(dtype)
     if keep_nan and nan.any():
-        fill = [nd if nd is not None else 0 for nd in nodata]
+        # float outputs keep NaN as their no data; integer ones take the nodata value (or 0 without one)
+        fill = [nd if nd is not None else (np.nan if dtype.kind == "f" else 0) for nd in nodata]
         for k in range(out.shape[0]):
             out[k][nan] = np.asarray(fill[k]).astype(dtype)
     return out
