@@ -185,3 +185,27 @@ def test_float_composite_keeps_nan_as_nodata(tmp_path: Path) -> None:
         comp = d.read()
         assert np.isnan(d.nodata)
     assert np.isnan(comp[:, :6, :6]).all() and np.isfinite(comp[:, 10:, 10:]).all()
+
+
+def test_cbers_cmask_beside_each_date_is_used(tmp_path: Path) -> None:
+    """CBERS-4 style files: <scene>.tif with <scene>_CMASK.tif beside it (0 no data, 127 clear, 255 cloud);
+    the cloud the mask names is filled, every other pixel of every date is kept."""
+    from vidrestore.decloud.engine import run_decloud
+
+    cube, clean, truth, dates = cloudy_series(n=5, seed=4)
+    cube = np.repeat(cube[:1], 5, axis=0).astype(np.int16)
+    folder = tmp_path / "in"
+    for t, d in enumerate(dates):
+        stem = f"CBERS_4_AWFI_{d:%Y%m%d}_157_117_L4"
+        write_tif(folder / f"{stem}.tif", cube[t], descriptions=("blue", "green", "red", "nir"), nodata=-9999)
+        cm = np.full(cube.shape[2:], 127, np.uint8)
+        if t == 1:
+            cm[10:20, 10:30] = 255
+        write_tif(folder / f"{stem}_CMASK.tif", cm, nodata=None)
+    out = tmp_path / "out"
+    res = run_decloud([folder], out, cfg=_cfg("decloud.buffer=0"))
+    assert len(res.stats) == 5 and [s.mask_source for s in res.stats] == ["file"] * 5
+    assert res.stats[1].changed_file == 200 and sum(s.changed for s in res.stats) == 200
+    for t, d in enumerate(dates):
+        with rasterio.open(out / f"CBERS_4_AWFI_{d:%Y%m%d}_157_117_L4_mask.tif") as m:
+            assert int((m.read(1) == CLOUD).sum()) == (200 if t == 1 else 0)

@@ -192,7 +192,8 @@ def plan_digest(plan: Any, windows: Sequence[Window], halo: int) -> str:
     h.update(json.dumps({"shifts": [[float(s.dx), float(s.dy)] for s in plan.shifts], "ref": plan.ref,
                          "use_detection": [bool(u) for u in plan.use_detection], "scale": plan.scale,
                          "azimuths": [None if a is None else float(a) for a in plan.azimuths],
-                         "halo": halo, "windows": [[w.row, w.col, w.height, w.width] for w in windows]},
+                         "halo": halo, "windows": [[w.row, w.col, w.height, w.width] for w in windows],
+                         "detector": getattr(plan, "detector", "spectral")},
                         sort_keys=True).encode())
     for arr in (plan.gains, plan.ov_classes, plan.ov):
         h.update(np.ascontiguousarray(arr).tobytes())
