@@ -126,3 +126,17 @@ def test_learned_scale_from_band_statistics() -> None:
     assert s2 == pytest.approx(s1 * 0.0255, rel=1e-3)
     vis = clean[0][:3].mean() / s1
     assert 0.5 * LAND_VISIBLE < vis < 2 * LAND_VISIBLE
+
+
+def test_sentinel2_band_names_map_s2cloudless_roles() -> None:
+    from types import SimpleNamespace
+
+    from vidrestore.decloud.learned import S2CLOUDLESS_BANDS, choose_detector, package_installed
+    from vidrestore.decloud.series import resolve_band_roles
+
+    names = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
+    roles = resolve_band_roles(SimpleNamespace(band_names=names, num_bands=13), {})
+    assert [roles[b] for b in S2CLOUDLESS_BANDS] == [0, 1, 3, 4, 7, 8, 9, 10, 11, 12]
+    assert (roles["blue"], roles["red"], roles["nir"]) == (1, 3, 7)
+    if package_installed("s2cloudless"):
+        assert choose_detector("auto", roles)[0] == "s2cloudless"
