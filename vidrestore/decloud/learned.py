@@ -10,7 +10,9 @@
   the temporal shadow test of :mod:`.detect` around its clouds).
 
 Both are optional (the ``geo`` extra installs them); :func:`choose_detector` says which one ``auto``
-takes and why.
+takes and why. A model sees one date and may not know the sensor: :mod:`.plan` keeps only what the
+series confirms (a cloud brighter, a shadow darker than the other dates there) and, for ``auto``,
+drops a model whose detections the series mostly contradicts.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def choose_detector(requested: str, roles: dict[str, int]) -> tuple[str, str]:
         elif not package_installed(name):
             reasons.append(f"{name}: package not installed")
         else:
-            return name, f"auto: {name} has its bands ({', '.join(missing_roles('s2cloudless', {}) if name == 's2cloudless' else CSMASK_ROLES4)}) and is installed"
+            bands = S2CLOUDLESS_BANDS if name == "s2cloudless" else CSMASK_ROLES4
+            return name, f"auto: {name} has its bands ({', '.join(bands)}) and is installed"
     return "spectral", "auto: spectral tests (" + "; ".join(reasons) + ")"
 
 
