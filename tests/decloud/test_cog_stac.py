@@ -111,3 +111,17 @@ def test_stac_items_as_input_give_the_same_outputs(s2_folder, tmp_path: Path) ->
     items[0].write_text(json.dumps(remote))
     with pytest.raises(MediaError, match="not a local file"):
         run_decloud(items, tmp_path / "c", cfg=_cfg())
+
+
+def test_existing_stac_item_refused_before_anything_is_written(s2_folder, tmp_path: Path) -> None:
+    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.errors import OutputError
+
+    folder, cube, clean, truth, dates = s2_folder
+    out = tmp_path / "out"
+    out.mkdir()
+    keep = out / f"S2_{dates[3]:%Y%m%d}.stac.json"
+    keep.write_text("{}")
+    with pytest.raises(OutputError, match="stac.json: exists"):
+        run_decloud([folder], out, cfg=_cfg("decloud.stac=true"))
+    assert sorted(p.name for p in out.iterdir()) == [keep.name] and keep.read_text() == "{}"

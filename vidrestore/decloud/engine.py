@@ -137,7 +137,7 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
                            mask_source=_mask_source(e.mask is not None, plan.use_detection[i]))
                  for i, e in enumerate(series.dates)]
         outputs = _declare_outputs(series, plan, dc, out_dir, overwrite)
-        _check_side_outputs(out_dir, dc, overwrite)
+        _check_side_outputs(out_dir, dc, overwrite, series)
         with outputs:
             outputs.open()
             (block_runner or _process_blocks)(plan, reader, dc, cfg, outputs, stats, progress)
@@ -169,13 +169,18 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
     return result
 
 
-def _check_side_outputs(out_dir: Path, dc: DecloudConfig, overwrite: bool) -> None:
-    """Refuse to replace an earlier run's report or quick-look without ``overwrite``."""
+def _check_side_outputs(out_dir: Path, dc: DecloudConfig, overwrite: bool, series: Series | None = None) -> None:
+    """Refuse to replace an earlier run's report, quick-look or STAC Items without ``overwrite``
+    (checked before anything is written)."""
     from vidrestore.decloud.report import QUICKLOOK_NAME, REPORT_NAME
     from vidrestore.errors import OutputError
 
     names = ([REPORT_NAME, Path(REPORT_NAME).with_suffix(".txt").name] if dc.report else []) + \
         ([QUICKLOOK_NAME] if dc.quicklook and not dc.dry_run else [])
+    if dc.stac and series is not None:
+        from vidrestore.decloud.stac import item_paths
+
+        names += [p.name for p in item_paths(out_dir, series)]
     for name in names:
         if (out_dir / name).exists() and not overwrite:
             raise OutputError(f"{out_dir / name}: exists (pass --overwrite to replace it)")

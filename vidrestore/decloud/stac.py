@@ -65,7 +65,7 @@ def item_for_date(out_dir: Path, series: Any, t: int, st: Any, dc: Any) -> Any:
 
     e = series.dates[t]
     bbox, geom = _footprint(series.grid)
-    item_id = e.aux_stem if series.aux_count == 1 else f"{e.aux_stem}_{e.date:%Y%m%dT%H%M%S}"
+    item_id = item_ids(series)[t]
     dt = e.date if e.date.tzinfo else e.date.replace(tzinfo=timezone.utc)
     props: dict[str, Any] = {
         "decloud:status": st.status, "decloud:valid_px": st.valid, "decloud:cloud_px": st.cloud,
@@ -105,6 +105,15 @@ def item_for_date(out_dir: Path, series: Any, t: int, st: Any, dc: Any) -> Any:
             item.add_asset(key, pystac.Asset(href=name, media_type=pystac.MediaType.GEOTIFF, roles=roles,
                                              description=desc))
     return item
+
+
+def item_ids(series: Any) -> list[str]:
+    """The id (and file stem) of each date's Item: its output's stem, plus the date for a stack."""
+    return [e.aux_stem if series.aux_count == 1 else f"{e.aux_stem}_{e.date:%Y%m%dT%H%M%S}" for e in series.dates]
+
+
+def item_paths(out_dir: Path, series: Any) -> list[Path]:
+    return [out_dir / f"{i}{STAC_SUFFIX}" for i in item_ids(series)]
 
 
 def write_items(out_dir: Path, series: Any, stats: list[Any], dc: Any, *, overwrite: bool) -> list[Path]:
