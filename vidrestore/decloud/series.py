@@ -195,13 +195,16 @@ def resolve_band_roles(series: Series, mapping: dict[str, str]) -> dict[str, int
             if n in aliases:
                 roles[role] = i
                 break
-    # Sentinel-2 band names also give s2cloudless's roles (b01 ... b12, b8a; "B1" and "B01" alike)
+    # a full Sentinel-2 L1C band set also gives s2cloudless's roles (b01 ... b12, b8a; "B1" and "B01" alike)
+    s2 = {}
     for i, n in enumerate(names):
         m = re.fullmatch(r"b0?(\d{1,2}a?)", n)
         if m:
             key = "b8a" if m[1] == "8a" else f"b{int(m[1].rstrip('a')):02d}"
             if key in ("b01", "b02", "b04", "b05", "b08", "b8a", "b09", "b10", "b11", "b12"):
-                roles.setdefault(key, i)
+                s2.setdefault(key, i)
+    if len(s2) == 10:
+        roles.update(s2)
     if not roles and series.num_bands == 3:
         roles = {"red": 0, "green": 1, "blue": 2}
         logger.info("no --bands given: taking the 3 bands as red, green, blue")
