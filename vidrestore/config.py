@@ -190,15 +190,22 @@ class DecloudConfig:
     resampling: str = "cubic"  # cubic | bilinear: sub-pixel alignment and reprojection
     # mask files
     masks: str | None = None  # folder of mask files (matched by date) or template like "{stem}_SCL.tif"
-    mask_type: str = "auto"  # auto | binary | s2cloudless | scl | fmask | values
+    mask_type: str = "auto"  # auto | binary | s2cloudless | scl | fmask | qa_pixel | cmask | values
+    qa_confidence: str = "medium"  # qa_pixel: cloud/shadow confidence (bits 8-11) at or above which a pixel is masked
     cloud_values: tuple[int, ...] = ()  # mask values meaning cloud (default: per mask_type)
     shadow_values: tuple[int, ...] = ()  # mask values meaning cloud shadow (default: per mask_type)
     invalid_values: tuple[int, ...] = ()  # mask values meaning no data (default: per mask_type)
     probability_threshold: float = 0.4  # s2cloudless probability at or above which a pixel is cloud
     # detection
-    detect: str = "auto"  # auto (dates without a mask file) | always (union with mask files) | never
+    detect: str = "auto"  # auto (dates without a mask file) | always (mask files + what detection is sure of) | never
+    detector: str = "auto"  # auto | spectral | csmask | s2cloudless: which detector (auto: a learned one whose
+    #                          bands are mapped and whose package is installed, else spectral; logged)
+    product_level: str = "l1c"  # csmask model: l1c (top of atmosphere) | l2a (surface reflectance)
+    learned_probability: float = 0.5  # csmask: a pixel is cloud/shadow when that class is likeliest and this likely
+    sure_area: int = 16  # detect=always with a mask file: detected regions smaller than this (px) are not added
     bands: dict[str, str] = field(default_factory=dict)  # role -> band, e.g. {blue: 1, green: 2, red: 3, nir: 4}
-    reflectance_scale: float = 0.0  # value of reflectance 1.0; 0 = from dtype (255, 10000, 1)
+    reflectance_scale: float = 0.0  # value of reflectance 1.0 (--scale); 0 = from dtype (255, 10000, 1), or for
+    #                                   csmask learned from the band statistics (learned.learn_scale)
     brightness_threshold: float = 0.25  # spectral test: mean visible reflectance above which a pixel may be cloud
     whiteness_threshold: float = 0.7  # spectral test: flatness of the visible spectrum (Fmask whiteness)
     hot_threshold: float = 0.08  # haze-optimised transform offset (blue - 0.5 red - this > 0)
@@ -208,7 +215,7 @@ class DecloudConfig:
     shadow_azimuth: float | None = None  # direction shadows fall from clouds, degrees clockwise from image up
     #                                      (sun azimuth + 180); None = estimated per date (all around if unclear)
     min_dates_temporal: int = 3  # valid dates a pixel needs before the temporal test is used
-    buffer: int = 2  # dilation of cloud and shadow masks (px)
+    buffer: int = 1  # dilation of cloud and shadow masks (px); detection grows soft edges itself
     # alignment
     align: bool = True  # sub-pixel co-registration by phase correlation on clear pixels
     max_shift: float = 16.0  # largest shift accepted between dates (px)
@@ -226,6 +233,9 @@ class DecloudConfig:
     write_source: bool = True  # <stem>_source.tif: date (YYYYMMDD) each filled pixel came from
     write_quality: bool = True  # <stem>_quality.tif: how each pixel was obtained
     quicklook: bool = True  # decloud_quicklook.png: before / mask / after per date
+    dry_run: bool = False  # write only the masks and the report (what would change, and why)
+    cog: bool = False  # image outputs as Cloud-Optimized GeoTIFFs (tiled, overviews; profile kept)
+    stac: bool = False  # a STAC Item JSON per output date (<stem>.stac.json) with mask and quality assets
     quicklook_size: int = 160  # thumbnail side (px)
     report: bool = True  # decloud_report.json and .txt
     mask_suffix: str = "_mask"
@@ -234,8 +244,14 @@ class DecloudConfig:
     def __post_init__(self) -> None:
         _choice("decloud.dates_from", self.dates_from, ("auto", "name", "tags"))
         _choice("decloud.resampling", self.resampling, ("bilinear", "cubic"))
-        _choice("decloud.mask_type", self.mask_type, ("auto", "binary", "s2cloudless", "scl", "fmask", "values"))
+        _choice("decloud.mask_type", self.mask_type,
+                ("auto", "binary", "s2cloudless", "scl", "fmask", "qa_pixel", "cmask", "values"))
+        _choice("decloud.qa_confidence", self.qa_confidence, ("low", "medium", "high"))
         _choice("decloud.detect", self.detect, ("auto", "always", "never"))
+        _choice("decloud.detector", self.detector, ("auto", "spectral", "csmask", "s2cloudless"))
+        _choice("decloud.product_level", self.product_level, ("l1c", "l2a"))
+        _check("decloud.learned_probability", 0.0 < self.learned_probability <= 1.0, "must be in (0, 1]")
+        _check("decloud.sure_area", self.sure_area >= 0, "must be >= 0 px")
         _choice("decloud.regression", self.regression, ("local", "global", "none"))
         _choice("decloud.inpaint", self.inpaint, ("telea", "navier-stokes", "diffusion", "none"))
         _choice("decloud.composite", self.composite, ("none", "median", "best"))
@@ -256,7 +272,8 @@ class DecloudConfig:
         _check("decloud.mask_suffix", bool(self.mask_suffix) and "/" not in self.mask_suffix,
                "must be a non-empty file-name suffix")
         _check("decloud.gdal_cache_mb", self.gdal_cache_mb >= 8, "must be >= 8")
-        roles = ("blue", "green", "red", "nir", "swir1", "swir2")
+        roles = ("blue", "green", "red", "nir", "swir1", "swir2", "b01", "b02", "b04", "b05", "b08", "b8a", "b09",
+                 "b10", "b11", "b12")  # the b.. roles are s2cloudless's Sentinel-2 L1C bands
         for role in self.bands:
             _choice("decloud.bands", role, roles)
 

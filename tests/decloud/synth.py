@@ -12,7 +12,7 @@ It returns the truth: clean dates, cloud/shadow masks (pixels the rendering chan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,9 @@ class SyntheticSeries:
     shadow: list[np.ndarray]  # (H, W) bool ground truth
     valid: list[np.ndarray]  # (H, W) bool
     shifts: list[tuple[float, float]]  # (dx, dy): date(x, y) = scene(x + dx, y + dy) (before gain)
+    alpha: list[np.ndarray] = field(default_factory=list)  # (H, W) cloud opacity in [0, 0.95]
+    shade: list[np.ndarray] = field(default_factory=list)  # (H, W) shadow darkening in [0, 0.55]
+    touched: list[np.ndarray] = field(default_factory=list)  # (H, W) bool: rendering changed the pixel >= 1 DN
 
 
 def fractal_density(shape: tuple[int, int], rng: np.random.Generator, *, cover: float,
@@ -50,7 +53,10 @@ def render_series(scene: np.ndarray, nodata: float, *, n_dates: int = 6, seed: i
                   gains: tuple[float, ...] = (1.0, 0.93, 0.96, 0.9, 0.97, 0.92),
                   offsets: tuple[float, ...] = (0, 4, -3, 6, 2, 5),
                   sun: tuple[int, int] = (24, 18), noise: float = 1.0,
-                  change_dn: float = 6.0, psf: float = 0.8) -> SyntheticSeries:
+                  change_dn: float = 6.0, psf: float = 0.8,
+                  thickness: tuple[float, ...] = (1.0,)) -> SyntheticSeries:
+    """``thickness`` (per date, cycled) scales the cloud's opacity: 1 thick (up to 0.95), 0.3 a thin veil;
+    the shadow darkens by the same factor."""
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -76,11 +82,13 @@ def render_series(scene: np.ndarray, nodata: float, *, n_dates: int = 6, seed: i
         dens = fractal_density((h, w), rng, cover=covers[k % len(covers)]) if covers[k % len(covers)] > 0 \
             else np.zeros((h, w), np.float32)
         sdx, sdy = sun
+        thick = float(thickness[k % len(thickness)])
         shade = np.zeros_like(dens)
         shade[max(sdy, 0):, max(sdx, 0):] = dens[:h - max(sdy, 0), :w - max(sdx, 0)]
-        shaded = clean * (1.0 - 0.55 * shade[None])
-        colour = np.array([0.86, 0.88, 0.92], np.float32)[:b, None, None] * info_max
-        rendered = shaded * (1.0 - 0.95 * dens[None]) + 0.95 * dens[None] * colour
+        shaded = clean * (1.0 - 0.55 * thick * shade[None])
+        colour = np.array([0.86, 0.88, 0.92, 0.9, 0.9, 0.9][:b] + [0.9] * max(0, b - 6), np.float32)[:, None, None] \
+            * info_max
+        rendered = shaded * (1.0 - 0.95 * thick * dens[None]) + 0.95 * thick * dens[None] * colour
         img = np.clip(np.rint(rendered + rng.normal(0, noise, rendered.shape).astype(np.float32)), 1, info_max)
         # ground truth: pixels the cloud or its shadow visibly changed (noise-free change >= change_dn)
         change = np.abs(rendered - clean).mean(axis=0) >= change_dn
@@ -95,6 +103,9 @@ def render_series(scene: np.ndarray, nodata: float, *, n_dates: int = 6, seed: i
         out.shadow.append(shadow)
         out.valid.append(vmask)
         out.shifts.append((float(dx), float(dy)))
+        out.alpha.append(np.where(vmask, 0.95 * thick * dens, 0).astype(np.float32))
+        out.shade.append(np.where(vmask, 0.55 * thick * shade, 0).astype(np.float32))
+        out.touched.append((np.abs(rendered - clean).max(axis=0) >= 1.0) & vmask)
     return out
 
 

@@ -70,3 +70,28 @@ def test_preset_is_the_defaults_and_values_are_checked_at_load() -> None:
         load_config(preset="decloud", overrides=["decloud.block_size=10"])
     with pytest.raises(ConfigError, match="decloud.probability_threshold"):
         load_config(preset="decloud", overrides=["decloud.probability_threshold=2"])
+
+
+def test_cli_issue23_flags(s2_folder, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--detector, --scale, --dry-run, --cog, --stac map onto decloud.* keys; a learned detector
+    without its bands is one line naming the missing bands, exit 2, nothing written."""
+    folder, cube, clean, truth, dates = s2_folder
+    out = tmp_path / "dry"
+    rc = main(["decloud", str(folder), "-o", str(out), "--detector", "spectral", "--scale", "10000", "--dry-run",
+               "--stac"])
+    assert rc == 0 and "dry run" in capsys.readouterr().out
+    report = json.loads((out / "decloud_report.json").read_text())
+    assert report["dry_run"] and report["detector"] == "spectral" and report["reflectance_scale"] == 10000
+    assert report["settings"]["detector"] == "spectral"
+    assert not list(out.glob("S2_????????.tif")) and len(list(out.glob("*.stac.json"))) == len(dates)
+    rc = main(["decloud", str(folder), "-o", str(tmp_path / "x"), "-q", "--bands", "red=3,green=2,blue=1",
+               "--detector", "csmask"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "nir" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "x").exists()
+    rc = main(["decloud", str(folder), "-o", str(tmp_path / "y"), "-q", "--scale", "0"])
+    assert rc == 2 and "--scale" in capsys.readouterr().err
+    rc = main(["decloud", str(folder), "-o", str(tmp_path / "cog"), "-q", "--detector", "spectral", "--cog"])
+    assert rc == 0
+    with rasterio.open(tmp_path / "cog" / f"S2_{dates[0]:%Y%m%d}.tif") as d:
+        assert d.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"

@@ -18,9 +18,14 @@ EPILOG = """examples:
   vidrestore decloud scenes/ -o clean/ --bands blue=1,green=2,red=3,nir=4
   vidrestore decloud l2a/ -o clean/ --pattern "T33TVM_{date}_{band}.tif" --masks "T33TVM_{date}_SCL.tif" --mask-type scl
   vidrestore decloud stack.tif -o clean/ --composite median --set decloud.buffer=4
+  vidrestore decloud landsat/ -o clean/ --bands blue=2,green=3,red=4,nir=5 --detector csmask --cog --stac
+  vidrestore decloud items/*.json -o clean/ --dry-run      (STAC Items in; masks and report only)
 outputs: one GeoTIFF per input (same name, georeferencing, dtype, nodata, tags), <stem>_mask.tif
 (0 clear, 1 cloud, 2 shadow), <stem>_source.tif (YYYYMMDD a pixel was filled from),
-<stem>_quality.tif, decloud_report.json/.txt, decloud_quicklook.png, composite_<kind>.tif"""
+<stem>_quality.tif, decloud_report.json/.txt (per date: what was replaced and why), decloud_quicklook.png,
+composite_<kind>.tif; with --stac <stem>.stac.json per date. Only masked pixels change: every clear
+pixel is copied bit for bit. Provider masks beside the bands (*_QA_PIXEL, *_CMASK, *_SCL, *_Fmask)
+are found by name and are the authority."""
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -42,8 +47,18 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="band roles for detection, e.g. blue=1,green=2,red=3,nir=4 (numbers or band names)")
     d.add_argument("--masks", metavar="FOLDER|TEMPLATE",
                    help="mask files: a folder (matched by date) or a template like {stem}_SCL.tif")
-    d.add_argument("--mask-type", choices=("auto", "binary", "s2cloudless", "scl", "fmask", "values"),
-                   help="how mask values read (default auto: from the name or dtype)")
+    d.add_argument("--mask-type", choices=("auto", "binary", "s2cloudless", "scl", "fmask", "qa_pixel", "cmask",
+                                           "values"),
+                   help="how mask values read (default auto: from the name or dtype; qa_pixel = Landsat C2 bit "
+                        "flags, cmask = CBERS)")
+    d.add_argument("--detector", choices=("auto", "spectral", "csmask", "s2cloudless"),
+                   help="cloud detector (default auto: a learned one whose bands are mapped and package installed)")
+    d.add_argument("--scale", type=float, metavar="VALUE",
+                   help="pixel value meaning reflectance 1, e.g. 10000 (default: from the dtype, for csmask "
+                        "learned from the band statistics)")
+    d.add_argument("--dry-run", action="store_true", help="write only the masks and the report of what would change")
+    d.add_argument("--cog", action="store_true", help="write image outputs as Cloud-Optimized GeoTIFFs")
+    d.add_argument("--stac", action="store_true", help="write a STAC Item JSON per output date")
     d.add_argument("--cloud-values", metavar="V,V", help="mask values meaning cloud, e.g. 8,9,10")
     d.add_argument("--shadow-values", metavar="V,V", help="mask values meaning cloud shadow, e.g. 3")
     d.add_argument("--composite", choices=("none", "median", "best"), help="also write one cloud-free image")
@@ -83,6 +98,17 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         out.append(f"decloud.composite={args.composite}")
     if args.reproject:
         out.append("decloud.reproject=true")
+    if args.detector:
+        out.append(f"decloud.detector={args.detector}")
+    if args.scale is not None:
+        if not args.scale > 0:
+            from vidrestore.errors import ConfigError
+
+            raise ConfigError(f"--scale {args.scale:g}: must be > 0 (the pixel value meaning reflectance 1)")
+        out.append(f"decloud.reflectance_scale={args.scale!r}")
+    for flag in ("dry_run", "cog", "stac"):
+        if getattr(args, flag):
+            out.append(f"decloud.{flag}=true")
     return out
 
 
@@ -124,7 +150,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for bar in bars:
             bar.close()
-    if not args.quiet:
+    if not args.quiet and cfg.decloud.dry_run:
+        masked = sum(s.cloud + s.shadow for s in result.stats)
+        print(f"{args.output}: dry run, {len(result.stats)} dates: {masked} px would be replaced "
+              f"(masks and report written, no image); report {result.report}")
+    elif not args.quiet:
         filled = sum(s.filled_both + s.filled_one for s in result.stats)
         inpainted = sum(s.inpainted for s in result.stats)
         print(f"{args.output}: {len(result.stats)} dates declouded in {result.seconds:.1f} s "

@@ -1,9 +1,12 @@
 """Satellite time-series declouding (``vidrestore decloud``).
 
-Detects (or reads) cloud and shadow masks for every date of a GeoTIFF time series, co-registers
-the dates, fills each cloudy pixel from the temporally nearest clear observations after per-band
-radiometric matching, inpaints what no date sees clear, and writes GeoTIFFs that keep the inputs'
-names, georeferencing, dtype, nodata, band descriptions and tags. See :func:`run_decloud`.
+Detects (spectral/temporal tests or learned models, :mod:`.learned`) or reads (provider QA masks,
+the authority) cloud and shadow masks for every date of a GeoTIFF time series or of local STAC
+Items, co-registers the dates, fills each cloudy pixel from the temporally nearest clear
+observations after per-band radiometric matching, inpaints what no date sees clear, and writes
+GeoTIFFs (or COGs, :mod:`.cog`, with STAC Items, :mod:`.stac`) that keep the inputs' names,
+georeferencing, dtype, nodata, band descriptions and tags. Only masked pixels change; the report
+says per date what changed and why. See :func:`run_decloud`.
 """
 
 from __future__ import annotations

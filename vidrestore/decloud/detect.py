@@ -41,12 +41,23 @@ class DetectParams:
     shadow_search: int = 40
     min_dates_temporal: int = 3
     buffer: int = 2
+    detector: str = "spectral"  # spectral | csmask | s2cloudless (already resolved from auto)
+    product_level: str = "l1c"
+    learned_probability: float = 0.5
+    probability_threshold: float = 0.4  # s2cloudless
+    sure_area: int = 16
 
     @classmethod
-    def from_config(cls, cfg: object, *, scale: float = 1.0) -> "DetectParams":
-        """From a DecloudConfig; ``scale`` shrinks pixel distances (overview detection)."""
+    def from_config(cls, cfg: object, *, scale: float = 1.0, detector: str | None = None) -> "DetectParams":
+        """From a DecloudConfig; ``scale`` shrinks pixel distances (overview detection); ``detector``
+        is the one chosen for the run (``decloud.detector`` may say auto)."""
         g = getattr
+        det = detector or g(cfg, "detector", "spectral")
         return cls(
+            detector="spectral" if det == "auto" else det, product_level=g(cfg, "product_level", "l1c"),
+            learned_probability=g(cfg, "learned_probability", 0.5),
+            probability_threshold=g(cfg, "probability_threshold", 0.4),
+            sure_area=int(round(g(cfg, "sure_area", 16) * scale * scale)),
             brightness_threshold=g(cfg, "brightness_threshold"), whiteness_threshold=g(cfg, "whiteness_threshold"),
             hot_threshold=g(cfg, "hot_threshold"), temporal_threshold=g(cfg, "temporal_threshold"),
             shadow_threshold=g(cfg, "shadow_threshold"),
@@ -200,7 +211,7 @@ def temporal_tests(x: np.ndarray, bg: np.ndarray, roles: dict[str, int], p: Dete
 
 def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
                  *, valid: np.ndarray | None = None, rounds: int = 2,
-                 azimuths: list[float | None] | None = None) -> np.ndarray:
+                 azimuths: list[float | None] | None = None, clouds: np.ndarray | None = None) -> np.ndarray:
     """Classes (T, H, W) uint8 (CLEAR/CLOUD/SHADOW/NODATA) for a normalised stack (T, B, H, W).
 
     Round 1 takes the background from the dates that are not spectral candidates; each further
@@ -210,11 +221,13 @@ def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
     tests (and to shadows darker than half the date's clear brightness, near a cloud).
     ``azimuths`` (per date, degrees clockwise from image up, or None) is the direction shadows fall
     from clouds: shadows are then looked for along it only (:func:`sweep`), else all around.
+    ``clouds`` (T, H, W) bool, when given, are the clouds (a learned detector's); only shadows are
+    then detected, around them, against the background of the other dates.
     """
     t, b, h, w = stack.shape
     if valid is None:
         valid = np.isfinite(stack).all(axis=1)
-    cand = spectral_candidates(stack, roles, p) & valid
+    cand = (spectral_candidates(stack, roles, p) if clouds is None else clouds) & valid
     exclude = cand
     min_dates = p.min_dates_temporal
     out = np.zeros((t, h, w), np.uint8)
@@ -240,14 +253,18 @@ def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
         for i in range(t):
             cloud_t, shadow_t = temporal_tests(stack[i], bg, roles, p, bg_max=bg_max, bg_min=bg_min,
                                                bg_min_sum=bg_min_sum)
-            cloud = np.where(use_temporal, cloud_t, cand[i]) & valid[i]
+            cloud = (np.where(use_temporal, cloud_t, cand[i]) if clouds is None else clouds[i]) & valid[i]
             azimuth = azimuths[i] if azimuths is not None else None
             near = dilate(cloud, p.shadow_search) if azimuth is None else sweep(cloud, azimuth, p.shadow_search)
             shadow_spec = _spectral_shadow(stack[i], valid[i] & ~cloud)
             shadow = np.where(use_temporal, shadow_t, shadow_spec) & near & valid[i] & ~cloud
             # isolated pixels are resampling/noise speckle, not clouds: open before buffering
-            raw[i][_open(shadow)] = SHADOW
-            raw[i][_open(cloud)] = CLOUD
+            shadow = _open(shadow)
+            cloud = _open(cloud) if clouds is None else cloud
+            if use_temporal.any():
+                cloud, shadow = _grow_edges(stack[i], bg, cloud, shadow, use_temporal & valid[i], roles, p)
+            raw[i][shadow] = SHADOW
+            raw[i][cloud] = CLOUD
         # next round: background from what this round found clear (1 px margin), one clear date enough
         exclude = np.stack([dilate(raw[i] != CLEAR, 1) for i in range(t)]) | ~valid
         min_dates = 1
@@ -255,6 +272,41 @@ def detect_stack(stack: np.ndarray, roles: dict[str, int], p: DetectParams,
         out[i] = buffer_classes(raw[i], p.buffer)
         out[i][~valid[i]] = NODATA
     return out
+
+
+EDGE_REACH = 8  # px a cloud or shadow may be grown into its soft edge
+EDGE_FRACTION = 0.3  # the edge must still change the date by this fraction of the detection thresholds
+
+
+def _grow_edges(x: np.ndarray, bg: np.ndarray, cloud: np.ndarray, shadow: np.ndarray, temporal: np.ndarray,
+                roles: dict[str, int], p: DetectParams) -> tuple[np.ndarray, np.ndarray]:
+    """Clouds and shadows grown (hysteresis) into their soft edges: connected pixels, at most
+    :data:`EDGE_REACH` px out, still brighter (darker) than the background by :data:`EDGE_FRACTION`
+    of the thresholds. Only pixels touching a detection can join, so clear land elsewhere never does."""
+    import cv2
+
+    vis = visible_indices(roles, x.shape[0])
+    with np.errstate(invalid="ignore"):
+        dvis = x[vis] - bg[vis]
+        weak_c = (dvis.mean(axis=0) > EDGE_FRACTION * p.temporal_threshold) & (dvis.min(axis=0) > 0) & temporal
+        s_x, s_bg = x.sum(axis=0), bg.sum(axis=0)
+        weak_s = (s_x < (1.0 - EDGE_FRACTION * p.shadow_threshold) * s_bg) & temporal
+    k = np.ones((3, 3), np.uint8)
+    out = []
+    for seed, weak in ((cloud, weak_c | cloud), (shadow, weak_s | shadow)):
+        if not seed.any():
+            out.append(seed)
+            continue
+        grown = seed.astype(np.uint8)
+        allowed = weak.astype(np.uint8)
+        for _ in range(EDGE_REACH):
+            nxt = cv2.dilate(grown, k) & allowed
+            if np.array_equal(nxt, grown):
+                break
+            grown = nxt
+        out.append(grown.astype(bool))
+    cloud_g, shadow_g = out
+    return cloud_g, shadow_g & ~cloud_g
 
 
 SWEEP_SPREAD = 15.0  # degrees either side of the shadow azimuth (cloud heights and shapes vary)

@@ -71,10 +71,28 @@ class DateStats:
     filled_one: int = 0
     inpainted: int = 0
     unfilled: int = 0
+    pixels: int = 0  # all pixels of the date (valid or not)
+    changed_file: int = 0  # output pixels replaced because the mask file masked them
+    changed_detected: int = 0  # ... because the detector did (and no mask file)
+    changed_both: int = 0  # ... both did
+    masked_file: int = 0  # masked pixels by origin (what a dry run would replace)
+    masked_detected: int = 0
+    masked_both: int = 0
 
     @property
     def cover(self) -> float:
         return (self.cloud + self.shadow) / self.valid if self.valid else 0.0
+
+    @property
+    def status(self) -> str:
+        """empty (no valid pixel: all no data or NaN), clear (nothing masked), or cloudy."""
+        if self.valid == 0:
+            return "empty"
+        return "clear" if self.cloud + self.shadow == 0 else "cloudy"
+
+    @property
+    def changed(self) -> int:
+        return self.changed_file + self.changed_detected + self.changed_both
 
 
 @dataclass
@@ -87,7 +105,9 @@ class DecloudResult:
     report: Path | None = None
     quicklook: Path | None = None
     composite: Path | None = None
-
+    detector: str = "spectral"
+    detector_why: str = ""
+    scale: float = 1.0
 
 
 
@@ -106,33 +126,42 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
     dc = cfg.decloud
     series = discover_series(inputs, dc)
     roles = resolve_band_roles(series, dc.bands)
-    scale = reflectance_scale(dc, series.dtype)
+    detector = pick_detector(dc, roles)
+    scale = reflectance_scale(dc, series.dtype, detector=detector[0])
     out_dir = Path(out_dir)
-    mask_kwargs = dict(cloud_values=dc.cloud_values, shadow_values=dc.shadow_values,
-                       invalid_values=dc.invalid_values, probability_threshold=dc.probability_threshold)
     with rasterio.Env(GDAL_CACHEMAX=dc.gdal_cache_mb), \
-            SeriesReader(series, resampling=dc.resampling, mask_kind=dc.mask_type, mask_kwargs=mask_kwargs) as reader:
-        plan = make_plan(series, reader, dc, roles, scale)
+            SeriesReader(series, resampling=dc.resampling, mask_kind=dc.mask_type,
+                         mask_kwargs=mask_kwargs(dc)) as reader:
+        plan = make_plan(series, reader, dc, roles, scale, detector)
         stats = [DateStats(name=e.name, date=date_label(e.date), shift=plan.shifts[i],
                            mask_source=_mask_source(e.mask is not None, plan.use_detection[i]))
                  for i, e in enumerate(series.dates)]
         outputs = _declare_outputs(series, plan, dc, out_dir, overwrite)
-        _check_side_outputs(out_dir, dc, overwrite)
+        _check_side_outputs(out_dir, dc, overwrite, series)
         with outputs:
             outputs.open()
             (block_runner or _process_blocks)(plan, reader, dc, cfg, outputs, stats, progress)
+            if dc.cog:
+                from vidrestore.decloud.cog import make_cogs
+
+                make_cogs(outputs, keys=[k for k in outputs.keys() if k.startswith("img:")])
             finals = outputs.commit()
     seconds = time.perf_counter() - t0
     mpd = series.grid.width * series.grid.height * len(series.dates) / 1e6 / max(seconds, 1e-9)
     composite = out_dir / f"composite_{dc.composite}.tif" if dc.composite != "none" else None
     result = DecloudResult(outputs=finals, stats=stats, seconds=seconds, megapixel_dates_per_s=mpd,
-                           reference=series.dates[plan.ref].name, composite=composite)
+                           reference=series.dates[plan.ref].name, composite=composite, detector=plan.detector,
+                           detector_why=plan.detector_why, scale=plan.scale)
     from vidrestore.decloud.report import write_quicklook, write_report
 
+    if dc.stac:
+        from vidrestore.decloud.stac import write_items
+
+        result.outputs.extend(write_items(out_dir, series, stats, dc, overwrite=overwrite))
     if dc.report:
         result.report = write_report(out_dir, series, stats, result, dc)
         result.outputs.extend([result.report, result.report.with_suffix(".txt")])
-    if dc.quicklook:
+    if dc.quicklook and not dc.dry_run:
         result.quicklook = write_quicklook(out_dir, series, plan.roles, dc, overwrite=True)
         result.outputs.append(result.quicklook)
     logger.info("decloud: %d dates, %dx%d px, %.1f s (%.2f megapixel-dates/s); %d outputs in %s",
@@ -140,22 +169,55 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
     return result
 
 
-def _check_side_outputs(out_dir: Path, dc: DecloudConfig, overwrite: bool) -> None:
-    """Refuse to replace an earlier run's report or quick-look without ``overwrite``."""
+def _check_side_outputs(out_dir: Path, dc: DecloudConfig, overwrite: bool, series: Series | None = None) -> None:
+    """Refuse to replace an earlier run's report, quick-look or STAC Items without ``overwrite``
+    (checked before anything is written)."""
     from vidrestore.decloud.report import QUICKLOOK_NAME, REPORT_NAME
     from vidrestore.errors import OutputError
 
     names = ([REPORT_NAME, Path(REPORT_NAME).with_suffix(".txt").name] if dc.report else []) + \
-        ([QUICKLOOK_NAME] if dc.quicklook else [])
+        ([QUICKLOOK_NAME] if dc.quicklook and not dc.dry_run else [])
+    if dc.stac and series is not None:
+        from vidrestore.decloud.stac import item_paths
+
+        names += [p.name for p in item_paths(out_dir, series)]
     for name in names:
         if (out_dir / name).exists() and not overwrite:
             raise OutputError(f"{out_dir / name}: exists (pass --overwrite to replace it)")
 
 
-def reflectance_scale(dc: DecloudConfig, dtype: str) -> float:
-    """Pixel value that means reflectance 1 (``decloud.reflectance_scale``, else 255 / 10000 / 1 by dtype)."""
+def mask_kwargs(dc: DecloudConfig) -> dict[str, Any]:
+    """How mask files are decoded (:func:`~vidrestore.decloud.masks.make_mask_spec` keywords)."""
+    return dict(cloud_values=dc.cloud_values, shadow_values=dc.shadow_values, invalid_values=dc.invalid_values,
+                probability_threshold=dc.probability_threshold, qa_confidence=dc.qa_confidence)
+
+
+def pick_detector(dc: DecloudConfig, roles: dict[str, int]) -> tuple[str, str]:
+    """(detector, why) for the run; a learned detector that cannot run is a ConfigError naming the fix."""
+    from vidrestore.decloud.learned import DetectorUnavailable, choose_detector
+    from vidrestore.errors import ConfigError
+
+    if dc.detect == "never":
+        return "spectral", "decloud.detect=never: no detection"
+    try:
+        name, why = choose_detector(dc.detector, roles)
+    except DetectorUnavailable as err:
+        raise ConfigError(str(err)) from err
+    if dc.detector == "auto":
+        logger.info("decloud.detector=auto -> %s (%s)", name, why)
+    return name, why
+
+
+def reflectance_scale(dc: DecloudConfig, dtype: str, *, detector: str = "spectral") -> float | None:
+    """Pixel value that means reflectance 1 (``decloud.reflectance_scale``, else 255 / 10000 / 1 by dtype).
+
+    None for csmask on integer data without a set scale: the plan learns it from the band statistics
+    (a model trained on reflectance must see reflectance; integer units differ between providers).
+    """
     if dc.reflectance_scale > 0:
         return float(dc.reflectance_scale)
+    if detector == "csmask" and np.dtype(dtype).kind in "iu":
+        return None
     d = np.dtype(dtype)
     if d.kind == "f":
         return 1.0
@@ -183,7 +245,7 @@ def _declare_outputs(series: Series, plan: Plan, dc: DecloudConfig, out_dir: Pat
     protected = tuple(series.files) + tuple(e.mask.path for e in series.dates if e.mask is not None)
     outs = OutputSet(out_dir, overwrite=overwrite, protected=protected)
     reprojected = {b.path for e in series.dates if e.reproject for b in e.bands}
-    for p in series.files:
+    for p in series.files if not dc.dry_run else ():
         outs.add_like(_img_key(p), output_name(p), p, grid=series.grid if p in reprojected else None)
     seen: set[str] = set()
     for i, e in enumerate(series.dates):
@@ -196,19 +258,21 @@ def _declare_outputs(series: Series, plan: Plan, dc: DecloudConfig, out_dir: Pat
         outs.add_new(f"mask:{e.aux_stem}", f"{e.aux_stem}{dc.mask_suffix}.tif", grid=series.grid, count=count,
                      dtype="uint8", nodata=NODATA, descriptions=descs,
                      tags={"DECLOUD_CLASSES": MASK_LEGEND, **date_tags})
-        if dc.write_source:
+        if dc.write_source and not dc.dry_run:
             outs.add_new(f"source:{e.aux_stem}", f"{e.aux_stem}_source.tif", grid=series.grid, count=count,
                          dtype="int32", nodata=-1, descriptions=descs,
                          tags={"DECLOUD_SOURCE": "acquisition date (YYYYMMDD) a filled pixel was taken from "
                                                  "(the nearest of the dates used); 0 = not filled in time",
                                **date_tags})
-        if dc.write_quality:
+        if dc.write_quality and not dc.dry_run:
             outs.add_new(f"quality:{e.aux_stem}", f"{e.aux_stem}_quality.tif", grid=series.grid, count=count,
                          dtype="uint8", nodata=Q_NODATA, descriptions=descs,
                          tags={"DECLOUD_QUALITY": QUALITY_LEGEND, **date_tags})
-    if dc.composite != "none":
+    if dc.composite != "none" and not dc.dry_run:
         ref = series.dates[plan.ref]
         nodata = series.nodata[0]
+        if nodata is None and np.dtype(series.dtype).kind == "f":
+            nodata = float("nan")  # holes no date sees stay NaN, and GIS tools read them as no data
         outs.add_new("composite", f"composite_{dc.composite}.tif", grid=series.grid, count=series.num_bands,
                      dtype=series.dtype, nodata=nodata, like=ref.bands[0].path,
                      descriptions=tuple(series.band_names),
@@ -279,9 +343,9 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
                         for r, s in zip(refl, plan.shifts)])
     fc_aligned = [None if f is None else (f if s.is_zero else shift_mask(f, s.dx, s.dy, fill=NODATA))
                   for f, s in zip(file_cls, plan.shifts)]
-    params = DetectParams.from_config(dc)
-    classes_ref = classes_for(aligned, fc_aligned, plan.use_detection, plan.roles, params, plan.gains, dc.buffer,
-                               plan.azimuths or None)
+    params = DetectParams.from_config(dc, detector=plan.detector)
+    classes_ref, origin_ref = classes_for(aligned, fc_aligned, plan.use_detection, plan.roles, params, plan.gains,
+                                          dc.buffer, plan.azimuths or None, with_origin=True)
     inner = (slice(halo, halo + win.height), slice(halo, halo + win.width))
     fr = (slice(halo - fill_h, halo + win.height + fill_h), slice(halo - fill_h, halo + win.width + fill_h))
     inner_in_fr = (slice(fill_h, fill_h + win.height), slice(fill_h, fill_h + win.width))
@@ -295,11 +359,27 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
             frames[key] = classes_ref if key == (0, 0) else shift_mask(classes_ref, -s.dx, -s.dy, fill=NODATA)
         return frames[key]
 
+    def origin_in_frame(t: int) -> np.ndarray:
+        s = plan.shifts[t]
+        key = (int(round(-s.dx)), int(round(-s.dy)))
+        return origin_ref[t] if key == (0, 0) else shift_mask(origin_ref[t][None], -s.dx, -s.dy, fill=0)[0]
+
     for t, entry in enumerate(series.dates):
         cls = classes_in_frame(t)
         own = cls[t]
         own_valid = np.isfinite(refl[t]).all(axis=0)
         own = np.where(own_valid, own, NODATA).astype(np.uint8)
+        lost = own_valid & (own == NODATA)
+        if lost.any():  # valid pixels whose class the shift onto the reference grid lost (data edges)
+            own = _extend_classes(own, lost)
+        origin = origin_in_frame(t)[inner]
+        masked_in = np.isin(own[inner], (CLOUD, SHADOW))
+        st = stats[t]
+        _count_origin(st, "masked", origin, masked_in)
+        if dc.dry_run:
+            _count_classes(st, own[inner])
+            outputs.write(f"mask:{entry.aux_stem}", own[inner][None], row=win.row, col=win.col, bands=[entry.aux_band])
+            continue
         need_fr = np.isin(own[fr], (CLOUD, SHADOW))
         out_raw = raws[t][(slice(None), *inner)].copy()
         quality = np.where(own[inner] == NODATA, Q_NODATA, Q_CLEAR).astype(np.uint8)
@@ -314,20 +394,55 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
             quality[need_in] = q_in[need_in]
             source[need_in] = src_fr[inner_in_fr][need_in]
         _write_date(outputs, series, dc, t, win, out_raw, own[inner], source, quality)
-        st = stats[t]
-        own_in = own[inner]
-        st.valid += int((own_in != NODATA).sum())
-        st.cloud += int((own_in == CLOUD).sum())
-        st.shadow += int((own_in == SHADOW).sum())
+        _count_classes(st, own[inner])
+        changed = (quality == Q_BOTH) | (quality == Q_ONE) | (quality == Q_INPAINT)
+        _count_origin(st, "changed", origin, changed)
         st.filled_both += int((quality == Q_BOTH).sum())
         st.filled_one += int((quality == Q_ONE).sum())
         st.inpainted += int((quality == Q_INPAINT).sum())
         st.unfilled += int((quality == Q_UNFILLED).sum())
-    if dc.composite != "none":
+    if dc.composite != "none" and not dc.dry_run:
         comp = _composite(aligned, classes_ref, dc, plan, inner, halo)
         outputs.write("composite", _to_file_values(comp * plan.scale, series, keep_nan=True), row=win.row,
                       col=win.col)
     del aligned, refl, raws
+
+
+EDGE_CLASS_REACH = 4  # px: valid pixels this close to a classified one take its class
+
+
+def _extend_classes(own: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """``own`` with the ``lost`` pixels given the class of the nearest classified pixel (within
+    :data:`EDGE_CLASS_REACH`): co-registration blurs a date's data edge by the shift, and a cloud
+    there must not pass as no data and be kept."""
+    import cv2
+
+    known = own != NODATA
+    if not known.any():
+        return own
+    dist, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 5,
+                                                   labelType=cv2.DIST_LABEL_PIXEL)
+    values = own[known]  # raster order, as the labels number the known pixels
+    out = own.copy()
+    take = lost & (dist <= EDGE_CLASS_REACH)
+    out[take] = values[labels[take] - 1]
+    return out
+
+
+def _count_classes(st: DateStats, own: np.ndarray) -> None:
+    st.pixels += int(own.size)
+    st.valid += int((own != NODATA).sum())
+    st.cloud += int((own == CLOUD).sum())
+    st.shadow += int((own == SHADOW).sum())
+
+
+def _count_origin(st: DateStats, what: str, origin: np.ndarray, sel: np.ndarray) -> None:
+    """Add the pixels of ``sel`` to ``st.<what>_file/_detected/_both`` by where their mask came from."""
+    from vidrestore.decloud.plan import ORIGIN_BOTH, ORIGIN_DETECTED, ORIGIN_FILE
+
+    for name, code in (("file", ORIGIN_FILE), ("detected", ORIGIN_DETECTED), ("both", ORIGIN_BOTH)):
+        key = f"{what}_{name}"
+        setattr(st, key, getattr(st, key) + int((sel & (origin == code)).sum()))
 
 
 def _fill_date(plan: Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np.ndarray], cls: np.ndarray,
@@ -409,7 +524,8 @@ def _to_file_values(v: np.ndarray, series: Series, *, keep_nan: bool = False) ->
             band0 = out[0]
             band0[clash] = (nd.flat[0] + (step if dtype.kind in "iu" else 1e-6)).astype(dtype)
     if keep_nan and nan.any():
-        fill = [nd if nd is not None else 0 for nd in nodata]
+        # float outputs keep NaN as their no data; integer ones take the nodata value (or 0 without one)
+        fill = [nd if nd is not None else (np.nan if dtype.kind == "f" else 0) for nd in nodata]
         for k in range(out.shape[0]):
             out[k][nan] = np.asarray(fill[k]).astype(dtype)
     return out

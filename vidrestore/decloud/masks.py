@@ -17,8 +17,16 @@ s2cloudless    probability >= probability_threshold (float    -         -
 scl            8, 9, 10 (Sentinel-2 L2A: cloud medium/high,   3         0, 1
                thin cirrus)
 fmask          4                                              2         255
+qa_pixel       Landsat Collection 2 QA_PIXEL bit flags: cloud     bit 4 or  bit 0
+               (bit 3), dilated cloud (bit 1), cirrus (bit 2),    shadow    (fill)
+               or cloud confidence (bits 8-9) >= qa_confidence    conf.
+cmask          255 (CBERS-4/4A cloud mask of INPE/Brazil Data     -         0
+               Cube: 0 no data, 127 clear, 255 cloud)
 values         cloud_values (required)                        shadow_v  invalid_v
 =============  =============================================  ========  =========
+
+``qa_pixel`` confidences are 1 low, 2 medium, 3 high; USGS sets "low" on most clear pixels, so the
+default threshold is medium. ``cloud_values``/``shadow_values`` do not apply to it (bit flags).
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ _DEFAULTS: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] =
     "s2cloudless": ((), (), ()),
     "scl": ((8, 9, 10), (3,), (0, 1)),
     "fmask": ((4,), (2,), (255,)),
+    "qa_pixel": ((), (), ()),
+    "cmask": ((255,), (), (0,)),
     "values": ((), (), ()),
 }
 
@@ -53,8 +63,11 @@ class MaskSpec:
     shadow_values: tuple[int, ...] = ()
     invalid_values: tuple[int, ...] = ()
     probability_threshold: float = 0.4
+    qa_confidence: int = 2  # qa_pixel: 1 low, 2 medium, 3 high
 
     def describe(self) -> str:
+        if self.kind == "qa_pixel":
+            return f"Landsat C2 QA_PIXEL bits (cloud/shadow flags, confidence >= {self.qa_confidence})"
         if self.kind == "s2cloudless":
             return f"s2cloudless probability >= {self.probability_threshold:g}"
         if self.kind == "binary" and not self.cloud_values:
@@ -66,6 +79,10 @@ class MaskSpec:
 def guess_mask_type(path: Path, dtype: str) -> str:
     """Mask convention from the file name (SCL, Fmask, CLP/probability, CLM) or, failing that, the dtype."""
     name = path.name.lower()
+    if "qa_pixel" in name or "qa-pixel" in name:
+        return "qa_pixel"
+    if "cmask" in name:
+        return "cmask"
     if "scl" in name:
         return "scl"
     if "fmask" in name:
@@ -84,6 +101,7 @@ def make_mask_spec(
     shadow_values: tuple[int, ...] = (),
     invalid_values: tuple[int, ...] = (),
     probability_threshold: float = 0.4,
+    qa_confidence: str | int = "medium",
 ) -> MaskSpec:
     """A :class:`MaskSpec` with the type's defaults for the value lists left empty."""
     if kind not in _DEFAULTS:
@@ -97,7 +115,25 @@ def make_mask_spec(
         shadow_values=tuple(shadow_values) or d_shadow,
         invalid_values=tuple(invalid_values) or d_invalid,
         probability_threshold=probability_threshold,
+        qa_confidence=QA_LEVELS[qa_confidence] if isinstance(qa_confidence, str) else int(qa_confidence),
     )
+
+
+QA_LEVELS = {"low": 1, "medium": 2, "high": 3}
+
+
+def decode_qa_pixel(v: np.ndarray, level: int) -> np.ndarray:
+    """Classes of Landsat Collection 2 QA_PIXEL values (uint16 bit flags, see the table above)."""
+    q = v.astype(np.uint32)
+    out = np.zeros(q.shape, np.uint8)
+    bit = lambda n: ((q >> n) & 1).astype(bool)  # noqa: E731
+    conf = lambda n: (q >> n) & 3  # noqa: E731
+    shadow = bit(4) | (conf(10) >= level)
+    cloud = bit(3) | bit(1) | bit(2) | (conf(8) >= level) | (conf(14) >= max(level, 3))
+    out[shadow] = SHADOW
+    out[cloud] = CLOUD
+    out[bit(0)] = NODATA
+    return out
 
 
 def probability_scale(dtype: np.dtype) -> float:
@@ -119,6 +155,10 @@ def decode_mask(values: np.ndarray, spec: MaskSpec, *, file_dtype: np.dtype | No
     out = np.zeros(values.shape, np.uint8)
     outside = np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool)
     v = np.where(outside, 0, values)
+    if spec.kind == "qa_pixel":
+        out = decode_qa_pixel(v, spec.qa_confidence)
+        out[outside] = NODATA
+        return out
     if spec.kind == "s2cloudless":
         prob = v.astype(np.float32) / np.float32(probability_scale(dtype))
         out[prob >= spec.probability_threshold] = CLOUD

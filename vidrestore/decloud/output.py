@@ -110,6 +110,17 @@ class OutputSet:
     def has(self, key: str) -> bool:
         return key in self._targets
 
+    def keys(self) -> list[str]:
+        return list(self._targets)
+
+    def close_partial(self, key: str) -> Path:
+        """Close output ``key``'s partial file (writing is over) and return its path, e.g. to rewrite it as a COG."""
+        t = self._targets[key]
+        if t.dataset is not None:
+            t.dataset.close()
+            t.dataset = None
+        return t.partial
+
     # -- writing
     def open(self) -> None:
         import rasterio

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,8 @@ class Plan:
     ov_classes: np.ndarray  # (T, h, w)
     use_detection: list[bool]  # per date
     azimuths: list[float | None] = field(default_factory=list)  # per date: where shadows fall from clouds
+    detector: str = "spectral"  # the detector the run uses (decloud.detector resolved)
+    detector_why: str = ""
     pair_fits: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
     sample: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -88,54 +91,215 @@ def _overview_shape(series: Series) -> tuple[int, int]:
     return max(int(round(g.height * s)), 1), max(int(round(g.width * s)), 1)
 
 
-def _combine_classes(file_cls: np.ndarray | None, det: np.ndarray | None, buffer: int) -> np.ndarray:
-    """Mask-file classes (buffered) and/or detected classes (already buffered) into one class map."""
+# where a masked pixel's class came from (counted per date in the report)
+ORIGIN_NONE, ORIGIN_FILE, ORIGIN_DETECTED, ORIGIN_BOTH = 0, 1, 2, 3
+ORIGIN_NAMES = {ORIGIN_FILE: "mask file", ORIGIN_DETECTED: "detector", ORIGIN_BOTH: "mask file and detector"}
+
+
+def sure_only(det: np.ndarray, buffer: int, min_area: int) -> np.ndarray:
+    """Detected classes reduced to what detection is sure of: regions of at least ``min_area`` px.
+
+    Used where a provider mask is the authority (``detect: always``): a detected region is added only
+    if, without its buffer, it still covers ``min_area`` pixels; specks and fringes are dropped.
+    """
+    import cv2
+
+    out = det.copy()
+    for cls in (CLOUD, SHADOW):
+        m = det == cls
+        if not m.any():
+            continue
+        core = m
+        if buffer > 0:
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * buffer + 1, 2 * buffer + 1))
+            core = cv2.erode(m.astype(np.uint8), k).astype(bool)
+        n, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+        core_area = np.bincount(lab[core], minlength=n)  # each detected region's area without its buffer
+        keep = (core_area >= max(min_area, 1))[lab]
+        out[m & ~keep] = CLEAR
+    return out
+
+
+def _combine_classes(file_cls: np.ndarray | None, det: np.ndarray | None, buffer: int,
+                     sure_area: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mask-file classes (buffered) and/or detected classes (already buffered) into one class map.
+
+    Returns (classes, origin): the mask file is the authority, and detection adds to it only the
+    regions it is sure of (:func:`sure_only`). ``origin`` says per pixel which source masked it.
+    """
     if file_cls is None and det is None:
         raise ValueError("no mask source")
     f = buffer_classes(file_cls, buffer) if file_cls is not None else None
+    masked = (CLOUD, SHADOW)
     if f is None:
-        return det  # type: ignore[return-value]
+        return det, np.where(np.isin(det, masked), ORIGIN_DETECTED, ORIGIN_NONE).astype(np.uint8)  # type: ignore
     if det is None:
-        return f
+        return f, np.where(np.isin(f, masked), ORIGIN_FILE, ORIGIN_NONE).astype(np.uint8)
+    det = sure_only(det, buffer, sure_area)
     out = f.copy()
     out[(det == SHADOW) & (out == CLEAR)] = SHADOW
     out[(det == CLOUD) & (out != NODATA)] = CLOUD
     out[det == NODATA] = NODATA
+    origin = np.where(np.isin(f, masked), ORIGIN_FILE, ORIGIN_NONE).astype(np.uint8)
+    origin[np.isin(det, masked) & np.isin(out, masked)] |= ORIGIN_DETECTED
+    origin[out == NODATA] = ORIGIN_NONE
+    return out, origin
+
+
+def detect_classes(stack: np.ndarray, roles: dict[str, int], params: DetectParams, gains: np.ndarray,
+                   valid: np.ndarray, azimuths: list[float | None] | None = None) -> np.ndarray:
+    """Detected classes (T, H, W), buffered, by the run's detector (``params.detector``).
+
+    ``stack`` is reflectance (T, B, H, W) as read: the learned detectors see it as their models were
+    trained; the spectral/temporal tests see it normalised to a common background (``gains``).
+    """
+    from vidrestore.decloud.masks import buffer_classes as grow
+
+    norm = normalise(stack, gains)
+    spectral = detect_stack(norm, roles, params, valid=valid, azimuths=azimuths)
+    if params.detector == "csmask":
+        from vidrestore.decloud.learned import detect_csmask
+
+        learned = detect_csmask(stack, roles, valid, level=params.product_level,
+                                min_probability=params.learned_probability)
+        return _fuse(norm, learned, spectral, roles, params, valid)
+    if params.detector == "s2cloudless":
+        from vidrestore.decloud.learned import s2cloudless_clouds
+
+        clouds = s2cloudless_clouds(stack, roles, valid, threshold=params.probability_threshold)
+        learned = detect_stack(norm, roles, params, valid=valid, azimuths=azimuths, clouds=clouds)
+        return _fuse(norm, learned, spectral, roles, params, valid, buffered=True)
+    return spectral
+
+
+CONFIRM = 0.5  # a learned cloud/shadow must change the date by this fraction of the temporal thresholds
+
+
+def _confirmed(norm: np.ndarray, learned: np.ndarray, spectral: np.ndarray, roles: dict[str, int],
+               params: DetectParams, valid: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per date, the learned (cloud, shadow) that the series confirms (see :func:`_fuse`)."""
+    from vidrestore.decloud.detect import background, visible_indices
+
+    vis = visible_indices(roles, norm.shape[1])
+    exclude = ((learned == CLOUD) | (learned == SHADOW) | (spectral == CLOUD) | (spectral == SHADOW)) & valid
+    bg, count = background(norm, exclude, min_dates=params.min_dates_temporal, vis=vis)
+    temporal = count >= params.min_dates_temporal
+    out = []
+    with np.errstate(invalid="ignore"):
+        s_bg = bg.sum(axis=0)
+        for i in range(norm.shape[0]):
+            brighter = (norm[i, vis] - bg[vis]).mean(axis=0) > CONFIRM * params.temporal_threshold
+            darker = norm[i].sum(axis=0) < (1.0 - CONFIRM * params.shadow_threshold) * s_bg
+            cloud = (learned[i] == CLOUD) & np.where(temporal, brighter, True)
+            shadow = (learned[i] == SHADOW) & np.where(temporal, darker, True) & ~cloud
+            out.append((cloud, shadow))
+    return out
+
+
+def learned_agreement(norm: np.ndarray, learned: np.ndarray, spectral: np.ndarray, roles: dict[str, int],
+                      params: DetectParams, valid: np.ndarray) -> float:
+    """Share of a learned detector's cloud/shadow pixels that the series confirms (1.0 if it found none)."""
+    flagged = int(((learned == CLOUD) | (learned == SHADOW)).sum())
+    if flagged == 0:
+        return 1.0
+    kept = sum(int(c.sum() + s.sum()) for c, s in _confirmed(norm, learned, spectral, roles, params, valid))
+    return kept / flagged
+
+
+def _fuse(norm: np.ndarray, learned: np.ndarray, spectral: np.ndarray, roles: dict[str, int], params: DetectParams,
+          valid: np.ndarray, *, buffered: bool = False) -> np.ndarray:
+    """A learned detector's classes, confirmed by the series, joined with the spectral/temporal ones.
+
+    A model sees one date; a bright roof or a dark forest can look like cloud or shadow to it. Where
+    a pixel has ``min_dates_temporal`` clear dates, a learned cloud is kept only if the date is
+    brighter there than the other dates' background (by :data:`CONFIRM` x ``temporal_threshold``)
+    and a learned shadow only if it is darker (by :data:`CONFIRM` x ``shadow_threshold``): the
+    clear observations of a series are never replaced on a model's word alone. The spectral/
+    temporal detections are added, so a model's misses on sensors it was not trained on cost nothing.
+    """
+    from vidrestore.decloud.masks import buffer_classes as grow
+
+    out = np.empty_like(learned)
+    for i, (cloud, shadow) in enumerate(_confirmed(norm, learned, spectral, roles, params, valid)):
+        cls = np.zeros(cloud.shape, np.uint8)
+        cls[shadow] = SHADOW
+        cls[cloud] = CLOUD
+        if not buffered:
+            cls = grow(cls, params.buffer)
+        cls[(spectral[i] == SHADOW) & (cls == CLEAR)] = SHADOW
+        cls[spectral[i] == CLOUD] = CLOUD
+        cls[~valid[i]] = NODATA
+        out[i] = cls
     return out
 
 
 def classes_for(stack: np.ndarray, file_cls: list[np.ndarray | None], use_det: list[bool], roles: dict[str, int],
                  params: DetectParams, gains: np.ndarray, buffer: int,
-                 azimuths: list[float | None] | None = None) -> np.ndarray:
-    """Classes (T, H, W) of a co-registered reflectance stack from mask files and/or detection."""
+                 azimuths: list[float | None] | None = None, *, with_origin: bool = False) -> Any:
+    """Classes (T, H, W) of a co-registered reflectance stack from mask files and/or detection.
+
+    With ``with_origin``, (classes, origin): origin per pixel is ORIGIN_FILE / ORIGIN_DETECTED /
+    ORIGIN_BOTH where masked (see :func:`_combine_classes`).
+    """
     t, _, h, w = stack.shape
     valid = np.isfinite(stack).all(axis=1)
     det = None
     if any(use_det):
-        det = detect_stack(normalise(stack, gains), roles, params, valid=valid, azimuths=azimuths)
+        det = detect_classes(stack, roles, params, gains, valid, azimuths)
     out = np.empty((t, h, w), np.uint8)
+    origin = np.zeros((t, h, w), np.uint8)
     for i in range(t):
         d = det[i] if (det is not None and use_det[i]) else None
         f = file_cls[i]
         if f is None and d is None:
             cls = np.where(valid[i], CLEAR, NODATA).astype(np.uint8)
         else:
-            cls = _combine_classes(f, d, buffer)
+            cls, origin[i] = _combine_classes(f, d, buffer, params.sure_area)
         cls[~valid[i]] = NODATA
         out[i] = cls
-    return out
+    return (out, origin) if with_origin else out
 
 
 def make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: dict[str, int],
-               scale: float) -> Plan:
-    """Overview masks, shifts, normalisation gains; two rounds of alignment (see :func:`_align`)."""
+               scale: float | None, detector: tuple[str, str] = ("spectral", "")) -> Plan:
+    """Overview masks, shifts, normalisation gains; two rounds of alignment (see :func:`_align`).
+
+    ``scale`` None: the reflectance scale is learned from the overview's band statistics
+    (:func:`~vidrestore.decloud.learned.learn_scale`). ``detector`` is (name, why) of the chosen detector.
+    """
     n = len(series.dates)
     shape = _overview_shape(series)
     factor = shape[0] / series.grid.height
     logger.info("planning on a %dx%d overview of %d dates", shape[1], shape[0], n)
-    ov = np.stack([reader.read_overview(e, shape) for e in series.dates]) / np.float32(scale)
+    raw = np.stack([reader.read_overview(e, shape) for e in series.dates])
+    learned_scale = scale is None
+    if scale is None:
+        from vidrestore.decloud.learned import learn_scale
+
+        scale = learn_scale(raw, roles)
+        logger.info("reflectance scale learned from the band statistics: %.4g (pass --scale to set it)", scale)
+    ov = raw / np.float32(scale)
     file_cls = [reader.read_mask_overview(e, shape) for e in series.dates]
     use_det = [dc.detect == "always" or (dc.detect == "auto" and file_cls[i] is None) for i in range(n)]
+    lacking = [r for r in ("blue", "green", "red") if r not in roles]
+    if any(use_det) and lacking:
+        # a single index (NDVI) or unnamed bands: a cloud cannot be told from a change of the land
+        # (a greening field is "brighter" too), so clear observations would be replaced
+        why = (f"no {'/'.join(lacking)} band mapped: clouds cannot be told from land change in these bands, "
+               "nothing is detected (map bands with --bands blue=..,green=..,red=.., or give --masks)")
+        logger.warning("decloud: %s", why)
+        use_det = [False] * n
+        detector = ("none", why)
+    if any(use_det) and detector[0] != "spectral" and detector[1].startswith("auto"):
+        detector = _gate_learned(ov, file_cls, roles, dc, detector, factor)
+        if detector[0] == "spectral" and learned_scale:  # the spectral thresholds assume the dtype's scale
+            from vidrestore.decloud.engine import reflectance_scale
+
+            scale = reflectance_scale(dc, series.dtype)
+            ov = raw / np.float32(scale)
+    del raw
+    if any(use_det):
+        logger.info("detector: %s (%s)", detector[0], detector[1])
     valid = np.isfinite(ov).all(axis=1)
     # first guess of clear pixels: the spectral test and any mask file
     clear0 = valid & ~spectral_candidates(ov, roles, DetectParams.from_config(dc))
@@ -143,7 +307,7 @@ def make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: di
         if f is not None:
             clear0[i] &= f == CLEAR
     ref = int(np.argmax([clear0[i].sum() for i in range(n)]))
-    params_ov = DetectParams.from_config(dc, scale=factor)
+    params_ov = DetectParams.from_config(dc, scale=factor, detector=detector[0])
     buffer_ov = int(round(dc.buffer * factor))
     shifts = [Shift() for _ in range(n)]
     align = dc.align and min(series.grid.width, series.grid.height) >= MIN_ALIGN_SIDE
@@ -170,7 +334,43 @@ def make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: di
         for e, a in zip(series.dates, azimuths):
             logger.debug("%s: shadows searched %s", e.name, "all around clouds" if a is None else f"towards {a:.0f} deg")
     return Plan(series=series, roles=roles, scale=scale, shifts=shifts, ref=ref, gains=gains, ov=ov_al,
-                 ov_classes=classes, use_detection=use_det, azimuths=azimuths)
+                 ov_classes=classes, use_detection=use_det, azimuths=azimuths, detector=detector[0],
+                 detector_why=detector[1])
+
+
+AUTO_AGREEMENT = 0.5  # auto keeps a learned detector only if the series confirms this share of what it flags
+
+
+def _gate_learned(ov: np.ndarray, file_cls: list[np.ndarray | None], roles: dict[str, int], dc: DecloudConfig,
+                  detector: tuple[str, str], factor: float) -> tuple[str, str]:
+    """``auto``'s check that a learned detector is in its domain on this series (else spectral).
+
+    On the (unaligned) overview, the share of the model's cloud/shadow pixels that are transient in
+    the series (:func:`learned_agreement`) must reach :data:`AUTO_AGREEMENT`: a model flagging
+    static land (another sensor, resolution or radiometry than it was trained on) is not used.
+    """
+    from vidrestore.decloud.learned import detect_csmask, s2cloudless_clouds
+
+    params = DetectParams.from_config(dc, scale=factor, detector="spectral")
+    valid = np.isfinite(ov).all(axis=1)
+    clear0 = valid & ~spectral_candidates(ov, roles, params)
+    for i, f in enumerate(file_cls):
+        if f is not None:
+            clear0[i] &= f == CLEAR
+    gains = fit_normalisation(ov, clear0)
+    norm = normalise(ov, gains)
+    spectral = detect_stack(norm, roles, params, valid=valid)
+    if detector[0] == "csmask":
+        learned = detect_csmask(ov, roles, valid, level=dc.product_level, min_probability=dc.learned_probability)
+    else:
+        learned = np.where(s2cloudless_clouds(ov, roles, valid, threshold=dc.probability_threshold), CLOUD, CLEAR)
+    share = learned_agreement(norm, learned, spectral, roles, params, valid)
+    if share < AUTO_AGREEMENT:
+        why = (f"auto: {detector[0]} flagged pixels of which only {100 * share:.0f} % are transient in this series "
+               f"(< {100 * AUTO_AGREEMENT:.0f} %): out of its domain here, spectral tests used instead")
+        logger.warning("decloud.detector=%s", why)
+        return "spectral", why
+    return detector[0], f"{detector[1]}; {100 * share:.0f} % of its detections confirmed by the series"
 
 
 def _realign(ov: np.ndarray, file_cls: list[np.ndarray | None], shifts: list[Shift], shape: tuple[int, int],

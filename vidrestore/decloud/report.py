@@ -35,25 +35,34 @@ def write_report(out_dir: Path, series: Series, stats: list[Any], result: Any, d
     rows = []
     for s in stats:
         rows.append({
-            "name": s.name, "date": s.date, "mask": s.mask_source,
+            "name": s.name, "date": s.date, "mask": s.mask_source, "status": s.status,
             "shift_px": [round(s.shift.dx, 3), round(s.shift.dy, 3)], "shift_peak": round(s.shift.response, 3),
             "valid_px": s.valid, "cloud_px": s.cloud, "shadow_px": s.shadow,
             "cloud_cover": round(s.cover, 4),
             "filled_both_sides_px": s.filled_both, "filled_one_side_px": s.filled_one,
             "inpainted_px": s.inpainted, "unfilled_px": s.unfilled,
+            # what the output changed, and why (which mask named the pixel); every other pixel is the input's
+            "changed_px": s.changed, "changed_pct": round(100.0 * s.changed / s.valid, 4) if s.valid else 0.0,
+            "changed_by": {"mask file": s.changed_file, "detector": s.changed_detected, "both": s.changed_both},
+            "masked_by": {"mask file": s.masked_file, "detector": s.masked_detected, "both": s.masked_both},
+            "why": _why(s),
         })
     doc = {
         "dates": len(series.dates), "layout": series.layout, "bands": list(series.band_names),
         "dtype": series.dtype, "size": [series.grid.width, series.grid.height],
         "reference_date": result.reference, "seconds": round(result.seconds, 2),
         "megapixel_dates_per_second": round(result.megapixel_dates_per_s, 3),
-        "settings": {k: getattr(dc, k) for k in ("detect", "mask_type", "buffer", "align", "regression",
+        "dry_run": dc.dry_run,
+        "detector": getattr(result, "detector", "spectral"), "detector_why": getattr(result, "detector_why", ""),
+        "reflectance_scale": getattr(result, "scale", None),
+        "settings": {k: getattr(dc, k) for k in ("detect", "detector", "mask_type", "buffer", "align", "regression",
                                                   "regression_radius", "sources_per_side", "max_days",
                                                   "inpaint", "composite")},
         "per_date": rows,
         "totals": {k: int(sum(r[k] for r in rows)) for k in (
             "valid_px", "cloud_px", "shadow_px", "filled_both_sides_px", "filled_one_side_px", "inpainted_px",
-            "unfilled_px")},
+            "unfilled_px", "changed_px")},
+        "empty_dates": [r["name"] for r in rows if r["status"] == "empty"],
     }
     path = out_dir / REPORT_NAME
     _atomic_text(path, json.dumps(doc, indent=2) + "\n")
@@ -61,17 +70,31 @@ def write_report(out_dir: Path, series: Series, stats: list[Any], result: Any, d
     return path
 
 
+def _why(s: Any) -> str:
+    """One phrase per date: why its pixels were (or, in a dry run, would be) replaced."""
+    if s.status == "empty":
+        return "empty: no valid pixel (all no data or NaN); nothing to fill from it"
+    if s.status == "clear":
+        return "clear: nothing masked, every pixel kept"
+    parts = [f"{n} px masked by {w}" for n, w in ((s.masked_file, "the mask file"), (s.masked_detected, "the detector"),
+                                                   (s.masked_both, "both")) if n]
+    return "; ".join(parts) or "masked"
+
+
 def _text_table(doc: dict[str, Any]) -> str:
     lines = [f"decloud: {doc['dates']} dates, {doc['size'][0]}x{doc['size'][1]} px, {len(doc['bands'])} band(s) "
              f"{doc['dtype']}, reference {doc['reference_date']}, {doc['seconds']} s",
+             f"detector: {doc['detector']} ({doc['detector_why']})" + ("; DRY RUN: nothing but masks and this "
+                                                                        "report written" if doc["dry_run"] else ""),
              "",
-             f"{'date':<20} {'mask':<13} {'cloud%':>7} {'shadow%':>8} {'time2':>8} {'time1':>8} {'inpaint':>8} "
-             f"{'unfilled':>8} {'shift dx,dy':>14}"]
+             f"{'date':<20} {'status':<7} {'mask':<13} {'cloud%':>7} {'shadow%':>8} {'changed%':>9} {'time2':>8} "
+             f"{'time1':>8} {'inpaint':>8} {'unfilled':>8} {'shift dx,dy':>14}  why"]
     for r in doc["per_date"]:
         v = max(r["valid_px"], 1)
-        lines.append(f"{r['date']:<20} {r['mask']:<13} {100 * r['cloud_px'] / v:7.2f} {100 * r['shadow_px'] / v:8.2f} "
+        lines.append(f"{r['date']:<20} {r['status']:<7} {r['mask']:<13} {100 * r['cloud_px'] / v:7.2f} "
+                     f"{100 * r['shadow_px'] / v:8.2f} {r['changed_pct']:9.3f} "
                      f"{r['filled_both_sides_px']:8d} {r['filled_one_side_px']:8d} {r['inpainted_px']:8d} "
-                     f"{r['unfilled_px']:8d} {r['shift_px'][0]:+7.2f},{r['shift_px'][1]:+6.2f}")
+                     f"{r['unfilled_px']:8d} {r['shift_px'][0]:+7.2f},{r['shift_px'][1]:+6.2f}  {r['why']}")
     t = doc["totals"]
     lines += ["", f"filled in time from both sides: {t['filled_both_sides_px']} px, from one side: "
                   f"{t['filled_one_side_px']} px, inpainted: {t['inpainted_px']} px, left cloudy: {t['unfilled_px']} px",

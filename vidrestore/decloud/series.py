@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".nc")
 AUX_SUFFIXES = ("_source", "_quality")
+#: provider QA/cloud masks found beside the bands (name suffix -> mask type): Landsat C2, CBERS, S2 L2A, Fmask
+PROVIDER_MASKS = {"_qa_pixel": "qa_pixel", "_cmask": "cmask", "_scl": "scl", "_fmask": "fmask"}
+#: a band token at the end of a per-band file's stem (Landsat ``_SR_B4``, CBERS ``_BAND13``, S2 ``_B8A``)
+BAND_TOKEN = re.compile(r"_(?:(?:sr|st|toa)_)?(?:b\d{1,2}a?|band\d{1,2})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,14 @@ def discover_series(inputs: Sequence[str | Path], cfg: DecloudConfig) -> Series:
     import rasterio  # noqa: F401  (fail early with the real import error if the geo extra is missing)
 
     paths, from_folder = _expand_inputs(inputs, cfg)
-    if cfg.pattern:
+    stac_names: tuple[str, ...] | None = None
+    if paths and all(p.suffix.lower() == ".json" for p in paths):
+        entries, stac_names = _from_stac_items(paths)
+        layout = "files" if all(len({b.path for b in e.bands}) == 1 for e in entries) else "bands"
+    elif any(p.suffix.lower() == ".json" for p in paths):
+        odd = next(p for p in paths if p.suffix.lower() == ".json")
+        raise MediaError(odd, "STAC Item JSON files and rasters cannot be mixed in one series")
+    elif cfg.pattern:
         entries = _group_by_pattern(paths, cfg, strict=not from_folder)
         layout = "bands"
     elif len(paths) == 1:
@@ -123,9 +134,11 @@ def discover_series(inputs: Sequence[str | Path], cfg: DecloudConfig) -> Series:
         where = paths[0] if paths else inputs[0]
         raise MediaError(where, f"a time series needs at least 2 dates, found {len(entries)}")
     entries.sort(key=lambda e: (e.date, e.name))
-    series = _validate(entries, layout, cfg)
+    series = _validate(entries, layout, cfg, band_names=stac_names)
     if cfg.masks:
         series = _attach_masks(series, cfg)
+    else:
+        series = _attach_provider_masks(series)
     logger.info("series: %d dates (%s .. %s), %d band(s) %s, %s layout, %dx%d px",
                 len(series.dates), series.dates[0].date.date(), series.dates[-1].date.date(),
                 series.num_bands, series.dtype, layout, series.grid.width, series.grid.height)
@@ -182,6 +195,16 @@ def resolve_band_roles(series: Series, mapping: dict[str, str]) -> dict[str, int
             if n in aliases:
                 roles[role] = i
                 break
+    # a full Sentinel-2 L1C band set also gives s2cloudless's roles (b01 ... b12, b8a; "B1" and "B01" alike)
+    s2 = {}
+    for i, n in enumerate(names):
+        m = re.fullmatch(r"b0?(\d{1,2}a?)", n)
+        if m:
+            key = "b8a" if m[1] == "8a" else f"b{int(m[1].rstrip('a')):02d}"
+            if key in ("b01", "b02", "b04", "b05", "b08", "b8a", "b09", "b10", "b11", "b12"):
+                s2.setdefault(key, i)
+    if len(s2) == 10:
+        roles.update(s2)
     if not roles and series.num_bands == 3:
         roles = {"red": 0, "green": 1, "blue": 2}
         logger.info("no --bands given: taking the 3 bands as red, green, blue")
@@ -207,6 +230,8 @@ def _expand_inputs(inputs: Sequence[str | Path], cfg: DecloudConfig) -> tuple[li
             if not found:
                 raise MediaError(p, f"no rasters ({', '.join(RASTER_SUFFIXES)}) in this folder")
             paths.extend(found)
+        elif p.suffix.lower() == ".json":
+            paths.append(p)  # a STAC Item
         elif p.suffix.lower() in (".txt", ".lst", ".list"):
             for line in p.read_text(encoding="utf-8").splitlines():
                 line = line.strip()
@@ -233,6 +258,8 @@ def _looks_auxiliary(path: Path, cfg: DecloudConfig) -> bool:
     if stem.endswith(cfg.mask_suffix) or any(stem.endswith(s) for s in AUX_SUFFIXES):
         return True
     if stem.startswith("composite_") or path.name.startswith("."):
+        return True
+    if any(stem.lower().endswith(suffix) for suffix in PROVIDER_MASKS):
         return True
     if cfg.masks and ("{stem}" in cfg.masks or "{date}" in cfg.masks):
         rx = _template_regex(Path(cfg.masks).name, {"stem": ".+", "date": ".+?"})
@@ -411,7 +438,24 @@ def _dates_tag(tags: dict[str, str], cfg: DecloudConfig) -> list[datetime] | Non
 # --------------------------------------------------------------------------- validation
 
 
-def _validate(entries: list[DateEntry], layout: str, cfg: DecloudConfig) -> Series:
+def _from_stac_items(paths: list[Path]) -> tuple[list[DateEntry], tuple[str, ...]]:
+    """Dates from local STAC Item JSON files (see :mod:`vidrestore.decloud.stac`); band names of the first."""
+    from vidrestore.decloud.stac import read_item
+
+    entries = []
+    names: tuple[str, ...] = ()
+    for p in paths:
+        item = read_item(p)
+        names = names or item.band_names
+        bands = tuple(BandRef(f, b) for f, b in item.bands)
+        stem = bands[0].path.stem if len({b.path for b in bands}) == 1 else item.id
+        entries.append(DateEntry(date=item.datetime, bands=bands, mask=MaskRef(item.mask) if item.mask else None,
+                                 aux_stem=stem, aux_band=1, name=item.id))
+    return entries, names
+
+
+def _validate(entries: list[DateEntry], layout: str, cfg: DecloudConfig,
+              band_names: tuple[str, ...] | None = None) -> Series:
     metas: dict[Path, dict[str, Any]] = {}
 
     def meta(p: Path) -> dict[str, Any]:
@@ -459,7 +503,9 @@ def _validate(entries: list[DateEntry], layout: str, cfg: DecloudConfig) -> Seri
     stems = [e.aux_stem for e in out]
     if layout != "stack" and len(set(stems)) != len(stems):
         raise MediaError(out[0].bands[0].path, "two dates map to the same output name")
-    if layout == "stack":
+    if band_names:
+        band_names = tuple(band_names)
+    elif layout == "stack":
         band_names = tuple(f"band{b + 1}" for b in range(nb))
     elif layout == "bands":
         m = re.compile(_template_regex(cfg.pattern or "", {
@@ -503,6 +549,41 @@ def _attach_masks(series: Series, cfg: DecloudConfig) -> Series:
         logger.warning("%d date(s) have no mask file (%s%s); they are %s", len(missing), ", ".join(missing[:3]),
                        " ..." if len(missing) > 3 else "",
                        "left unmasked" if cfg.detect == "never" else "detected from their bands")
+    return Series(layout=series.layout, dates=tuple(out), band_names=series.band_names, grid=series.grid,
+                  dtype=series.dtype, nodata=series.nodata, files=series.files, aux_count=series.aux_count,
+                  meta=series.meta)
+
+
+def provider_mask_for(path: Path) -> Path | None:
+    """A provider QA/cloud mask beside the band file ``path``, found by name, or None.
+
+    The product's stem is the band file's stem without its band token (``..._SR_B4`` -> ``...``); the
+    mask is ``<product>_QA_PIXEL``, ``_CMASK``, ``_SCL`` or ``_Fmask`` with any raster suffix and case.
+    """
+    stems = {path.stem.lower(), BAND_TOKEN.sub("", path.stem).lower()}
+    wanted = {s + suffix for s in stems for suffix in PROVIDER_MASKS}
+    try:
+        siblings = sorted(path.parent.iterdir())
+    except OSError:
+        return None
+    for q in siblings:
+        if q.is_file() and q.suffix.lower() in RASTER_SUFFIXES and q.stem.lower() in wanted and q != path:
+            return q
+    return None
+
+
+def _attach_provider_masks(series: Series) -> Series:
+    """Every date whose first band file has a provider mask beside it (see :func:`provider_mask_for`) gets it."""
+    if series.layout == "stack":
+        return series
+    out = []
+    for e in series.dates:
+        found = e.mask.path if e.mask is not None else provider_mask_for(e.bands[0].path)
+        if found is not None and e.mask is None:
+            logger.info("%s: provider mask %s found beside the bands", e.name, found.name)
+        out.append(_with_mask(e, MaskRef(found) if found is not None else None))
+    if all(e.mask is None for e in out):
+        return series
     return Series(layout=series.layout, dates=tuple(out), band_names=series.band_names, grid=series.grid,
                   dtype=series.dtype, nodata=series.nodata, files=series.files, aux_count=series.aux_count,
                   meta=series.meta)

@@ -55,7 +55,8 @@ from vidrestore.jobs import manifest as mf
 log = logging.getLogger(__name__)
 
 WORKDIR_SUFFIX = ".vidrestore-work"
-COUNTS = ("valid", "cloud", "shadow", "filled_both", "filled_one", "inpainted", "unfilled")
+COUNTS = ("valid", "cloud", "shadow", "filled_both", "filled_one", "inpainted", "unfilled", "pixels", "changed_file",
+          "changed_detected", "changed_both", "masked_file", "masked_detected", "masked_both")
 
 
 def default_workdir(out_dir: str | Path) -> Path:
@@ -154,11 +155,11 @@ def _ray_tile(task: TileTask, plan: Any, cfg: Config, threads: int) -> TileResul
 
     set_thread_budget(threads)
     dc = cfg.decloud
-    mask_kwargs = dict(cloud_values=dc.cloud_values, shadow_values=dc.shadow_values,
-                       invalid_values=dc.invalid_values, probability_threshold=dc.probability_threshold)
+    from vidrestore.decloud.engine import mask_kwargs
+
     with rasterio.Env(GDAL_CACHEMAX=dc.gdal_cache_mb), \
             SeriesReader(plan.series, resampling=dc.resampling, mask_kind=dc.mask_type,
-                         mask_kwargs=mask_kwargs) as reader:
+                         mask_kwargs=mask_kwargs(dc)) as reader:
         return compute_tile(task, plan=plan, reader=reader, cfg=cfg)
 
 
@@ -185,7 +186,8 @@ def plan_digest(plan: Any, windows: Sequence[Window], halo: int) -> str:
     h.update(json.dumps({"shifts": [[float(s.dx), float(s.dy)] for s in plan.shifts], "ref": plan.ref,
                          "use_detection": [bool(u) for u in plan.use_detection], "scale": plan.scale,
                          "azimuths": [None if a is None else float(a) for a in plan.azimuths],
-                         "halo": halo, "windows": [[w.row, w.col, w.height, w.width] for w in windows]},
+                         "halo": halo, "windows": [[w.row, w.col, w.height, w.width] for w in windows],
+                         "detector": getattr(plan, "detector", "spectral")},
                         sort_keys=True).encode())
     for arr in (plan.gains, plan.ov_classes, plan.ov):
         h.update(np.ascontiguousarray(arr).tobytes())
@@ -261,7 +263,7 @@ class TiledJob:
             TileSink.replay(man.workdir / entry["file"], outputs)
             for st, counts in zip(stats, entry["counts"]):
                 for k in COUNTS:
-                    setattr(st, k, getattr(st, k) + int(counts[k]))
+                    setattr(st, k, getattr(st, k) + int(counts.get(k, 0)))
 
     def _verify(self) -> list[int]:
         intact = []
