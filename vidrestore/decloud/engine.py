@@ -34,7 +34,7 @@ from vidrestore.decloud.detect import DetectParams
 from vidrestore.decloud.fill import FillParams, Source, temporal_fill
 from vidrestore.decloud.inpaint import inpaint_classical, inpaint_diffusion
 from vidrestore.decloud.masks import CLEAR, CLOUD, NODATA, SHADOW
-from vidrestore.decloud.output import OutputSet, output_name
+from vidrestore.decloud.output import OutputSet, check_out_dir, output_name
 from vidrestore.decloud.plan import Plan, classes_for, make_plan
 from vidrestore.decloud.raster import SeriesReader, Window, iter_blocks
 from vidrestore.decloud.series import Series, discover_series, resolve_band_roles
@@ -124,6 +124,8 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
 
     t0 = time.perf_counter()
     dc = cfg.decloud
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir)
     series = discover_series(inputs, dc)
     roles = resolve_band_roles(series, dc.bands)
     detector = pick_detector(dc, roles)

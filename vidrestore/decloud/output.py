@@ -42,6 +42,13 @@ def output_name(path: Path) -> str:
     return path.name if path.suffix.lower() in (".tif", ".tiff") else path.stem + ".tif"
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse an output folder that is a symbolic link (checked first, before any analysis speaks)."""
+    if Path(out_dir).is_symlink():
+        raise OutputError(f"{out_dir}: is a symbolic link; vidrestore never writes through a link "
+                          "(give the real folder)")
+
+
 class OutputSet:
     """A group of GeoTIFFs written together; use as a context manager (aborts on an exception)."""
 
@@ -54,9 +61,7 @@ class OutputSet:
 
     # -- declaration
     def _check_final(self, final: Path) -> None:
-        if self.out_dir.is_symlink():
-            raise OutputError(f"{self.out_dir}: is a symbolic link; vidrestore never writes through a link "
-                              "(give the real folder)")
+        check_out_dir(self.out_dir)
         if final.resolve() in self._protected:
             raise OutputError(f"{final}: output would overwrite an input; choose another -o folder")
         if final.exists() and not self.overwrite:
