@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vidrestore.film.ops import fill_from_surroundings, remap
+from vidrestore.film.ops import fill_from_surroundings, inside_frame, remap
 
 if TYPE_CHECKING:
     import torch
@@ -58,7 +58,6 @@ def align_neighbours(index: int, offsets: Sequence[int], cache: FlowCache,
     """Warp frames ``index + k`` (``frame(i)`` gives ``(1, 3, H, W)``) onto frame ``index`` (see module docstring)."""
     import torch
 
-    from vidrestore.flow import valid_mask
 
     center = frame(index)
     h, w = center.shape[-2:]
@@ -72,7 +71,7 @@ def align_neighbours(index: int, offsets: Sequence[int], cache: FlowCache,
     src = torch.cat([frame(index + k) for k in offsets])
     warped = remap(src, fwd)
     return Aligned(index=index, offsets=list(offsets), flows=fwd, warped=warped, conf=conf,
-                   valid=conf >= min_confidence, inside=valid_mask(fwd))
+                   valid=conf >= min_confidence, inside=inside_frame(fwd))
 
 
 def fb_confidence(flow_t_to_s: torch.Tensor, flow_s_to_t: torch.Tensor, *, threshold: float = 1.0,
@@ -88,7 +87,6 @@ def fb_confidence(flow_t_to_s: torch.Tensor, flow_s_to_t: torch.Tensor, *, thres
 
     import torch
 
-    from vidrestore.flow import valid_mask
 
     fwd = flow_t_to_s.float()
     back = remap(flow_s_to_t.float(), fwd, cubic=False, clip=False)
@@ -97,7 +95,7 @@ def fb_confidence(flow_t_to_s: torch.Tensor, flow_s_to_t: torch.Tensor, *, thres
     mag = torch.hypot(fwd[:, 0:1], fwd[:, 1:2]) + torch.hypot(back[:, 0:1], back[:, 1:2])
     tol = threshold + relative * mag
     conf = torch.exp(-math.log(2.0) * (err / tol) ** 2)
-    return conf * valid_mask(fwd).to(conf.dtype)
+    return conf * inside_frame(fwd).to(conf.dtype)
 
 
 def side_coverage(aligned: Aligned) -> torch.Tensor:
@@ -215,10 +213,9 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
         valid[i:i + 1] |= region & ok
     rescued = int((valid & ~aligned.valid).sum())
     conf = torch.where(valid & ~aligned.valid, torch.full_like(aligned.conf, 0.5), aligned.conf)
-    from vidrestore.flow import valid_mask
 
     return Aligned(index=aligned.index, offsets=list(offsets), flows=flows, warped=warped, conf=conf,
-                   valid=valid, inside=valid_mask(flows)), rescued
+                   valid=valid, inside=inside_frame(flows)), rescued
 
 
 def rewarp_filled(aligned: Aligned, frame: Callable[[int], torch.Tensor], hole: torch.Tensor, *,
