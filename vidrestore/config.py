@@ -340,6 +340,7 @@ class FilmConfig:
     seed: int = 0  # re-grain noise seed
     save_masks: str | None = None  # folder for dust/ and scratch/ PNG mask sequences (--save-masks)
     threads: int = 1  # torch threads while the film stage works (its many small operations run fastest on 1)
+    parallel: bool = True  # the second dust pass in a thread beside the first (same output, both cores busy)
 
     def __post_init__(self) -> None:
         _check("film.radius", 1 <= self.radius <= 8, "must be in [1, 8]")

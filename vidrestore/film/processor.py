@@ -132,9 +132,24 @@ class _NormalisedFlow:
 
     def estimate(self, frame_t: torch.Tensor, frame_s: torch.Tensor) -> torch.Tensor:
         t0 = time.perf_counter()
-        out = self.inner.estimate(self._norm(frame_t), self._norm(frame_s))
+        a, b = self._norm(frame_t), self._norm(frame_s)
+        with _estimator_lock(self.inner):  # one OpenCV flow object is not safe to call from two threads at once
+            out = self.inner.estimate(a, b)
         self.seconds += time.perf_counter() - t0
         return out
+
+
+_LOCKS: dict[int, Any] = {}
+
+
+def _estimator_lock(estimator: Any) -> Any:
+    """A lock per estimator object (the two dust passes of a parallel run may share one)."""
+    import threading
+
+    lock = _LOCKS.get(id(estimator))
+    if lock is None:
+        lock = _LOCKS.setdefault(id(estimator), threading.Lock())
+    return lock
 
 
 class FilmProcessor:
@@ -143,7 +158,8 @@ class FilmProcessor:
     def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
                  occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
                  inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
-                 analyse_only: bool = False, second_pass: bool = False) -> None:
+                 analyse_only: bool = False, second_pass: bool = False,
+                 second_estimator: FlowEstimator | None = None) -> None:
         self.cfg = config
         self.flow = _NormalisedFlow(estimator)
         self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
@@ -168,8 +184,9 @@ class FilmProcessor:
         self.keep_masks = False  # tests and benchmarks: keep every frame's masks in last_masks
         self.known_cuts: KnownCuts | None = None  # set on a second pass: the first pass's scene cuts
         self.second: FilmProcessor | None = None
+        self._hold_threads = False  # torch's thread count is held by a parallel run (see _process_parallel)
         if config.dust and config.dust_passes >= 2:
-            self.second = FilmProcessor(config=_second_pass_config(config), estimator=estimator,
+            self.second = FilmProcessor(config=_second_pass_config(config), estimator=second_estimator or estimator,
                                         occlusion_threshold=occlusion_threshold, second_pass=True)
             self.second.keep_masks = True
             if scene_cut_threshold is not None:
@@ -265,6 +282,9 @@ class FilmProcessor:
 
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         self._reset()
+        if self._parallel():
+            yield from self._process_parallel(frames)
+            return
         cleaned = self._process(frames)
         if self.second is not None and not self.analyse_only:
             cleaned = self._second_pass(cleaned)
@@ -272,6 +292,77 @@ class FilmProcessor:
             yield from self.downstream.process(cleaned)
         else:
             yield from cleaned
+
+    def _parallel(self) -> bool:
+        """Whether the two dust passes run side by side (``film.parallel``: two threads, both cores).
+
+        Only with a fixed torch thread count (``film.threads`` > 0) and nothing downstream: the count
+        is then held for the whole run instead of being set and restored around each frame from two
+        threads at once.
+        """
+        return (self.cfg.parallel and self.second is not None and not self.analyse_only and self.cfg.threads > 0
+                and self.downstream is None and self.inpainter is None)
+
+    def _process_parallel(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        """The first pass in a thread of its own, feeding the second pass here through a short queue.
+
+        Each pass does exactly what it does in one thread (same frames in the same order, the same
+        torch thread count), so the output is the same bit for bit; OpenCV, NumPy and torch release
+        the GIL in their loops, so the two passes share both cores.
+        """
+        import queue
+        import threading
+
+        import torch
+
+        from vidrestore.threads import torch_threads
+
+        assert self.second is not None
+        handoff: queue.Queue[Any] = queue.Queue(maxsize=4)
+        stop = threading.Event()
+        done = object()
+
+        def put(item: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    handoff.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def first_pass() -> None:
+            torch.set_num_threads(self.cfg.threads)
+            try:
+                for out in self._process(frames):
+                    if not put(out):
+                        return
+                put(done)
+            except BaseException as err:  # handed to the consumer, raised there
+                put(err)
+
+        def cleaned() -> Iterator[Frame]:
+            # started on the second pass's first request: after its reset (which clears the cuts the first pass
+            # tells it)
+            worker.start()
+            while True:
+                item = handoff.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+
+        self._hold_threads = self.second._hold_threads = True
+        worker = threading.Thread(target=first_pass, name="film-first-pass", daemon=True)
+        try:
+            with torch_threads(self.cfg.threads):
+                yield from self._second_pass(cleaned())
+        finally:
+            stop.set()
+            if worker.is_alive():
+                worker.join()
+            self._hold_threads = self.second._hold_threads = False
 
     def stats(self) -> dict[str, Any]:
         n = max(self._counts["frames"], 1)
@@ -348,8 +439,12 @@ class FilmProcessor:
 
     def _threads(self) -> AbstractContextManager[None]:
         """torch threads as ``film.threads`` says while this stage works, restored before frames leave it."""
+        from contextlib import nullcontext
+
         from vidrestore.threads import torch_threads
 
+        if self._hold_threads:
+            return nullcontext()
         return torch_threads(self.cfg.threads)
 
     def _ready(self, index: int) -> bool:
@@ -657,4 +752,5 @@ def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
     return FilmProcessor(config=film, estimator=estimator,
                          scene_cut_threshold=cfg.flow.scene_cut_threshold if cfg.flow.scene_cut else None,
                          occlusion_threshold=cfg.flow.occlusion_threshold, downstream=downstream,
-                         inpainter=inpainter, mask_writer=writer)
+                         inpainter=inpainter, mask_writer=writer,
+                         second_estimator=build_flow_estimator(cfg.flow) if film.dust_passes >= 2 else None)
