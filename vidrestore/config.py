@@ -328,6 +328,7 @@ class FilmConfig:
     dust_rescue_share: float = 0.5  # ... share of that ring that must be reliably aligned
     dust_passes: int = 2  # 2: dust found again against the cleaned neighbours and repaired (what pass 1 missed)
     dust_second_pass_flow: float = 2.5  # px/frame: the second pass leaves regions whose surroundings' flow spreads more
+    dust_second_pass_flows: str = "estimate"  # estimate: flows again on the cleaned frames; reuse: the first pass's
     scratches: bool = True
     scratch_threshold: float = 0.015  # least mean contrast of a line against its sides
     scratch_min_length: float = 0.5  # share of the frame height a scratch spans (its pieces together)
@@ -363,6 +364,7 @@ class FilmConfig:
         _check("film.dust_rescue_share", 0.0 < self.dust_rescue_share <= 1.0, "must be in (0, 1]")
         _check("film.dust_passes", self.dust_passes in (1, 2), "must be 1 or 2")
         _check("film.dust_second_pass_flow", self.dust_second_pass_flow > 0, "must be > 0 (px per frame)")
+        _choice("film.dust_second_pass_flows", self.dust_second_pass_flows, ("estimate", "reuse"))
         _check("film.scratch_threshold", 0.0 < self.scratch_threshold < 1.0, "must be in (0, 1)")
         _check("film.scratch_min_length", 0.0 < self.scratch_min_length <= 1.0, "must be in (0, 1]")
         _check("film.scratch_max_width", 1 <= self.scratch_max_width <= 16, "must be in [1, 16]")

@@ -220,6 +220,7 @@ class FilmProcessor:
                                         "rescued_pixels": 0}
         self.last_masks = {}
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.given_flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # second pass: the first pass's flows
         reset = getattr(self.inpainter, "reset", None)
         if reset is not None:
             reset()
@@ -466,6 +467,9 @@ class FilmProcessor:
         t0 = self._timed("convert", t0)
         i = frame.index
         is_cut = self.cache.add(i, x[0])
+        given = self.given_flows.pop(i - 1, None)
+        if given is not None and not is_cut and (i - 1) in self.cache:
+            self.cache.provide(i - 1, *given)
         if self.second is not None and self.second.known_cuts is not None:
             self.second.known_cuts.tell(is_cut)
         self._frames[i] = frame
@@ -610,11 +614,23 @@ class FilmProcessor:
         dust_np, scratch_np = dust[0, 0].numpy(), scratch[0, 0].numpy()
         if self.second is not None and not self.analyse_only:
             self._pending[t] = (dust_np, scratch_np)
+            if self.cfg.dust_second_pass_flows == "reuse":
+                self._hand_flows(t)
         else:
             self._record(t, dust_np, scratch_np)
         self._timed("masks", t0)
         self._evict(t + 1)
         return out
+
+    def _hand_flows(self, t: int) -> None:
+        """Give the second pass this pass's flows between frames ``t`` and ``t + 1`` (when both are in one shot).
+
+        Estimated on the raw frames (normalised), they serve the cleaned ones as well as flows estimated
+        again: the picture is the same, only its dust, grain and flicker differ.
+        """
+        assert self.second is not None
+        if (t + 1) in self.cache and self.cache.same_shot(t, t + 1):
+            self.second.given_flows[t] = (self.cache.forward(t), self.cache.backward(t))
 
     def _record(self, t: int, dust: np.ndarray, scratch: np.ndarray) -> None:
         self._count_masks(dust, scratch)
