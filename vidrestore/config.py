@@ -160,6 +160,8 @@ class JobsConfig:
     object_store_mb: int = 512  # ray started here: object store cap (frames never travel through it)
     workdir: str | None = None  # segments and manifest; default OUTPUT.vidrestore-work beside the output
     keep_workdir: bool = False  # keep the work directory (parts, manifest, log) after the join
+    part_seconds: float = 2.0  # a segment is written in parts of this much video; a killed job resumes from its
+    #                            last finished part after one warm-up (0 = one part per segment)
 
     def __post_init__(self) -> None:
         _choice("jobs.mode", self.mode, ("auto", "segmented", "direct"))
@@ -170,6 +172,7 @@ class JobsConfig:
         _check("jobs.threads_per_worker", self.threads_per_worker >= 1, "must be >= 1")
         _check("jobs.gpus_per_worker", self.gpus_per_worker >= 0, "must be >= 0")
         _check("jobs.object_store_mb", self.object_store_mb >= 80, "must be >= 80 (Ray's minimum)")
+        _check("jobs.part_seconds", self.part_seconds >= 0, "must be >= 0 (seconds; 0 = one part per segment)")
 
 
 @dataclass(frozen=True)
