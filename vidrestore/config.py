@@ -345,6 +345,8 @@ class FilmConfig:
     save_masks: str | None = None  # folder for dust/ and scratch/ PNG mask sequences (--save-masks)
     threads: int = 1  # torch threads while the film stage works (its many small operations run fastest on 1)
     parallel: bool = True  # the second dust pass in a thread beside the first (same output, both cores busy)
+    device: str = "cpu"  # cpu | cuda | auto (cuda when there is one): where the per-pixel steps run
+    torch_ops: bool = False  # box means, warps and dilations with torch's kernels on the CPU too (what cuda runs)
 
     def __post_init__(self) -> None:
         _check("film.radius", 1 <= self.radius <= 8, "must be in [1, 8]")
@@ -377,6 +379,7 @@ class FilmConfig:
         _check("film.regrain", 0.0 <= self.regrain <= 64.0, "must be in [0, 64] (8-bit levels)")
         _check("film.regrain_size", 0.5 <= self.regrain_size <= 8.0, "must be in [0.5, 8] px")
         _check("film.threads", self.threads >= 0, "must be >= 0 (0 = leave torch's setting)")
+        _choice("film.device", self.device, ("cpu", "cuda", "auto"))
 
 
 @dataclass(frozen=True)

@@ -135,8 +135,8 @@ def local_bias(diff: torch.Tensor, valid: torch.Tensor, *, block: int = 8) -> to
     den = F.adaptive_avg_pool2d(v, size)
     means = torch.where(den > 0.2, num / den.clamp(min=1e-6), torch.zeros_like(num))
     if min(size) >= 5:
-        means = torch.from_numpy(np.stack([cv2.medianBlur(m[0].numpy().astype(np.float32), 5)
-                                           for m in means]))[:, None]
+        means = torch.from_numpy(np.stack([cv2.medianBlur(m[0].cpu().numpy().astype(np.float32), 5)
+                                           for m in means]))[:, None].to(diff.device)
     return F.interpolate(means, size=(h, w), mode="bilinear", align_corners=False)
 
 
@@ -454,7 +454,7 @@ def _gather(x: torch.Tensor | None, pick: torch.Tensor) -> torch.Tensor | None:
 def _scatter(values: torch.Tensor, pick: torch.Tensor, h: int, w: int) -> np.ndarray:
     """A bool ``(H, W)`` array, False but at ``pick`` where it takes ``values`` (``(1, 1, 1, P)``)."""
     out = np.zeros(h * w, dtype=bool)
-    out[pick.numpy()] = values.reshape(-1).numpy()
+    out[pick.cpu().numpy()] = values.reshape(-1).cpu().numpy()
     return out.reshape(h, w)
 
 
@@ -551,7 +551,7 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     h, w = center.shape[-2:]
     k = warped.shape[0]
     if k == 0:
-        none = torch.zeros(1, 1, h, w, dtype=torch.bool)
+        none = torch.zeros(1, 1, h, w, dtype=torch.bool, device=center.device)
         return Detection(mask=none, repair_mask=none, threshold=params.threshold, noise=0.0, regions=0,
                          rejected_large=0)
     yc = luma(center)
@@ -564,7 +564,7 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     noise = robust_sigma(d[near][valid[near]])
     thr = max(params.threshold, params.sigmas * noise)
 
-    side = torch.tensor(sides, dtype=torch.int8).view(k, 1, 1, 1)
+    side = torch.tensor(sides, dtype=torch.int8, device=center.device).view(k, 1, 1, 1)
 
     big = max(params.override_contrast, 2.0 * thr)
     big_one = max(params.one_sided_contrast, 2.0 * thr)
@@ -592,26 +592,26 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     keep, regions = _drop_specks(keep, params.min_area)
     per_frame = None
     if flows is not None:
-        per_frame = (flows / torch.tensor([abs(o) for o in offsets], dtype=flows.dtype).view(k, 1, 1, 1)).numpy()
-    keep, regions = _stand_out(keep, yc[0, 0].numpy(), d.mean(0)[0].numpy(), flows=per_frame,
+        per_frame = (flows / torch.tensor([abs(o) for o in offsets], dtype=flows.dtype, device=flows.device).view(k, 1, 1, 1)).cpu().numpy()
+    keep, regions = _stand_out(keep, yc[0, 0].cpu().numpy(), d.mean(0)[0].cpu().numpy(), flows=per_frame,
                                uniform=params.uniform_flow)
     if params.sides_agree is not None and regions:
         # what a neighbour shows counts wherever its match lies inside its frame, reliable or not: a strong
         # outlier found where the flow check failed is judged on the same pictures
         shown = valid | inside if inside is not None else valid
-        keep, regions = _sides_agree(keep, yc[0, 0].numpy(), yn[:, 0].numpy(), shown[:, 0].numpy(), offsets,
+        keep, regions = _sides_agree(keep, yc[0, 0].cpu().numpy(), yn[:, 0].cpu().numpy(), shown[:, 0].cpu().numpy(), offsets,
                                      params.sides_agree)
     if params.moved_flow is not None and per_frame is not None and sources is not None and regions:
         # the nearest neighbours only: a failed alignment there is a small displacement away
         step = min(abs(x) for x in offsets)
         near_k = [i for i, o in enumerate(offsets) if abs(o) == step]
-        near = luma(torch.cat([sources[i].reshape(1, 3, h, w) for i in near_k]))[:, 0].numpy()
-        keep, regions = _moved_content(keep, yc[0, 0].numpy(), near,
-                                       flows[near_k].numpy(), params.moved_flow, params.moved_ratio,
+        near = luma(torch.cat([sources[i].reshape(1, 3, h, w) for i in near_k]))[:, 0].cpu().numpy()
+        keep, regions = _moved_content(keep, yc[0, 0].cpu().numpy(), near,
+                                       flows[near_k].cpu().numpy(), params.moved_flow, params.moved_ratio,
                                        max(4, int(np.ceil(params.moved_search * w * step))), step)
     if params.edge_flow is not None and per_frame is not None:
         keep, regions = _away_from_motion_edges(keep, per_frame, params.edge_flow)
-    mask = torch.from_numpy(keep)[None, None]
+    mask = torch.from_numpy(keep)[None, None].to(center.device)
     return Detection(mask=mask, repair_mask=dilate(mask, params.dilate), threshold=thr, noise=noise,
                      regions=regions, rejected_large=rejected)
 

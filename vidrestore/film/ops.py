@@ -17,6 +17,23 @@ LUMA = (0.299, 0.587, 0.114)
 MAD_TO_SIGMA = 1.4826
 
 
+_TORCH_OPS = False
+
+
+def use_torch_ops(enabled: bool) -> None:
+    """Run box means, warps and dilations with torch's kernels even on the CPU (what a GPU runs; ``film.torch_ops``).
+
+    CUDA tensors always take that path; CPU tensors take OpenCV's (faster there) unless this is set.
+    """
+    global _TORCH_OPS
+    _TORCH_OPS = bool(enabled)
+
+
+def torch_path(x: torch.Tensor) -> bool:
+    """Whether ``x`` is worked on with torch's kernels (on its device) rather than OpenCV's on the CPU."""
+    return _TORCH_OPS or x.device.type != "cpu"
+
+
 def luma(x: torch.Tensor) -> torch.Tensor:
     """``(N, 3, H, W)`` -> ``(N, 1, H, W)`` BT.601 luma."""
     return x[:, 0:1] * LUMA[0] + x[:, 1:2] * LUMA[1] + x[:, 2:3] * LUMA[2]
@@ -34,6 +51,12 @@ def box_blur(x: torch.Tensor, size: int) -> torch.Tensor:
 
     if size <= 1:
         return x
+    if torch_path(x):
+        import torch.nn.functional as F
+
+        r = size // 2
+        padded = F.pad(x.float(), (r, r, r, r), mode="replicate")
+        return F.avg_pool2d(padded, size, stride=1).to(x.dtype)
     src = x.detach().float().contiguous().cpu()
     planes = src.reshape(-1, *src.shape[-2:]).numpy()
     out = np.empty_like(planes)
@@ -59,6 +82,12 @@ def remap(src: torch.Tensor, flow: torch.Tensor, *, cubic: bool = True, clip: bo
         from vidrestore.errors import ShapeError
 
         raise ShapeError("flow", flow.shape, f"({k}, 2, {h}, {w}) to match src")
+    if torch_path(src):
+        from vidrestore.flow import backward_warp
+
+        out_t = backward_warp(src.float(), flow.float().to(src.device), mode="bicubic" if cubic else "bilinear",
+                              padding_mode="border")
+        return out_t.clamp_(0.0, 1.0) if clip else out_t
     gy, gx = pixel_grid(h, w)
     f = flow.detach().float().cpu().numpy()
     img = src.detach().float().cpu().permute(0, 2, 3, 1).contiguous().numpy()
@@ -101,7 +130,7 @@ def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
 
     if radius <= 0:
         return mask
-    if mask.device.type != "cpu":
+    if torch_path(mask):
         import torch.nn.functional as F
 
         return F.max_pool2d(mask.float(), 2 * radius + 1, stride=1, padding=radius) > 0.5
@@ -118,7 +147,7 @@ def inside_frame(flow: torch.Tensor) -> torch.Tensor:
     import numpy as np
     import torch
 
-    if flow.device.type != "cpu":
+    if torch_path(flow):
         from vidrestore.flow import valid_mask
 
         return valid_mask(flow)

@@ -161,6 +161,7 @@ class FilmProcessor:
                  analyse_only: bool = False, second_pass: bool = False,
                  second_estimator: FlowEstimator | None = None) -> None:
         self.cfg = config
+        self.device = film_device(config.device)
         self.flow = _NormalisedFlow(estimator)
         self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
         self.occlusion_threshold = float(occlusion_threshold)
@@ -282,7 +283,10 @@ class FilmProcessor:
                           bit_depth=16 if info.is_high_bit_depth else 8)
 
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        from vidrestore.film.ops import use_torch_ops
+
         self._reset()
+        use_torch_ops(self.cfg.torch_ops)
         if self._parallel():
             yield from self._process_parallel(frames)
             return
@@ -463,7 +467,7 @@ class FilmProcessor:
         from vidrestore.tensors import to_tensor
 
         t0 = time.perf_counter()
-        x = to_tensor(frame.rgb)
+        x = to_tensor(frame.rgb, device=self.device)
         t0 = self._timed("convert", t0)
         i = frame.index
         is_cut = self.cache.add(i, x[0])
@@ -509,8 +513,8 @@ class FilmProcessor:
         # clipped pixels (black or white in any channel) do not follow the exposure: leave them out
         clip_a = F.interpolate(_clipped(a), size=size, mode="area")
         clip_b = backward_warp(F.interpolate(_clipped(b), size=size, mode="area"), fwd)
-        valid = ((conf >= 0.5) & (clip_a < 0.02) & (clip_b < 0.02))[0, 0].numpy()
-        return fit_pair(ya[0, 0].numpy(), yb_on_a[0, 0].numpy(), valid, grid=self.cfg.deflicker_grid)
+        valid = ((conf >= 0.5) & (clip_a < 0.02) & (clip_b < 0.02))[0, 0].cpu().numpy()
+        return fit_pair(ya[0, 0].cpu().numpy(), yb_on_a[0, 0].cpu().numpy(), valid, grid=self.cfg.deflicker_grid)
 
     def _clean_frame(self, i: int) -> torch.Tensor:
         """Frame ``i`` deflickered (cached)."""
@@ -527,7 +531,7 @@ class FilmProcessor:
         if i not in self._lines:
             from vidrestore.film.ops import luma
 
-            y = luma(self._clean_frame(i))[0, 0].numpy()
+            y = luma(self._clean_frame(i))[0, 0].cpu().numpy()
             self._lines[i] = line_candidates(y, self.scratch)
         return self._lines[i]
 
@@ -553,7 +557,7 @@ class FilmProcessor:
             self._counts["rescued_pixels"] += rescued
         t0 = self._timed("align", t0)
         h, w = center.shape[-2:]
-        dust = torch.zeros(1, 1, h, w, dtype=torch.bool)
+        dust = torch.zeros(1, 1, h, w, dtype=torch.bool, device=center.device)
         dust_found = dust
         if cfg.dust and len(aligned):
             det = detect_blotches(center, aligned.warped, aligned.valid, aligned.sides, self.dust, aligned.offsets,
@@ -568,9 +572,9 @@ class FilmProcessor:
         scratch = torch.zeros_like(dust)
         if cfg.scratches:
             others = [self._line_candidates(t + k) for k in aligned.offsets]
-            shifts = [aligned.flows[i, 0].numpy() for i in range(len(aligned))]
+            shifts = [aligned.flows[i, 0].cpu().numpy() for i in range(len(aligned))]
             lines = confirm_lines(self._line_candidates(t), others, self.scratch, shifts)
-            scratch = torch.from_numpy(widen(lines, 1))[None, None]
+            scratch = torch.from_numpy(widen(lines, 1))[None, None].to(center.device)
         t0 = self._timed("scratch", t0)
 
         src = self._frames[t]
@@ -582,7 +586,8 @@ class FilmProcessor:
         conf = aligned.conf
         if cfg.scratches and len(aligned):
             # a neighbour's own scratch candidates (warped onto this frame) are never material
-            lines = torch.stack([torch.from_numpy(widen(self._line_candidates(t + k), 1)) for k in aligned.offsets])
+            lines = torch.stack([torch.from_numpy(widen(self._line_candidates(t + k), 1)) for k in aligned.offsets]).to(
+                center.device)
             on_line = remap(lines[:, None].float(), aligned.flows, cubic=False, clip=False) > 0.25
             conf = conf * ~on_line
         if bool(damaged.any()):
@@ -611,7 +616,7 @@ class FilmProcessor:
     def _finish(self, t: int, out: Frame, dust: torch.Tensor, scratch: torch.Tensor, t0: float) -> Frame:
         """Count and write the masks of frame ``t`` (after the second pass, if any), forget what no later frame
         needs, return ``out``."""
-        dust_np, scratch_np = dust[0, 0].numpy(), scratch[0, 0].numpy()
+        dust_np, scratch_np = dust[0, 0].cpu().numpy(), scratch[0, 0].cpu().numpy()
         if self.second is not None and not self.analyse_only:
             self._pending[t] = (dust_np, scratch_np)
             if self.cfg.dust_second_pass_flows == "reuse":
@@ -659,11 +664,11 @@ class FilmProcessor:
             out = out.clone()
             out[0][:, sel] = flat
             has[0, 0][sel] = ok
-        rest = (line & ~has)[0, 0].numpy()
+        rest = (line & ~has)[0, 0].cpu().numpy()
         if rest.any():
-            img = out[0].permute(1, 2, 0).numpy()
+            img = out[0].permute(1, 2, 0).cpu().numpy()
             filled = inpaint_rows(np.ascontiguousarray(img), rest)
-            out = torch.from_numpy(filled).permute(2, 0, 1)[None].contiguous()
+            out = torch.from_numpy(filled).permute(2, 0, 1)[None].contiguous().to(center.device)
         return out
 
     def _count_masks(self, dust: np.ndarray, scratch: np.ndarray) -> None:
@@ -682,6 +687,19 @@ class FilmProcessor:
         for store in (self._frames, self._raw, self._clean, self._lines):
             for k in [k for k in store if k < keep_from]:
                 del store[k]
+
+
+def film_device(name: str) -> torch.device:
+    """``film.device``: ``cpu``, ``cuda`` (refused in one line when there is none) or ``auto``."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from vidrestore.errors import ConfigError
+
+        raise ConfigError("film.device: cuda asked for, but torch sees no CUDA device here (use cpu or auto)")
+    return torch.device(name)
 
 
 def _second_pass_config(cfg: FilmConfig) -> FilmConfig:
