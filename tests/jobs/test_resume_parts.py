@@ -108,3 +108,46 @@ def test_damaged_part_is_computed_again(tmp_path: Path) -> None:
     cfg = load_config(preset="passthrough", overrides=[a for a in LOSSLESS if a != "--set"])
     run_job(src, tmp_path / "direct.mkv", cfg=cfg, processor=WindowAverage(), quiet=True)
     assert frame_hashes(out) == frame_hashes(tmp_path / "direct.mkv")
+
+
+def _cut_back_to(work: Path, keep: int) -> int:
+    """Make a finished job look killed after ``keep`` parts of its only segment; returns the frame it resumes at."""
+    man = json.loads((work / "manifest.json").read_text())
+    seg = man["segments"][0]
+    pieces = seg.pop("pieces")
+    for p in pieces[keep:]:
+        (work / p["part"]).unlink()
+    (work / "part_00000.pieces.json").write_text(json.dumps({"pieces": pieces[:keep]}))
+    seg["status"] = "pending"
+    man["complete"] = False
+    (work / "manifest.json").write_text(json.dumps(man))
+    return pieces[keep - 1]["stop"]
+
+
+def test_interpolate_in_parts_resumes_from_a_part_to_the_frames_of_one_pass(tmp_path: Path) -> None:
+    """The in-between frames of a part's last input frame are that part's: a resumed interpolation loses none."""
+    from fractions import Fraction
+
+    from tests.interpolate.synth import shifted, texture, to_u8, write_clip
+    from vidrestore.cli import main
+
+    a = texture(64, 96, seed=7)
+    src = write_clip(tmp_path / "pan.mp4", [to_u8(shifted(a, 2.0 * i, 0.5 * i)) for i in range(40)],
+                     rate=Fraction(24), crf=6)
+    base = ["interpolate", "-q", str(src), *LOSSLESS, "--fps", "60"]
+    assert main([*base, "-o", str(tmp_path / "direct.mkv"), "--set", "jobs.mode=direct"]) == 0
+    out, work = tmp_path / "parts.mkv", tmp_path / "work"
+    job = [*base, "-o", str(out), "--segment-frames", "40", "--set", "jobs.part_seconds=0.25", "--workdir",
+           str(work), "--keep-workdir"]
+    assert main(job) == 0
+    seg = manifest(work)["segments"][0]
+    assert len(seg["pieces"]) == 5 and [p["start"] for p in seg["pieces"]] == [0, 8, 16, 24, 32]
+    assert frame_hashes(out) == frame_hashes(tmp_path / "direct.mkv")
+
+    resume_at = _cut_back_to(work, 3)
+    out.unlink()
+    assert main([*job, "--resume"]) == 0
+    seg = manifest(work)["segments"][0]
+    assert seg["resumed_at"] == resume_at == 24 and seg["frames_read"] < 40 - 24 + 4
+    assert frame_hashes(out) == frame_hashes(tmp_path / "direct.mkv")
+    assert video_times(out) == video_times(tmp_path / "direct.mkv")
