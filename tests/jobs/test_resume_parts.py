@@ -151,3 +151,37 @@ def test_interpolate_in_parts_resumes_from_a_part_to_the_frames_of_one_pass(tmp_
     assert seg["resumed_at"] == resume_at == 24 and seg["frames_read"] < 40 - 24 + 4
     assert frame_hashes(out) == frame_hashes(tmp_path / "direct.mkv")
     assert video_times(out) == video_times(tmp_path / "direct.mkv")
+
+
+def test_gan_restorer_in_parts_resumes_from_a_part_to_the_frames_of_one_pass(tmp_path: Path) -> None:
+    """The GAN stage with temporal fusion (tiny random-weight network, DIS flow), written in parts and resumed."""
+    import torch
+
+    from vidrestore.cli import main
+    from vidrestore.restore.archs import build_arch
+
+    torch.manual_seed(0)
+    net = build_arch("SRVGGNetCompact", {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_conv": 2,
+                                         "upscale": 2, "act_type": "prelu"})
+    for p in net.parameters():
+        p.data.mul_(0.1)
+    weights = tmp_path / "tiny-x2.pth"
+    torch.save({"params_ema": net.state_dict()}, weights)
+    common = ["-q", *LOSSLESS, "--set", "restorer.name=tiny-x2", "--set", f"restorer.weights={weights}",
+              "--set", "temporal.enabled=true", "--set", "temporal.window=5", "--set", "flow.method=dis",
+              "--set", "restorer.precision=fp32"]
+    src = make_clip(tmp_path / "short.mp4", frames=32, gop=8)
+    assert main(["restore", str(src), "-o", str(tmp_path / "direct.mkv"), *common, "--set", "jobs.mode=direct"]) == 0
+    out, work = tmp_path / "parts.mkv", tmp_path / "work"
+    job = ["restore", str(src), "-o", str(out), *common, "--segment-frames", "32", "--set",
+           "jobs.part_seconds=0.32", "--workdir", str(work), "--keep-workdir"]
+    assert main(job) == 0
+    assert len(manifest(work)["segments"][0]["pieces"]) == 4
+    assert frame_hashes(out) == frame_hashes(tmp_path / "direct.mkv")
+    resume_at = _cut_back_to(work, 2)
+    out.unlink()
+    assert main([*job, "--resume"]) == 0
+    seg = manifest(work)["segments"][0]
+    assert seg["resumed_at"] == resume_at == 16 and seg["frames_read"] <= 32 - 16 + 2
+    assert frame_hashes(out) == frame_hashes(tmp_path / "direct.mkv")
+    assert packet_hashes(out, "audio") == packet_hashes(src, "audio") != []
