@@ -252,7 +252,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--resume-rows", action="store_true")
     ap.add_argument("--only", choices=("stage", "ffmpeg", "resume"), default=None)
+    ap.add_argument("--doc", action="store_true", help="rewrite this area's section of docs/BENCHMARKS.md")
     args = ap.parse_args()
+    t0 = time.perf_counter()
     if args.only == "stage":
         rows = bench_stage(args.before, args.runs, args.quick)
     elif args.only == "ffmpeg":
@@ -264,6 +266,21 @@ def main() -> None:
     for row in rows:
         mark = "" if row.passed is None else (" [PASS]" if row.passed else " [FAIL]")
         print(f"{row.name}: {row.result}{mark}  {row.notes}", flush=True)
+    if args.doc:
+        write_section(rows, time.perf_counter() - t0, quick=args.quick)
+
+
+def write_section(rows: list[BenchRow], seconds: float, *, quick: bool) -> None:
+    """This area's section of docs/BENCHMARKS.md, as ``tools/bench.py --only film_speed`` writes it."""
+    import datetime as dt
+
+    from tools.bench import DOC, AreaResult, update_doc, write_atomic
+    from tools.benchmarks.common import machine
+
+    result = AreaResult(key="film_speed", title=AREA, rows=rows, seconds=seconds)
+    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    old = DOC.read_text(encoding="utf-8") if DOC.exists() else None
+    write_atomic(DOC, update_doc(old, [result], machine_name=machine(), date=date, quick=quick))
 
 
 if __name__ == "__main__":
