@@ -344,7 +344,8 @@ class FilmConfig:
     seed: int = 0  # re-grain noise seed
     save_masks: str | None = None  # folder for dust/ and scratch/ PNG mask sequences (--save-masks)
     threads: int = 1  # torch threads while the film stage works (its many small operations run fastest on 1)
-    parallel: bool = True  # the second dust pass in a thread beside the first (same output, both cores busy)
+    parallel: bool = False  # the second dust pass in a thread beside the first: the same output on both cores, but
+    #                         up to 6 more frames held (the stage then reads ahead of its declared look-ahead)
     device: str = "cpu"  # cpu | cuda | auto (cuda when there is one): where the per-pixel steps run
     torch_ops: bool = False  # box means, warps and dilations with torch's kernels on the CPU too (what cuda runs)
 

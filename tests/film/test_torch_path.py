@@ -73,3 +73,30 @@ def test_cuda_matches_the_cpu(damaged) -> None:
     ref, _ = run_film(frames)
     out, _ = run_film(frames, "film.device=cuda")
     assert min(psnr(a, b) for a, b in zip(out, ref)) > 40.0
+
+
+def test_parallel_passes_give_the_same_frames_within_their_stated_read_ahead() -> None:
+    """film.parallel: the two dust passes in two threads give the frames of one thread, bit for bit, and read at
+    most 6 frames beyond the declared look-ahead (the hand-over queue)."""
+    from fractions import Fraction
+
+    from vidrestore.config import load_config
+    from vidrestore.film.processor import build_processor
+    from vidrestore.types import Frame
+
+    images = render_damage(pan(14, 48, 64, seed=1), DamageSpec(seed=2, dust_per_megapixel=900.0)).frames
+    ref, _ = run_film(images)
+    proc = build_processor(load_config(preset="film", overrides=["film.parallel=true"]), None)  # type: ignore[arg-type]
+    assert proc._parallel()
+    pulled: list[int] = []
+
+    def source():
+        for i, im in enumerate(images):
+            pulled.append(i)
+            yield Frame(index=i, pts=i, time_base=Fraction(1, 24), rgb=im)
+
+    out = []
+    for f in proc.process(source()):
+        assert len(pulled) - len(out) <= proc.lookahead_frames + 1 + 6
+        out.append(f.rgb)
+    assert len(out) == len(ref) and all(np.array_equal(a, b) for a, b in zip(out, ref))

@@ -301,6 +301,9 @@ class FilmProcessor:
     def _parallel(self) -> bool:
         """Whether the two dust passes run side by side (``film.parallel``: two threads, both cores).
 
+        Off by default: the first pass then runs up to 6 frames ahead of what the stage's look-ahead
+        holds otherwise (a queue of 4 cleaned frames and one in the making), and within that bound
+        nothing can overlap: each output of the second pass needs the first pass's newest frame.
         Only with a fixed torch thread count (``film.threads`` > 0) and nothing downstream: the count
         is then held for the whole run instead of being set and restored around each frame from two
         threads at once.
