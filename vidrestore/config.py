@@ -160,6 +160,8 @@ class JobsConfig:
     object_store_mb: int = 512  # ray started here: object store cap (frames never travel through it)
     workdir: str | None = None  # segments and manifest; default OUTPUT.vidrestore-work beside the output
     keep_workdir: bool = False  # keep the work directory (parts, manifest, log) after the join
+    part_seconds: float = 2.0  # a segment is written in parts of this much video; a killed job resumes from its
+    #                            last finished part after one warm-up (0 = one part per segment)
 
     def __post_init__(self) -> None:
         _choice("jobs.mode", self.mode, ("auto", "segmented", "direct"))
@@ -170,6 +172,7 @@ class JobsConfig:
         _check("jobs.threads_per_worker", self.threads_per_worker >= 1, "must be >= 1")
         _check("jobs.gpus_per_worker", self.gpus_per_worker >= 0, "must be >= 0")
         _check("jobs.object_store_mb", self.object_store_mb >= 80, "must be >= 80 (Ray's minimum)")
+        _check("jobs.part_seconds", self.part_seconds >= 0, "must be >= 0 (seconds; 0 = one part per segment)")
 
 
 @dataclass(frozen=True)
@@ -345,6 +348,7 @@ class FilmConfig:
     dust_rescue_share: float = 0.5  # ... share of that ring that must be reliably aligned
     dust_passes: int = 2  # 2: dust found again against the cleaned neighbours and repaired (what pass 1 missed)
     dust_second_pass_flow: float = 2.5  # px/frame: the second pass leaves regions whose surroundings' flow spreads more
+    dust_second_pass_flows: str = "estimate"  # estimate: flows again on the cleaned frames; reuse: the first pass's
     scratches: bool = True
     scratch_threshold: float = 0.015  # least mean contrast of a line against its sides
     scratch_min_length: float = 0.5  # share of the frame height a scratch spans (its pieces together)
@@ -357,6 +361,10 @@ class FilmConfig:
     seed: int = 0  # re-grain noise seed
     save_masks: str | None = None  # folder for dust/ and scratch/ PNG mask sequences (--save-masks)
     threads: int = 1  # torch threads while the film stage works (its many small operations run fastest on 1)
+    parallel: bool = False  # the second dust pass in a thread beside the first: the same output on both cores, but
+    #                         up to 6 more frames held (the stage then reads ahead of its declared look-ahead)
+    device: str = "cpu"  # cpu | cuda | auto (cuda when there is one): where the per-pixel steps run
+    torch_ops: bool = False  # box means, warps and dilations with torch's kernels on the CPU too (what cuda runs)
 
     def __post_init__(self) -> None:
         _check("film.radius", 1 <= self.radius <= 8, "must be in [1, 8]")
@@ -379,6 +387,7 @@ class FilmConfig:
         _check("film.dust_rescue_share", 0.0 < self.dust_rescue_share <= 1.0, "must be in (0, 1]")
         _check("film.dust_passes", self.dust_passes in (1, 2), "must be 1 or 2")
         _check("film.dust_second_pass_flow", self.dust_second_pass_flow > 0, "must be > 0 (px per frame)")
+        _choice("film.dust_second_pass_flows", self.dust_second_pass_flows, ("estimate", "reuse"))
         _check("film.scratch_threshold", 0.0 < self.scratch_threshold < 1.0, "must be in (0, 1)")
         _check("film.scratch_min_length", 0.0 < self.scratch_min_length <= 1.0, "must be in (0, 1]")
         _check("film.scratch_max_width", 1 <= self.scratch_max_width <= 16, "must be in [1, 16]")
@@ -388,6 +397,7 @@ class FilmConfig:
         _check("film.regrain", 0.0 <= self.regrain <= 64.0, "must be in [0, 64] (8-bit levels)")
         _check("film.regrain_size", 0.5 <= self.regrain_size <= 8.0, "must be in [0.5, 8] px")
         _check("film.threads", self.threads >= 0, "must be >= 0 (0 = leave torch's setting)")
+        _choice("film.device", self.device, ("cpu", "cuda", "auto"))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vidrestore.film.ops import fill_from_surroundings, remap
+from vidrestore.film.ops import fill_from_surroundings, inside_frame, remap
 
 if TYPE_CHECKING:
     import torch
@@ -58,7 +58,6 @@ def align_neighbours(index: int, offsets: Sequence[int], cache: FlowCache,
     """Warp frames ``index + k`` (``frame(i)`` gives ``(1, 3, H, W)``) onto frame ``index`` (see module docstring)."""
     import torch
 
-    from vidrestore.flow import valid_mask
 
     center = frame(index)
     h, w = center.shape[-2:]
@@ -72,7 +71,7 @@ def align_neighbours(index: int, offsets: Sequence[int], cache: FlowCache,
     src = torch.cat([frame(index + k) for k in offsets])
     warped = remap(src, fwd)
     return Aligned(index=index, offsets=list(offsets), flows=fwd, warped=warped, conf=conf,
-                   valid=conf >= min_confidence, inside=valid_mask(fwd))
+                   valid=conf >= min_confidence, inside=inside_frame(fwd))
 
 
 def fb_confidence(flow_t_to_s: torch.Tensor, flow_s_to_t: torch.Tensor, *, threshold: float = 1.0,
@@ -88,7 +87,6 @@ def fb_confidence(flow_t_to_s: torch.Tensor, flow_s_to_t: torch.Tensor, *, thres
 
     import torch
 
-    from vidrestore.flow import valid_mask
 
     fwd = flow_t_to_s.float()
     back = remap(flow_s_to_t.float(), fwd, cubic=False, clip=False)
@@ -97,7 +95,7 @@ def fb_confidence(flow_t_to_s: torch.Tensor, flow_s_to_t: torch.Tensor, *, thres
     mag = torch.hypot(fwd[:, 0:1], fwd[:, 1:2]) + torch.hypot(back[:, 0:1], back[:, 1:2])
     tol = threshold + relative * mag
     conf = torch.exp(-math.log(2.0) * (err / tol) ** 2)
-    return conf * valid_mask(fwd).to(conf.dtype)
+    return conf * inside_frame(fwd).to(conf.dtype)
 
 
 def side_coverage(aligned: Aligned) -> torch.Tensor:
@@ -113,15 +111,23 @@ def side_coverage(aligned: Aligned) -> torch.Tensor:
     k = len(aligned)
     h, w = aligned.warped.shape[-2:]
     if k == 0:
-        return torch.zeros(1, 1, h, w, dtype=torch.bool)
-    side = torch.tensor(aligned.sides).view(k, 1, 1, 1)
-    covered = torch.ones(1, 1, h, w, dtype=torch.bool)
+        return torch.zeros(1, 1, h, w, dtype=torch.bool, device=aligned.warped.device)
+    covered = torch.ones(1, 1, h, w, dtype=torch.bool, device=aligned.warped.device)
     for sign in (-1, 1):
-        mine = side == sign
-        valid = (aligned.valid & mine).any(0, keepdim=True)
-        seen = (aligned.inside & mine).any(0, keepdim=True)
-        covered &= valid | ~seen
-    return covered & aligned.valid.any(0, keepdim=True)
+        mine = [i for i, s in enumerate(aligned.sides) if s == sign]
+        if not mine:
+            continue  # no neighbour on this side: nothing seen there, covered
+        covered &= _any_of(aligned.valid, mine) | ~_any_of(aligned.inside, mine)
+    return covered & _any_of(aligned.valid, range(k))
+
+
+def _any_of(masks: torch.Tensor, rows: Sequence[int] | range) -> torch.Tensor:
+    """OR of the bool planes ``masks[rows]`` as ``(1, 1, H, W)`` (a few ORs: torch's reduction over dim 0 is slow)."""
+    rows = list(rows)
+    out = masks[rows[0]:rows[0] + 1].clone()
+    for i in rows[1:]:
+        out |= masks[i:i + 1]
+    return out
 
 
 def local_motion(aligned: Aligned, size: int = 31) -> torch.Tensor:
@@ -132,7 +138,7 @@ def local_motion(aligned: Aligned, size: int = 31) -> torch.Tensor:
 
     h, w = aligned.warped.shape[-2:]
     if len(aligned) == 0:
-        return torch.zeros(1, 1, h, w)
+        return torch.zeros(1, 1, h, w, device=aligned.warped.device)
     near = min(abs(o) for o in aligned.offsets)
     idx = [i for i, o in enumerate(aligned.offsets) if abs(o) == near]
     f = aligned.flows[idx] / near
@@ -177,7 +183,7 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
     brighter = torch.where(inside, d, inf).amin(0, keepdim=True) > threshold
     darker = torch.where(inside, d, -inf).amax(0, keepdim=True) < -threshold
     covered = side_coverage(aligned)
-    cand = ((brighter | darker) & any_in & ~covered)[0, 0].numpy().astype(np.uint8)
+    cand = ((brighter | darker) & any_in & ~covered)[0, 0].cpu().numpy().astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(cand, connectivity=8)
     if n <= 1:
         return aligned, 0
@@ -186,7 +192,7 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
     islands = cv2.dilate(small[labels].astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     if not islands.any():
         return aligned, 0
-    good = covered[0, 0].numpy()
+    good = covered[0, 0].cpu().numpy()
     grown = cv2.dilate(islands.astype(np.uint8), np.ones((2 * ring + 1, 2 * ring + 1), np.uint8))
     m, groups = cv2.connectedComponents(grown, connectivity=8)
     around = (grown > 0) & ~islands
@@ -197,8 +203,8 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
     islands &= good_group[groups]
     if not islands.any():
         return aligned, 0
-    region = torch.from_numpy(islands)[None, None]
-    near = torch.from_numpy((grown > 0) & good_group[groups])[None, None]
+    region = torch.from_numpy(islands)[None, None].to(center.device)
+    near = torch.from_numpy((grown > 0) & good_group[groups])[None, None].to(center.device)
     holes = region | (near & ~aligned.valid)
     flows = torch.where(region.expand(k, 1, h, w), fill_from_surroundings(aligned.flows, holes, size=15),
                         aligned.flows)
@@ -215,10 +221,9 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
         valid[i:i + 1] |= region & ok
     rescued = int((valid & ~aligned.valid).sum())
     conf = torch.where(valid & ~aligned.valid, torch.full_like(aligned.conf, 0.5), aligned.conf)
-    from vidrestore.flow import valid_mask
 
     return Aligned(index=aligned.index, offsets=list(offsets), flows=flows, warped=warped, conf=conf,
-                   valid=valid, inside=valid_mask(flows)), rescued
+                   valid=valid, inside=inside_frame(flows)), rescued
 
 
 def rewarp_filled(aligned: Aligned, frame: Callable[[int], torch.Tensor], hole: torch.Tensor, *,

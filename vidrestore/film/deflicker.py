@@ -248,7 +248,7 @@ def apply_correction(frame: torch.Tensor, c: np.ndarray, d: np.ndarray) -> torch
     h, w = frame.shape[-2:]
     if c.size == 1:
         return (frame * float(c.flat[0]) + float(d.flat[0])).clamp_(0.0, 1.0)
-    maps = torch.from_numpy(np.stack([c, d]).astype(np.float32))[None]
+    maps = torch.from_numpy(np.stack([c, d]).astype(np.float32))[None].to(frame.device)
     maps = F.interpolate(maps, size=(h, w), mode="bilinear", align_corners=False)
     return (frame * maps[:, 0:1] + maps[:, 1:2]).clamp_(0.0, 1.0)
 

@@ -66,7 +66,7 @@ def grain(frame: torch.Tensor, *, sigma: float, size: float = 1.0, seed: int = 0
     _, _, h, w = frame.shape
     gen = torch.Generator().manual_seed((int(seed) * 1_000_003 + int(index)) % (2**63 - 1))
     mono = bool((frame.amax(1) - frame.amin(1)).mean() < 2.0 / 255.0)
-    noise = torch.randn(1, 1 if mono else 3, h, w, generator=gen)
+    noise = torch.randn(1, 1 if mono else 3, h, w, generator=gen).to(frame.device)
     if size > 1.0:
         s = size / 2.0
         radius = max(1, int(math.ceil(2.5 * s)))

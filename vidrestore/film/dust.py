@@ -135,8 +135,8 @@ def local_bias(diff: torch.Tensor, valid: torch.Tensor, *, block: int = 8) -> to
     den = F.adaptive_avg_pool2d(v, size)
     means = torch.where(den > 0.2, num / den.clamp(min=1e-6), torch.zeros_like(num))
     if min(size) >= 5:
-        means = torch.from_numpy(np.stack([cv2.medianBlur(m[0].numpy().astype(np.float32), 5)
-                                           for m in means]))[:, None]
+        means = torch.from_numpy(np.stack([cv2.medianBlur(m[0].cpu().numpy().astype(np.float32), 5)
+                                           for m in means]))[:, None].to(diff.device)
     return F.interpolate(means, size=(h, w), mode="bilinear", align_corners=False)
 
 
@@ -435,6 +435,95 @@ def _own(raw: torch.Tensor, use: torch.Tensor, t: float) -> torch.Tensor:
     return (r_min > t) | (r_max < -t)
 
 
+def _any_over(mask: torch.Tensor) -> torch.Tensor:
+    """``mask.any(0, keepdim=True)`` for a bool ``(K, 1, H, W)``, as K - 1 ORs (torch's reduction over dim 0 is slow)."""
+    out = mask[0:1].clone()
+    for j in range(1, mask.shape[0]):
+        out |= mask[j:j + 1]
+    return out
+
+
+def _gather(x: torch.Tensor | None, pick: torch.Tensor) -> torch.Tensor | None:
+    """``(N, C, H, W)`` -> ``(N, C, 1, P)``: the pixels ``pick`` (flat indices) of every plane, in order."""
+    if x is None:
+        return None
+    n, c = x.shape[:2]
+    return x.reshape(n, c, -1)[:, :, pick].reshape(n, c, 1, -1)
+
+
+def _scatter(values: torch.Tensor, pick: torch.Tensor, h: int, w: int) -> np.ndarray:
+    """A bool ``(H, W)`` array, False but at ``pick`` where it takes ``values`` (``(1, 1, 1, P)``)."""
+    out = np.zeros(h * w, dtype=bool)
+    out[pick.cpu().numpy()] = values.reshape(-1).cpu().numpy()
+    return out.reshape(h, w)
+
+
+def _seeds(pick: torch.Tensor, *, d: torch.Tensor, yb: torch.Tensor, raw: torch.Tensor, valid: torch.Tensor,
+           inside: torch.Tensor | None, covered: torch.Tensor | None, motion: torch.Tensor | None,
+           clipped: tuple[torch.Tensor, torch.Tensor] | None, side: torch.Tensor, distinct: dict[int, bool],
+           copies: torch.Tensor, params: DustParams, thr: float, big: float, big_one: float, w: int
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Blotch seeds (``strong``), the pixels they may grow into (``weak``) and the pixels that differ themselves
+    (``own``) among the pixels ``pick``, each ``(1, 1, 1, P)`` (see the module docstring for the tests)."""
+    import torch
+
+    k = d.shape[0]
+    d, yb, raw, valid = (_gather(x, pick) for x in (d, yb, raw, valid))
+    inside, covered, motion = (_gather(x, pick) for x in (inside, covered, motion))
+    if clipped is not None:
+        clipped = (_gather(clipped[0], pick), _gather(clipped[1], pick))
+
+    def sides_ok(use: torch.Tensor, ev: _Evidence) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where both sides give evidence, and where one side is all there is (then: strong outliers only)."""
+        enough = use.sum(0, keepdim=True) >= params.min_neighbours
+        past = (use & (side < 0)).any(0, keepdim=True)
+        future = (use & (side > 0)).any(0, keepdim=True)
+        one = covered if covered is not None else torch.zeros_like(past)
+        one = one & ((past & distinct[-1]) | (future & distinct[1]))
+        return enough & past & future, enough & ~(past & future) & one & (ev.spread < thr)
+
+    ev = _Evidence.of(d, yb, valid)
+    ok, ok_one = sides_ok(valid, ev)
+    if motion is not None:
+        ok &= motion < params.max_motion * w
+        ok_one &= motion < params.override_motion * w
+    white, black = clipped if clipped is not None else (None, None)
+    strong = ev.outliers(ok, thr, no_bright=black, no_dark=white) | ev.outliers(ok_one, big_one, no_bright=black,
+                                                                                no_dark=white)
+    weak = ev.outliers(ok | ok_one, 0.5 * thr, no_bright=black, no_dark=white)
+    ok = ok | ok_one
+    own = _own(raw, valid, thr / 3)
+    if k >= 4:
+        # one neighbour may agree with a strong blotch: its flow locked onto the blotch (matched it to
+        # something alike nearby) and the round trip closed. With all of >= 4 neighbours valid and the
+        # picture slow, the others (still from both sides, agreeing among themselves) decide without
+        # it, for strong outliers only. A neighbour that is a copy of the frame (a repeated frame of a
+        # telecine) is never dropped: its agreement is the truth.
+        slow_all = motion < params.override_motion * w if motion is not None else torch.ones_like(ok)
+        every = valid.all(0, keepdim=True) & slow_all
+        for j in range(k):
+            if bool(copies[j]):
+                continue
+            rest = valid.clone()
+            rest[j] = False
+            ev_j = _Evidence.of(d, yb, rest)
+            ok_j, _ = sides_ok(rest, ev_j)
+            ok_j &= every
+            strong |= ev_j.outliers(ok_j, big, no_bright=black, no_dark=white)
+            weak |= ev_j.outliers(ok_j, thr, no_bright=black, no_dark=white)
+            own |= ok_j & _own(raw, rest, thr / 3)
+    if inside is not None and motion is not None:
+        # strong, isolated outliers where the flow check failed: a blotch breaks the flow around itself
+        slow = motion < params.override_motion * w
+        ev_in = _Evidence.of(d, yb, inside)
+        both_in, one_in = sides_ok(inside, ev_in)
+        ok_in = (both_in | one_in) & ~ok & slow
+        strong |= ev_in.outliers(ok_in, big, no_bright=black, no_dark=white)
+        weak |= ev_in.outliers(ok_in, thr, no_bright=black, no_dark=white)
+        own |= ok_in & _own(raw, inside, thr / 3)
+    return strong, weak, own
+
+
 def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Tensor, sides: list[int],
                     params: DustParams, offsets: list[int] | None = None, covered: torch.Tensor | None = None,
                     inside: torch.Tensor | None = None, motion: torch.Tensor | None = None,
@@ -462,7 +551,7 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     h, w = center.shape[-2:]
     k = warped.shape[0]
     if k == 0:
-        none = torch.zeros(1, 1, h, w, dtype=torch.bool)
+        none = torch.zeros(1, 1, h, w, dtype=torch.bool, device=center.device)
         return Detection(mask=none, repair_mask=none, threshold=params.threshold, noise=0.0, regions=0,
                          rejected_large=0)
     yc = luma(center)
@@ -475,7 +564,7 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     noise = robust_sigma(d[near][valid[near]])
     thr = max(params.threshold, params.sigmas * noise)
 
-    side = torch.tensor(sides, dtype=torch.int8).view(k, 1, 1, 1)
+    side = torch.tensor(sides, dtype=torch.int8, device=center.device).view(k, 1, 1, 1)
 
     big = max(params.override_contrast, 2.0 * thr)
     big_one = max(params.one_sided_contrast, 2.0 * thr)
@@ -485,83 +574,44 @@ def detect_blotches(center: torch.Tensor, warped: torch.Tensor, valid: torch.Ten
     distinct = {s: covered is not None and _distinct_pictures(yn[[j for j in range(k) if sides[j] == s]],
                                                               valid[[j for j in range(k) if sides[j] == s]]) >= 2
                 for s in (-1, 1)}
-
-    def sides_ok(use: torch.Tensor, ev: _Evidence) -> tuple[torch.Tensor, torch.Tensor]:
-        """Where both sides give evidence, and where one side is all there is (then: strong outliers only)."""
-        enough = use.sum(0, keepdim=True) >= params.min_neighbours
-        past = (use & (side < 0)).any(0, keepdim=True)
-        future = (use & (side > 0)).any(0, keepdim=True)
-        one = covered if covered is not None else torch.zeros_like(past)
-        one = one & ((past & distinct[-1]) | (future & distinct[1]))
-        return enough & past & future, enough & ~(past & future) & one & (ev.spread < thr)
-
-    ev = _Evidence.of(d, yb, valid)
-    ok, ok_one = sides_ok(valid, ev)
-    if motion is not None:
-        ok &= motion < params.max_motion * w
-        ok_one &= motion < params.override_motion * w
-    white, black = clipped if clipped is not None else (None, None)
-    strong = ev.outliers(ok, thr, no_bright=black, no_dark=white) | ev.outliers(ok_one, big_one, no_bright=black,
-                                                                                no_dark=white)
-    weak = ev.outliers(ok | ok_one, 0.5 * thr, no_bright=black, no_dark=white)
-    ok = ok | ok_one
+    copies = (yc - yn).abs().flatten(1).mean(1) < SAME_PICTURE if k >= 4 else torch.zeros(k, dtype=torch.bool)
     raw = yc - yn - bias
-    own = _own(raw, valid, thr / 3)
-    if k >= 4:
-        # one neighbour may agree with a strong blotch: its flow locked onto the blotch (matched it to
-        # something alike nearby) and the round trip closed. With all of >= 4 neighbours valid and the
-        # picture slow, the others (still from both sides, agreeing among themselves) decide without
-        # it, for strong outliers only. A neighbour that is a copy of the frame (a repeated frame of a
-        # telecine) is never dropped: its agreement is the truth.
-        slow_all = motion < params.override_motion * w if motion is not None else torch.ones_like(ok)
-        every = valid.all(0, keepdim=True) & slow_all
-        copies = (yc - yn).abs().flatten(1).mean(1) < SAME_PICTURE
-        for j in range(k):
-            if bool(copies[j]):
-                continue
-            rest = valid.clone()
-            rest[j] = False
-            ev_j = _Evidence.of(d, yb, rest)
-            ok_j, _ = sides_ok(rest, ev_j)
-            ok_j &= every
-            strong |= ev_j.outliers(ok_j, big, no_bright=black, no_dark=white)
-            weak |= ev_j.outliers(ok_j, thr, no_bright=black, no_dark=white)
-            own |= ok_j & _own(raw, rest, thr / 3)
-    if inside is not None and motion is not None:
-        # strong, isolated outliers where the flow check failed: a blotch breaks the flow around itself
-        slow = motion < params.override_motion * w
-        ev_in = _Evidence.of(d, yb, inside)
-        both_in, one_in = sides_ok(inside, ev_in)
-        ok_in = (both_in | one_in) & ~ok & slow
-        strong |= ev_in.outliers(ok_in, big, no_bright=black, no_dark=white)
-        weak |= ev_in.outliers(ok_in, thr, no_bright=black, no_dark=white)
-        own |= ok_in & _own(raw, inside, thr / 3)
-    keep, _, rejected = _hysteresis(strong[0, 0].numpy(), weak[0, 0].numpy(), int(params.max_area * h * w))
+    # every test below is per pixel and needs some neighbour further than T / 2 from the frame: run them
+    # on those pixels alone (a few percent of a frame), then put the seeds back in place
+    cand = _any_over(d.abs() > 0.5 * thr)[0, 0]
+    pick = cand.flatten().nonzero()[:, 0]
+    strong_p, weak_p, own_p = _seeds(pick, d=d, yb=yb, raw=raw, valid=valid, inside=inside, covered=covered,
+                                     motion=motion, clipped=clipped, side=side, distinct=distinct, copies=copies,
+                                     params=params, thr=thr, big=big, big_one=big_one, w=w)
+    strong = _scatter(strong_p, pick, h, w)
+    weak = _scatter(weak_p, pick, h, w)
+    own = _scatter(own_p, pick, h, w)
+    keep, _, rejected = _hysteresis(strong, weak, int(params.max_area * h * w))
     # the 3x3 mean spreads a blotch by a pixel: keep only pixels that themselves differ
-    keep &= own[0, 0].numpy()
+    keep &= own
     keep, regions = _drop_specks(keep, params.min_area)
     per_frame = None
     if flows is not None:
-        per_frame = (flows / torch.tensor([abs(o) for o in offsets], dtype=flows.dtype).view(k, 1, 1, 1)).numpy()
-    keep, regions = _stand_out(keep, yc[0, 0].numpy(), d.mean(0)[0].numpy(), flows=per_frame,
+        per_frame = (flows / torch.tensor([abs(o) for o in offsets], dtype=flows.dtype, device=flows.device).view(k, 1, 1, 1)).cpu().numpy()
+    keep, regions = _stand_out(keep, yc[0, 0].cpu().numpy(), d.mean(0)[0].cpu().numpy(), flows=per_frame,
                                uniform=params.uniform_flow)
     if params.sides_agree is not None and regions:
         # what a neighbour shows counts wherever its match lies inside its frame, reliable or not: a strong
         # outlier found where the flow check failed is judged on the same pictures
         shown = valid | inside if inside is not None else valid
-        keep, regions = _sides_agree(keep, yc[0, 0].numpy(), yn[:, 0].numpy(), shown[:, 0].numpy(), offsets,
+        keep, regions = _sides_agree(keep, yc[0, 0].cpu().numpy(), yn[:, 0].cpu().numpy(), shown[:, 0].cpu().numpy(), offsets,
                                      params.sides_agree)
     if params.moved_flow is not None and per_frame is not None and sources is not None and regions:
         # the nearest neighbours only: a failed alignment there is a small displacement away
         step = min(abs(x) for x in offsets)
         near_k = [i for i, o in enumerate(offsets) if abs(o) == step]
-        near = luma(torch.cat([sources[i].reshape(1, 3, h, w) for i in near_k]))[:, 0].numpy()
-        keep, regions = _moved_content(keep, yc[0, 0].numpy(), near,
-                                       flows[near_k].numpy(), params.moved_flow, params.moved_ratio,
+        near = luma(torch.cat([sources[i].reshape(1, 3, h, w) for i in near_k]))[:, 0].cpu().numpy()
+        keep, regions = _moved_content(keep, yc[0, 0].cpu().numpy(), near,
+                                       flows[near_k].cpu().numpy(), params.moved_flow, params.moved_ratio,
                                        max(4, int(np.ceil(params.moved_search * w * step))), step)
     if params.edge_flow is not None and per_frame is not None:
         keep, regions = _away_from_motion_edges(keep, per_frame, params.edge_flow)
-    mask = torch.from_numpy(keep)[None, None]
+    mask = torch.from_numpy(keep)[None, None].to(center.device)
     return Detection(mask=mask, repair_mask=dilate(mask, params.dilate), threshold=thr, noise=noise,
                      regions=regions, rejected_large=rejected)
 

@@ -155,9 +155,24 @@ class _NormalisedFlow:
 
     def estimate(self, frame_t: torch.Tensor, frame_s: torch.Tensor) -> torch.Tensor:
         t0 = time.perf_counter()
-        out = self.inner.estimate(self._norm(frame_t), self._norm(frame_s))
+        a, b = self._norm(frame_t), self._norm(frame_s)
+        with _estimator_lock(self.inner):  # one OpenCV flow object is not safe to call from two threads at once
+            out = self.inner.estimate(a, b)
         self.seconds += time.perf_counter() - t0
         return out
+
+
+_LOCKS: dict[int, Any] = {}
+
+
+def _estimator_lock(estimator: Any) -> Any:
+    """A lock per estimator object (the two dust passes of a parallel run may share one)."""
+    import threading
+
+    lock = _LOCKS.get(id(estimator))
+    if lock is None:
+        lock = _LOCKS.setdefault(id(estimator), threading.Lock())
+    return lock
 
 
 class FilmProcessor:
@@ -166,8 +181,10 @@ class FilmProcessor:
     def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
                  occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
                  inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
-                 analyse_only: bool = False, second_pass: bool = False) -> None:
+                 analyse_only: bool = False, second_pass: bool = False,
+                 second_estimator: FlowEstimator | None = None) -> None:
         self.cfg = config
+        self.device = film_device(config.device)
         self.flow = _NormalisedFlow(estimator)
         self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
         self.occlusion_threshold = float(occlusion_threshold)
@@ -191,8 +208,9 @@ class FilmProcessor:
         self.keep_masks = False  # tests and benchmarks: keep every frame's masks in last_masks
         self.known_cuts: KnownCuts | None = None  # set on a second pass: the first pass's scene cuts
         self.second: FilmProcessor | None = None
+        self._hold_threads = False  # torch's thread count is held by a parallel run (see _process_parallel)
         if config.dust and config.dust_passes >= 2:
-            self.second = FilmProcessor(config=_second_pass_config(config), estimator=estimator,
+            self.second = FilmProcessor(config=_second_pass_config(config), estimator=second_estimator or estimator,
                                         occlusion_threshold=occlusion_threshold, second_pass=True)
             self.second.keep_masks = True
             if scene_cut_threshold is not None:
@@ -226,6 +244,7 @@ class FilmProcessor:
                                         "rescued_pixels": 0}
         self.last_masks = {}
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.given_flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # second pass: the first pass's flows
         reset = getattr(self.inpainter, "reset", None)
         if reset is not None:
             reset()
@@ -287,7 +306,13 @@ class FilmProcessor:
                           bit_depth=16 if info.is_high_bit_depth else 8)
 
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        from vidrestore.film.ops import use_torch_ops
+
         self._reset()
+        use_torch_ops(self.cfg.torch_ops)
+        if self._parallel():
+            yield from self._process_parallel(frames)
+            return
         cleaned = self._process(frames)
         if self.second is not None and not self.analyse_only:
             cleaned = self._second_pass(cleaned)
@@ -295,6 +320,80 @@ class FilmProcessor:
             yield from self.downstream.process(cleaned)
         else:
             yield from cleaned
+
+    def _parallel(self) -> bool:
+        """Whether the two dust passes run side by side (``film.parallel``: two threads, both cores).
+
+        Off by default: the first pass then runs up to 6 frames ahead of what the stage's look-ahead
+        holds otherwise (a queue of 4 cleaned frames and one in the making), and within that bound
+        nothing can overlap: each output of the second pass needs the first pass's newest frame.
+        Only with a fixed torch thread count (``film.threads`` > 0) and nothing downstream: the count
+        is then held for the whole run instead of being set and restored around each frame from two
+        threads at once.
+        """
+        return (self.cfg.parallel and self.second is not None and not self.analyse_only and self.cfg.threads > 0
+                and self.downstream is None and self.inpainter is None)
+
+    def _process_parallel(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        """The first pass in a thread of its own, feeding the second pass here through a short queue.
+
+        Each pass does exactly what it does in one thread (same frames in the same order, the same
+        torch thread count), so the output is the same bit for bit; OpenCV, NumPy and torch release
+        the GIL in their loops, so the two passes share both cores.
+        """
+        import queue
+        import threading
+
+        import torch
+
+        from vidrestore.threads import torch_threads
+
+        assert self.second is not None
+        handoff: queue.Queue[Any] = queue.Queue(maxsize=4)
+        stop = threading.Event()
+        done = object()
+
+        def put(item: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    handoff.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def first_pass() -> None:
+            torch.set_num_threads(self.cfg.threads)
+            try:
+                for out in self._process(frames):
+                    if not put(out):
+                        return
+                put(done)
+            except BaseException as err:  # handed to the consumer, raised there
+                put(err)
+
+        def cleaned() -> Iterator[Frame]:
+            # started on the second pass's first request: after its reset (which clears the cuts the first pass
+            # tells it)
+            worker.start()
+            while True:
+                item = handoff.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+
+        self._hold_threads = self.second._hold_threads = True
+        worker = threading.Thread(target=first_pass, name="film-first-pass", daemon=True)
+        try:
+            with torch_threads(self.cfg.threads):
+                yield from self._second_pass(cleaned())
+        finally:
+            stop.set()
+            if worker.is_alive():
+                worker.join()
+            self._hold_threads = self.second._hold_threads = False
 
     def stats(self) -> dict[str, Any]:
         n = max(self._counts["frames"], 1)
@@ -371,8 +470,12 @@ class FilmProcessor:
 
     def _threads(self) -> AbstractContextManager[None]:
         """torch threads as ``film.threads`` says while this stage works, restored before frames leave it."""
+        from contextlib import nullcontext
+
         from vidrestore.threads import torch_threads
 
+        if self._hold_threads:
+            return nullcontext()
         return torch_threads(self.cfg.threads)
 
     def _ready(self, index: int) -> bool:
@@ -390,10 +493,13 @@ class FilmProcessor:
         from vidrestore.tensors import to_tensor
 
         t0 = time.perf_counter()
-        x = to_tensor(frame.rgb)
+        x = to_tensor(frame.rgb, device=self.device)
         t0 = self._timed("convert", t0)
         i = frame.index
         is_cut = self.cache.add(i, x[0])
+        given = self.given_flows.pop(i - 1, None)
+        if given is not None and not is_cut and (i - 1) in self.cache:
+            self.cache.provide(i - 1, *given)
         if self.second is not None and self.second.known_cuts is not None:
             self.second.known_cuts.tell(is_cut)
         self._frames[i] = frame
@@ -433,8 +539,8 @@ class FilmProcessor:
         # clipped pixels (black or white in any channel) do not follow the exposure: leave them out
         clip_a = F.interpolate(_clipped(a), size=size, mode="area")
         clip_b = backward_warp(F.interpolate(_clipped(b), size=size, mode="area"), fwd)
-        valid = ((conf >= 0.5) & (clip_a < 0.02) & (clip_b < 0.02))[0, 0].numpy()
-        return fit_pair(ya[0, 0].numpy(), yb_on_a[0, 0].numpy(), valid, grid=self.cfg.deflicker_grid)
+        valid = ((conf >= 0.5) & (clip_a < 0.02) & (clip_b < 0.02))[0, 0].cpu().numpy()
+        return fit_pair(ya[0, 0].cpu().numpy(), yb_on_a[0, 0].cpu().numpy(), valid, grid=self.cfg.deflicker_grid)
 
     def _clean_frame(self, i: int) -> torch.Tensor:
         """Frame ``i`` deflickered (cached)."""
@@ -451,7 +557,7 @@ class FilmProcessor:
         if i not in self._lines:
             from vidrestore.film.ops import luma
 
-            y = luma(self._clean_frame(i))[0, 0].numpy()
+            y = luma(self._clean_frame(i))[0, 0].cpu().numpy()
             self._lines[i] = line_candidates(y, self.scratch)
         return self._lines[i]
 
@@ -477,7 +583,7 @@ class FilmProcessor:
             self._counts["rescued_pixels"] += rescued
         t0 = self._timed("align", t0)
         h, w = center.shape[-2:]
-        dust = torch.zeros(1, 1, h, w, dtype=torch.bool)
+        dust = torch.zeros(1, 1, h, w, dtype=torch.bool, device=center.device)
         dust_found = dust
         if cfg.dust and len(aligned):
             det = detect_blotches(center, aligned.warped, aligned.valid, aligned.sides, self.dust, aligned.offsets,
@@ -492,9 +598,9 @@ class FilmProcessor:
         scratch = torch.zeros_like(dust)
         if cfg.scratches:
             others = [self._line_candidates(t + k) for k in aligned.offsets]
-            shifts = [aligned.flows[i, 0].numpy() for i in range(len(aligned))]
+            shifts = [aligned.flows[i, 0].cpu().numpy() for i in range(len(aligned))]
             lines = confirm_lines(self._line_candidates(t), others, self.scratch, shifts)
-            scratch = torch.from_numpy(widen(lines, 1))[None, None]
+            scratch = torch.from_numpy(widen(lines, 1))[None, None].to(center.device)
         t0 = self._timed("scratch", t0)
 
         src = self._frames[t]
@@ -506,7 +612,8 @@ class FilmProcessor:
         conf = aligned.conf
         if cfg.scratches and len(aligned):
             # a neighbour's own scratch candidates (warped onto this frame) are never material
-            lines = torch.stack([torch.from_numpy(widen(self._line_candidates(t + k), 1)) for k in aligned.offsets])
+            lines = torch.stack([torch.from_numpy(widen(self._line_candidates(t + k), 1)) for k in aligned.offsets]).to(
+                center.device)
             on_line = remap(lines[:, None].float(), aligned.flows, cubic=False, clip=False) > 0.25
             conf = conf * ~on_line
         if bool(damaged.any()):
@@ -535,14 +642,26 @@ class FilmProcessor:
     def _finish(self, t: int, out: Frame, dust: torch.Tensor, scratch: torch.Tensor, t0: float) -> Frame:
         """Count and write the masks of frame ``t`` (after the second pass, if any), forget what no later frame
         needs, return ``out``."""
-        dust_np, scratch_np = dust[0, 0].numpy(), scratch[0, 0].numpy()
+        dust_np, scratch_np = dust[0, 0].cpu().numpy(), scratch[0, 0].cpu().numpy()
         if self.second is not None and not self.analyse_only:
             self._pending[t] = (dust_np, scratch_np)
+            if self.cfg.dust_second_pass_flows == "reuse":
+                self._hand_flows(t)
         else:
             self._record(t, dust_np, scratch_np)
         self._timed("masks", t0)
         self._evict(t + 1)
         return out
+
+    def _hand_flows(self, t: int) -> None:
+        """Give the second pass this pass's flows between frames ``t`` and ``t + 1`` (when both are in one shot).
+
+        Estimated on the raw frames (normalised), they serve the cleaned ones as well as flows estimated
+        again: the picture is the same, only its dust, grain and flicker differ.
+        """
+        assert self.second is not None
+        if (t + 1) in self.cache and self.cache.same_shot(t, t + 1):
+            self.second.given_flows[t] = (self.cache.forward(t), self.cache.backward(t))
 
     def _record(self, t: int, dust: np.ndarray, scratch: np.ndarray) -> None:
         self._count_masks(dust, scratch)
@@ -571,11 +690,11 @@ class FilmProcessor:
             out = out.clone()
             out[0][:, sel] = flat
             has[0, 0][sel] = ok
-        rest = (line & ~has)[0, 0].numpy()
+        rest = (line & ~has)[0, 0].cpu().numpy()
         if rest.any():
-            img = out[0].permute(1, 2, 0).numpy()
+            img = out[0].permute(1, 2, 0).cpu().numpy()
             filled = inpaint_rows(np.ascontiguousarray(img), rest)
-            out = torch.from_numpy(filled).permute(2, 0, 1)[None].contiguous()
+            out = torch.from_numpy(filled).permute(2, 0, 1)[None].contiguous().to(center.device)
         return out
 
     def _count_masks(self, dust: np.ndarray, scratch: np.ndarray) -> None:
@@ -594,6 +713,19 @@ class FilmProcessor:
         for store in (self._frames, self._raw, self._clean, self._lines):
             for k in [k for k in store if k < keep_from]:
                 del store[k]
+
+
+def film_device(name: str) -> torch.device:
+    """``film.device``: ``cpu``, ``cuda`` (refused in one line when there is none) or ``auto``."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from vidrestore.errors import ConfigError
+
+        raise ConfigError("film.device: cuda asked for, but torch sees no CUDA device here (use cpu or auto)")
+    return torch.device(name)
 
 
 def _second_pass_config(cfg: FilmConfig) -> FilmConfig:
@@ -680,4 +812,5 @@ def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
     return FilmProcessor(config=film, estimator=estimator,
                          scene_cut_threshold=cfg.flow.scene_cut_threshold if cfg.flow.scene_cut else None,
                          occlusion_threshold=cfg.flow.occlusion_threshold, downstream=downstream,
-                         inpainter=inpainter, mask_writer=writer)
+                         inpainter=inpainter, mask_writer=writer,
+                         second_estimator=build_flow_estimator(cfg.flow) if film.dust_passes >= 2 else None)

@@ -168,6 +168,14 @@ class FlowCache:
         if pairs:
             self._compute(pairs)
 
+    def provide(self, i: int, forward: torch.Tensor, backward: torch.Tensor) -> None:
+        """Take ``flow_{i -> i+1}`` and ``flow_{i+1 -> i}`` ``(2, H, W)`` from elsewhere (estimated once, on
+        other versions of the same frames) instead of estimating them here."""
+        if not self.same_shot(i, i + 1):
+            raise ValueError(f"frames {i} and {i + 1} are separated by a scene cut: no flow between them")
+        self._fwd[i] = forward
+        self._bwd[i] = backward
+
     def forward(self, i: int) -> torch.Tensor:
         """``flow_{i -> i+1}`` ``(2, H, W)``."""
         return self._pair(i, self._fwd, "forward")

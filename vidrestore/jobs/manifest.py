@@ -43,7 +43,7 @@ HEAD_BYTES = 1 << 20
 #: Config keys that never change output pixels: left out of the config hash (``preset`` is only
 #: the name the config came from; a resumed job may use another engine, worker count, segment size
 #: or thread count).
-NEUTRAL_KEYS = frozenset({"preset", "jobs", "io.threads", "io.queue_size"})
+NEUTRAL_KEYS = frozenset({"preset", "jobs", "io.threads", "io.queue_size", "film.parallel"})
 
 
 class WorkdirBusyError(VidrestoreError):

@@ -44,7 +44,7 @@ from vidrestore.jobs import manifest as mf
 from vidrestore.jobs.media import build_frame_table, scan_scene_cuts
 from vidrestore.jobs.plan import (AUTO_MAX_FRAMES, FrameTable, Segment, auto_segment_frames, make_segments,
                                   overlap_share, plan_boundaries)
-from vidrestore.jobs.worker import SegmentResult, SegmentTask, part_name, run_segment
+from vidrestore.jobs.worker import SegmentResult, SegmentTask, load_pieces, part_name, remove_pieces, run_segment
 from vidrestore.pipeline.base import FrameProcessor, segment_reach
 from vidrestore.types import VideoInfo
 
@@ -169,17 +169,19 @@ def _verify_parts(man: mf.Manifest) -> list[int]:
     for entry in man.segments:
         if entry["status"] != "done":
             continue
-        part = man.workdir / entry["part"]
-        ok = part.exists()
-        if ok:
-            digest = mf.sha256_tree(part) if part.is_dir() else mf.sha256_file(part)
-            ok = digest == entry.get("sha256")
+        files = [(p["part"], p["sha256"]) for p in entry["pieces"]] if entry.get("pieces") else \
+            [(entry["part"], entry.get("sha256"))]
+        ok = True
+        for name, want in files:
+            part = man.workdir / name
+            ok = ok and part.exists() and (mf.sha256_tree(part) if part.is_dir() else mf.sha256_file(part)) == want
         if ok:
             intact.append(entry["id"])
         else:
             log.warning("%s: part of segment %d is %s; it will be computed again", man.workdir, entry["id"],
                         "damaged (sha256 differs)" if part.exists() else "missing")
             entry["status"] = "pending"
+            entry.pop("pieces", None)  # the worker keeps what is intact of them (its own record, beside the parts)
     return intact
 
 
@@ -204,7 +206,12 @@ def _created_before(workdir: Path) -> bool:
 
 def _owned_names(man: mf.Manifest) -> list[str]:
     """What the job put in its work directory: the manifest, the lock and every segment's part."""
-    return [mf.MANIFEST, mf.LOCK] + [e["part"] for e in man.segments]
+    names = [mf.MANIFEST, mf.LOCK]
+    for e in man.segments:
+        part = man.workdir / e["part"]
+        names += [e["part"], part.stem + ".pieces.json"]  # a segment written in parts: its record and parts
+        names += [p["part"] for p in (e.get("pieces") or load_pieces(part))]
+    return names
 
 
 # --------------------------------------------------------------------------- planning
@@ -328,12 +335,15 @@ def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str
     if exists and not resume:
         old = mf.Manifest.load(workdir)
         done = len(old.done_ids())
-        if done:
-            raise ResumeError(f"{workdir}: holds an interrupted job ({done} of {len(old.segments)} segments done); "
+        parts = sum(len(load_pieces(workdir / e["part"])) for e in old.segments if e["status"] != "done")
+        if done or parts:
+            raise ResumeError(f"{workdir}: holds an interrupted job ({done} of {len(old.segments)} segments done"
+                              f"{f', {parts} parts of others' if parts else ''}); "
                               "add --resume to continue it, or remove the folder to start over")
         log.info("%s: the job there had finished no segment; starting over", workdir)  # nothing to lose
         for entry in old.segments:
             part = workdir / entry["part"]
+            remove_pieces(part)
             if part.is_dir() and not part.is_symlink():
                 safety.remove_output_folder(part)
             else:
@@ -408,6 +418,11 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
         entry.update(status="done", frames=res.frames, frames_read=res.frames_read, sha256=res.sha256,
                      bytes=res.bytes, first_time=res.first_time, seconds=res.seconds, run=run_id, host=res.host, pid=res.pid, stats=res.stats,
                      finished=mf.now_iso())
+        if res.pieces:
+            entry["pieces"] = res.pieces
+        if res.resumed_at is not None:
+            entry["resumed_at"] = res.resumed_at
+            run.setdefault("resumed_parts", {})[str(res.id)] = res.resumed_at
         run["computed"].append(res.id)
         man.save()
         log.debug("segment %d (frames %d..%d) done in %.1f s", res.id, entry["start"], entry["stop"] - 1, res.seconds)
@@ -445,13 +460,14 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
 def _join(man: mf.Manifest, *, target: OutputTarget, info: VideoInfo, cfg: Config, time_base: Fraction) -> None:
     from vidrestore.jobs.join import join_images, join_video
 
-    parts = [man.workdir / e["part"] for e in man.segments]
+    pieces = [p for e in man.segments for p in (e.get("pieces") or [e])]  # a segment written in parts: its parts
+    parts = [man.workdir / p["part"] for p in pieces]
     t0 = time.perf_counter()
     if target.kind == "images":
         stats = join_images(parts, target)
     else:
         carry = 0 if cfg.io.apply_rotation else info.rotation
-        firsts = [Fraction(e["first_time"]) for e in man.segments]
+        firsts = [Fraction(p["first_time"]) for p in pieces]
         stats = join_video(parts, target, source=info, encode=cfg.encode, time_base=time_base, first_times=firsts,
                            carry_rotation=carry)
     man.data["join"] = {"seconds": round(time.perf_counter() - t0, 3), "packets": stats.packets,

@@ -78,6 +78,8 @@ class SegmentResult:
     host: str
     pid: int
     stats: dict[str, Any] = field(default_factory=dict)
+    pieces: list[dict[str, Any]] = field(default_factory=list)  # the segment's parts, when written in parts
+    resumed_at: int | None = None  # input frame this run started at (after parts an earlier run finished)
 
 
 def part_name(seg_id: int, images: bool) -> str:
@@ -132,10 +134,99 @@ def _frame_size(info: VideoInfo, cfg: Config) -> tuple[int, int]:
     return (info.height, info.width) if rotation % 180 == 90 else (info.width, info.height)
 
 
+def part_frames(cfg: Config, info: VideoInfo) -> int:
+    """Input frames per part of a segment: ``jobs.part_seconds`` of the video (at least 8; 0 = no parts)."""
+    seconds = float(cfg.jobs.part_seconds)
+    if seconds <= 0:
+        return 0
+    rate = info.avg_rate or info.real_rate or Fraction(25)
+    return max(8, round(float(rate) * seconds))
+
+
+def piece_name(part: str, number: int) -> str:
+    """``part_00003.nut`` -> ``part_00003-0007.nut`` (``part_00003`` -> ``part_00003-0007`` for image folders)."""
+    path = Path(part)
+    return f"{path.stem}-{number:04d}{path.suffix}"
+
+
+def _pieces_file(part: Path) -> Path:
+    return part.with_name(part.stem + ".pieces.json")
+
+
+def load_pieces(part: Path) -> list[dict[str, Any]]:
+    """The finished parts of a segment written in parts, in order, as recorded beside them ([] when none)."""
+    import json
+
+    path = _pieces_file(part)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return list(data.get("pieces", [])) if isinstance(data, dict) else []
+
+
+def _save_pieces(part: Path, pieces: list[dict[str, Any]]) -> None:
+    """Record the finished parts atomically (through the file-safety module)."""
+    import json
+
+    from vidrestore.io import safety
+
+    safety.atomic_write(_pieces_file(part), json.dumps({"pieces": pieces}, indent=1), overwrite=True,
+                        what="segment parts record")
+
+
+def remove_pieces(part: Path) -> None:
+    """Delete a segment's parts and their record (a job that starts over)."""
+    from vidrestore.io import safety
+
+    for entry in load_pieces(part):
+        piece = part.with_name(entry["part"])
+        if piece.is_dir() and not piece.is_symlink():
+            safety.remove_output_folder(piece)
+        else:
+            piece.unlink(missing_ok=True)
+    _pieces_file(part).unlink(missing_ok=True)
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    if path.is_dir():
+        return sha256_tree(path), sum(p.stat().st_size for p in path.iterdir())
+    return sha256_file(path), path.stat().st_size
+
+
+def intact_pieces(part: Path, seg: Segment, *, resumable: bool) -> list[dict[str, Any]]:
+    """The finished parts a resumed segment keeps: the longest run from the segment's start whose files are
+    intact (sha256 as recorded). What follows is deleted; with ``resumable`` False (a processor that
+    cannot start mid-segment) nothing is kept."""
+    kept: list[dict[str, Any]] = []
+    pieces = load_pieces(part)
+    expect = seg.start
+    for entry in pieces:
+        piece = part.with_name(entry["part"])
+        ok = resumable and entry.get("start") == expect and piece.exists() and _digest(piece)[0] == entry.get("sha256")
+        if not ok:
+            break
+        kept.append(entry)
+        expect = int(entry["stop"])
+    if len(kept) != len(pieces):
+        for entry in pieces[len(kept):]:
+            log.warning("%s: part %s of segment %d is missing, damaged or not resumable; computed again",
+                        part.parent, entry.get("part"), seg.id)
+            piece = part.with_name(entry["part"])
+            if piece.is_dir():
+                import shutil
+
+                shutil.rmtree(piece, ignore_errors=True)
+            else:
+                piece.unlink(missing_ok=True)
+        _save_pieces(part, kept)
+    return kept
+
+
 def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
                 progress: Callable[[int], None] | None = None) -> SegmentResult:
-    """Process one segment into its part file (see the module docstring)."""
-    from vidrestore.io.writer import open_writer
+    """Process one segment into its part file, or into parts of ``jobs.part_seconds`` (see the module docstring)."""
+    from vidrestore.pipeline.base import segment_reach
 
     t0 = time.perf_counter()
     set_thread_budget(task.threads)
@@ -149,22 +240,33 @@ def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
     native = not images and not getattr(proc, "uses_pixels", True) and cfg.encode.backend == "pyav"
     encode = replace(cfg.encode, codec=task.codec, audio="none", subtitles="none")
     carry = 0 if cfg.io.apply_rotation else info.rotation
-    writer = open_writer(part, spec=spec, source=info, encode=encode, overwrite=True, inputs=(info.path,),
-                         carry_rotation=carry)
-    bounds: dict[str, Fraction | None] = {"start": None, "stop": None, "latest": None}
+    step = part_frames(cfg, info)
+    in_pieces = 0 < step < seg.frames
+    reach = segment_reach(proc)
+    kept = intact_pieces(part, seg, resumable=reach is not None) if in_pieces else []
+    begin = int(kept[-1]["stop"]) if kept else seg.start
+    written_before = sum(int(e["frames"]) for e in kept)
+    if kept:
+        log.info("segment %d: %d frames already in %d finished parts; resuming at frame %d", seg.id,
+                 written_before, len(kept), begin)
+        if progress is not None:
+            progress(written_before)
+    warmup = reach[0] if reach is not None else 0
+    read_start = seg.read_start if begin == seg.start else max(0, begin - warmup)
+    times: dict[int, Fraction] = {}
+    latest: list[Fraction | None] = [None]
     fed = {"n": 0}
 
     def feed() -> Iterator[Frame]:
-        """Frames read_start..read_stop - 1, each fetched one ahead so time(stop) is known in time."""
+        """Frames read_start..read_stop - 1, each fetched one ahead so the time of a boundary is known in time."""
         last = min(max(seg.read_stop, seg.stop + 1), task.table.count or seg.read_stop)
-        source = read_range(info, task.table, seg.read_start, last, io_cfg=cfg.io, native=native)
+        source = read_range(info, task.table, read_start, last, io_cfg=cfg.io, native=native)
         pending: Frame | None = None
         for frame in source:
-            bounds["latest"] = frame_time(frame)
-            if frame.index == seg.start:
-                bounds["start"] = frame_time(frame)
-            if frame.index == seg.stop:
-                bounds["stop"] = frame_time(frame)
+            t = frame_time(frame)
+            latest[0] = t
+            if begin <= frame.index <= seg.stop:
+                times[frame.index] = t
             if pending is not None:
                 fed["n"] += 1
                 yield pending
@@ -173,38 +275,89 @@ def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
             fed["n"] += 1
             yield pending
 
-    written = 0
+    def boundary_time(index: int, t: Fraction) -> Fraction | None:
+        """Time of input frame ``index`` (None: not read yet, so later than ``t``; an error if that is unsure)."""
+        if index in times:
+            return times[index]
+        if index < (task.table.count or index) and (latest[0] is None or t > latest[0]):
+            raise SegmentCountError(f"segment {seg.id}: an output (time {float(t):.3f} s) came before input frame "
+                                    f"{index} was read; cannot tell which segment owns it")
+        return None
+
+    pieces = list(kept)
+    piece_start = begin
+    piece_stop = min(begin + step, seg.stop) if in_pieces else seg.stop
+
+    def open_piece() -> tuple[Any, Path]:
+        path = part.with_name(piece_name(part.name, len(pieces))) if in_pieces else part
+        from vidrestore.io.writer import open_writer
+
+        return open_writer(path, spec=spec, source=info, encode=encode, overwrite=True, inputs=(info.path,),
+                           carry_rotation=carry), path
+
+    writer, piece_path = open_piece()
+    written = 0  # in the open piece
     first_time: Fraction | None = None
     try:
         for out in proc.process(feed()):
             t = frame_time(out)
-            start = bounds["start"]
+            start = times.get(begin)
             if start is None or t < start:
                 continue  # warm-up output
-            stop, latest = bounds["stop"], bounds["latest"]
-            # before frame ``stop`` is read, time(stop) is above the time of every frame read so far
-            if stop is None and seg.stop < (task.table.count or seg.stop) and (latest is None or t > latest):
-                raise SegmentCountError(f"segment {seg.id}: an output (time {float(t):.3f} s) came before input frame "
-                                        f"{seg.stop} was read; cannot tell which segment owns it")
+            stop = boundary_time(seg.stop, t)
             if stop is not None and t >= stop:
                 continue  # look-ahead output: the next segment's
+            while in_pieces and piece_stop < seg.stop:
+                edge = boundary_time(piece_stop, t)
+                if edge is None or t < edge:
+                    break
+                if written:  # a part that got no output yet takes in the next frames too
+                    pieces.append(_finish_piece(writer, piece_path, piece_start, piece_stop, written, first_time))
+                    _save_pieces(part, pieces)
+                    writer, piece_path = open_piece()
+                    piece_start, written, first_time = piece_stop, 0, None
+                piece_stop = min(piece_stop + step, seg.stop)
             writer.write(out)
             if first_time is None:
                 first_time = t
             written += 1
             if progress is not None:
                 progress(1)
-        if task.one_to_one and written != seg.frames:
+        total = written_before + sum(int(e["frames"]) for e in pieces[len(kept):]) + written
+        if task.one_to_one and total != seg.frames:
             raise SegmentCountError(f"{info.path}: segment {seg.id} (frames {seg.start}..{seg.stop - 1}) produced "
-                                    f"{written} frames, expected {seg.frames}; part not kept")
-        writer.close()
+                                    f"{total} frames, expected {seg.frames}; part not kept")
+        if in_pieces and (written or not pieces):
+            pieces.append(_finish_piece(writer, piece_path, piece_start, seg.stop, written, first_time))
+            _save_pieces(part, pieces)
+        elif in_pieces:
+            writer.abort()
+            pieces[-1]["stop"] = seg.stop  # nothing after the last part's outputs: it ends the segment
+            _save_pieces(part, pieces)
+        else:
+            writer.close()
     except BaseException:
         writer.abort()
         raise
-    digest = sha256_tree(part) if images else sha256_file(part)
-    size = sum(p.stat().st_size for p in part.iterdir()) if images else part.stat().st_size
     stats = {k: v for k, v in dict(proc.stats()).items() if isinstance(v, (int, float, str, bool))}
-    return SegmentResult(id=seg.id, part=part.name, frames=written, frames_read=fed["n"],
-                         seconds=round(time.perf_counter() - t0, 3), sha256=digest, bytes=size,
-                         first_time=str(first_time if first_time is not None else Fraction(0)),
-                         host=socket.gethostname(), pid=os.getpid(), stats=stats)
+    common = dict(id=seg.id, frames_read=fed["n"], seconds=round(time.perf_counter() - t0, 3),
+                  host=socket.gethostname(), pid=os.getpid(), stats=stats)
+    if in_pieces:
+        import hashlib
+
+        digest = hashlib.sha256("".join(e["sha256"] for e in pieces).encode()).hexdigest()
+        return SegmentResult(part=part.name, frames=sum(int(e["frames"]) for e in pieces), sha256=digest,
+                             bytes=sum(int(e["bytes"]) for e in pieces), first_time=pieces[0]["first_time"],
+                             pieces=pieces, resumed_at=begin if kept else None, **common)
+    digest, size = _digest(part)
+    return SegmentResult(part=part.name, frames=written, sha256=digest, bytes=size,
+                         first_time=str(first_time if first_time is not None else Fraction(0)), **common)
+
+
+def _finish_piece(writer: Any, path: Path, start: int, stop: int, frames: int,
+                  first_time: Fraction | None) -> dict[str, Any]:
+    """Close a part (it appears under its name only now) and describe it for the record."""
+    writer.close()
+    digest, size = _digest(path)
+    return {"part": path.name, "start": start, "stop": stop, "frames": frames, "sha256": digest, "bytes": size,
+            "first_time": str(first_time if first_time is not None else Fraction(0))}
