@@ -23,6 +23,9 @@
   (2 threads), ours (4 passes and 1 pass) against upstream RIFE, alternating, best of N.
 
     nice python tools/bench.py --only interpolate_rife   # or python tools/benchmarks/interpolate_rife.py
+    # on a busy machine, parts in parallel, then the section from their rows:
+    python tools/benchmarks/interpolate_rife.py --parts dropframe --save a.json  (... retime,speed / film)
+    python tools/benchmarks/interpolate_rife.py --write-doc a.json b.json c.json
 """
 
 from __future__ import annotations
@@ -433,12 +436,40 @@ def _shown(rows: list[BenchRow]) -> list[BenchRow]:
     return rows
 
 
+def write_doc(saved: list[str]) -> None:
+    """Rewrite this area's section of docs/BENCHMARKS.md from parts run as separate processes (``--save``)."""
+    import datetime as dt
+    import json
+
+    from tools import bench
+    from tools.benchmarks.common import machine
+
+    rows = [BenchRow(**r) for f in saved for r in json.loads(Path(f).read_text())]
+    result = bench.AreaResult(key=Path(__file__).stem, title=AREA, rows=rows)
+    old = bench.DOC.read_text(encoding="utf-8") if bench.DOC.exists() else None
+    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    bench.write_atomic(bench.DOC, bench.update_doc(old, [result], machine_name=machine(), date=date, quick=False))
+
+
 def main() -> int:
+    import dataclasses
+    import json
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--parts", default="dropframe,retime,film,speed")
+    parser.add_argument("--save", metavar="FILE.json", help="also write the rows to FILE.json")
+    parser.add_argument("--write-doc", nargs="+", metavar="FILE.json",
+                        help="only rewrite this area's docs/BENCHMARKS.md section from saved rows (parts run in "
+                             "parallel on a busy machine)")
     args = parser.parse_args()
-    for row in run(quick=args.quick, parts=tuple(args.parts.split(","))):
+    if args.write_doc:
+        write_doc(args.write_doc)
+        return 0
+    rows = run(quick=args.quick, parts=tuple(args.parts.split(",")))
+    if args.save:
+        Path(args.save).write_text(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
+    for row in rows:
         flag = "" if row.passed is None else (" [PASS]" if row.passed else " [FAIL]")
         print(f"{row.name}: {row.result}{flag}" + (f"  ({row.notes})" if row.notes else ""), flush=True)
     return 0
