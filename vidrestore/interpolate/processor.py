@@ -7,7 +7,10 @@ Frame flow, for each consecutive input pair (k, k + 1):
   nearest frame (t < 1/2: frame k, else frame k + 1);
 * output slots come from a :class:`~vidrestore.interpolate.timing.Retimer` (exact pts);
 * copies (``t == 0``) are the input pixels, bit for bit (uint16 stays uint16); new frames come from
-  the :class:`~vidrestore.interpolate.synthesis.FrameSynthesizer`, with quadratic motion when frames
+  the synthesizer ``interpolate.method`` names (:func:`choose_synthesizer`): the
+  :class:`~vidrestore.interpolate.rife.RifeSynthesizer` (no optical flow is estimated for it: the
+  cache then only holds frames and finds cuts), or the flow
+  :class:`~vidrestore.interpolate.synthesis.FrameSynthesizer`, with quadratic motion when frames
   k - 1 and k + 2 belong to the same shot.
 
 The stage holds four input frames (k - 1 .. k + 2), so memory does not grow with the clip. With
