@@ -19,7 +19,12 @@ from vidrestore.cli import main
 from vidrestore.errors import ChecksumMismatchError, WeightsNotFoundError
 from vidrestore.interpolate.ifnet import IFNet, merge, strip_prefix
 from vidrestore.interpolate.rife import RifeParams, RifeSynthesizer
-from vidrestore.interpolate.rife_weights import SOURCE_SHA256, WHEEL_MEMBER, import_rife, resolve_rife
+from vidrestore.interpolate.rife_weights import (
+    SOURCE_SHA256,
+    WHEEL_MEMBER,
+    import_rife,
+    resolve_rife,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +64,7 @@ class WrongFlowNet(torch.nn.Module):
         super().__init__()
         self.flow = torch.tensor([*to0, *to1]).view(1, 4, 1, 1)
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, scales=None):  # noqa: ANN001, ANN201
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, scales=None):
         n, _, h, w = img0.shape
         return self.flow.expand(n, 4, h, w).clone(), img0.new_zeros(n, 1, h, w)
 
@@ -254,9 +259,9 @@ def test_fallback_repeats_the_nearest_frame_on_a_cut(tmp_path: Path) -> None:
     """Two unrelated pictures with the scene-cut detector off: the pair is caught as a cut and the
     new frames repeat the nearest input exactly (no double exposure)."""
     from vidrestore.config import load_config
-    from vidrestore.interpolate.processor import InterpolationProcessor
     from vidrestore.flow import build_flow_estimator
     from vidrestore.flow.cache import cache_from_config
+    from vidrestore.interpolate.processor import InterpolationProcessor
     from vidrestore.types import Frame, VideoInfo
 
     shots = [to_u8(texture(64, 96, seed=s)) for s in (1, 1, 9, 9)]

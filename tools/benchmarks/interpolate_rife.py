@@ -36,7 +36,6 @@ import os
 import resource
 import sys
 import time
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools.benchmarks.common import SHARED, BenchRow  # noqa: E402
+from tools.benchmarks.common import SHARED, BenchRow
 
 AREA = "Frame interpolation vs RIFE (issue 19)"
 CMD = "nice python tools/bench.py --only interpolate_rife"
@@ -128,8 +127,14 @@ def _u8(x: np.ndarray) -> np.ndarray:
 
 def dropframe_clip(name: str, frames: list[np.ndarray], peer) -> dict[str, dict[str, list[float]]] | None:
     """Per method: {'psnr': [...], 'ssim': [...]} over the scored triplets (None: nothing to score)."""
-    from vidrestore.interpolate.dropframe import (interpolate_kept, linear_blend, mean_motion, minterpolate_mci, psnr,
-                                                  remove_duplicates)
+    from vidrestore.interpolate.dropframe import (
+        interpolate_kept,
+        linear_blend,
+        mean_motion,
+        minterpolate_mci,
+        psnr,
+        remove_duplicates,
+    )
 
     clean = remove_duplicates(frames, 10.0)
     clean = clean[:len(clean) if len(clean) % 2 else len(clean) - 1]
@@ -282,7 +287,12 @@ def retime_rows(quick: bool, peer) -> list[BenchRow]:
 
 
 def film_rows(quick: bool) -> list[BenchRow]:
-    from vidrestore.interpolate.dropframe import interpolate_kept, mean_motion, psnr, remove_duplicates
+    from vidrestore.interpolate.dropframe import (
+        interpolate_kept,
+        mean_motion,
+        psnr,
+        remove_duplicates,
+    )
 
     rows = []
     for name in [n for n in ("old_films_bofb 001",) if n in _clips()]:  # chaplin too with more CPU time

