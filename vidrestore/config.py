@@ -418,8 +418,18 @@ class InterpolateConfig:
     agreement_px: float = 10.0  # visibility: motion disagreement (px) at which a frame's weight halves
     agreement_rel: float = 1.0  # ... plus this share of the motion
     order: str = "auto"  # with restorer.scale != 1: auto (cheaper, timed) | interpolate-first | upscale-first
+    method: str = "auto"  # auto (rife when its weights resolve, else flow) | rife | flow (DIS + softmax splatting)
+    rife_weights: str | None = None  # explicit RIFE checkpoint (flownet.pkl or the imported safetensors)
+    rife_tta: int = 4  # rife: mirrored passes averaged (1, 2 or 4)
+    rife_fallback: bool = True  # rife: blend where warping makes the frames less alike, nearest frame on a cut
+    rife_precision: str = "auto"  # rife: auto (fp16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
+    rife_scale: float = 0.0  # rife: network scale (0 = 1, or 0.5 for frames over 2200 px)
 
     def __post_init__(self) -> None:
+        _choice("interpolate.method", self.method, ("auto", "rife", "flow"))
+        _check("interpolate.rife_tta", self.rife_tta in (1, 2, 4), "must be 1, 2 or 4")
+        _choice("interpolate.rife_precision", self.rife_precision, ("auto", "fp32", "bf16", "fp16"))
+        _check("interpolate.rife_scale", self.rife_scale in (0.0, 0.25, 0.5, 1.0, 2.0), "must be 0 (auto), 0.25, 0.5, 1 or 2")
         _check("interpolate.factor", 1 <= self.factor <= 64, "must be in [1, 64]")
         if self.fps is not None:
             from fractions import Fraction

@@ -87,6 +87,7 @@ KNOWN_SPEC_MODULES: tuple[str, ...] = (
     "vidrestore.flow.raft_weights",
     "vidrestore.restore.gan_weights",
     "vidrestore.metrics.lpips_weights",
+    "vidrestore.interpolate.rife_weights",
 )
 
 

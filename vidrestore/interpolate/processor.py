@@ -7,7 +7,10 @@ Frame flow, for each consecutive input pair (k, k + 1):
   nearest frame (t < 1/2: frame k, else frame k + 1);
 * output slots come from a :class:`~vidrestore.interpolate.timing.Retimer` (exact pts);
 * copies (``t == 0``) are the input pixels, bit for bit (uint16 stays uint16); new frames come from
-  the :class:`~vidrestore.interpolate.synthesis.FrameSynthesizer`, with quadratic motion when frames
+  the synthesizer ``interpolate.method`` names (:func:`choose_synthesizer`): the
+  :class:`~vidrestore.interpolate.rife.RifeSynthesizer` (no optical flow is estimated for it: the
+  cache then only holds frames and finds cuts), or the flow
+  :class:`~vidrestore.interpolate.synthesis.FrameSynthesizer`, with quadratic motion when frames
   k - 1 and k + 2 belong to the same shot.
 
 The stage holds four input frames (k - 1 .. k + 2), so memory does not grow with the clip. With
@@ -135,6 +138,8 @@ class InterpolationProcessor:
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self._counts)
         out["interpolation_seconds"] = round(self._seconds, 3)
+        out["method"] = getattr(self.synthesizer, "name", "flow")
+        out.update({f"rife_{k}": v for k, v in getattr(self.synthesizer, "counts", {}).items()})
         out.update({f"flow_{k}": v for k, v in self.cache.stats().items()})
         return out
 
@@ -259,6 +264,10 @@ class InterpolationProcessor:
     def _pair_state(self, left: int) -> PairState:
         if self._state is not None and self._state[0] == left:
             return self._state[1]
+        if not getattr(self.synthesizer, "uses_flow", True):  # RIFE finds its own motion: no flow estimated
+            state = self.synthesizer.prepare(self.cache.frame(left)[None], self.cache.frame(left + 1)[None])
+            self._state = (left, state)
+            return state
         prev = self._neighbour(left - 1, left, left - 1)
         nxt = self._neighbour(left + 1, left + 2, left + 1)
         state = self.synthesizer.prepare(
@@ -364,6 +373,58 @@ class ChainedProcessor:
         raise AttributeError("no interpolation stage in this chain")
 
 
+class FilmFirst:
+    """Film cleaning, then interpolation (and upscaling): ``vidrestore interpolate --preset film``.
+
+    New frames are made from their two neighbours; dust or a scratch present in one of them would be
+    warped into the new frame and, being there in two frames out of three, would survive any later
+    cleaning. So the film stage (:mod:`vidrestore.film.processor`) runs first, on the input frames at
+    their own rate, and the interpolator sees clean frames. The film stage is one frame in, one out,
+    so the reach of the chain is the sum of both, in input frames. Scene cuts for the interpolator
+    are found on the input frames (as :func:`job_context` finds them for a segmented job).
+    """
+
+    def __init__(self, *, film: Any, rest: Any) -> None:
+        film.downstream = rest
+        self.film = film
+        self.rest = rest
+
+    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
+        spec: OutputSpec = self.film.output_spec(info, frame_size)
+        return spec
+
+    @property
+    def warmup_frames(self) -> int | None:
+        return self.film.warmup_frames
+
+    @property
+    def lookahead_frames(self) -> int | None:
+        return self.film.lookahead_frames
+
+    @property
+    def interpolator(self) -> InterpolationProcessor:
+        return getattr(self.rest, "interpolator", self.rest)
+
+    @property
+    def order(self) -> str:
+        return getattr(self.rest, "order", "interpolate-first")
+
+    def use_job_context(self, context: Mapping[str, Any]) -> None:
+        self.rest.use_job_context(context)
+
+    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        interp = self.interpolator
+        if interp._detector_template is not None and interp._origin is None:
+            frames = ChainedProcessor._detect_cuts(frames, interp)
+        return self.film.process(frames)
+
+    def stats(self) -> dict[str, Any]:
+        out = {f"film_{k}" if not k.startswith("film") else k: v for k, v in self.film.stats().items()
+               if k != "restorer"}
+        out.update(self.rest.stats())
+        return out
+
+
 def _starts_shot(detector: Any, rgb: np.ndarray) -> bool:
     """Push one frame into a scene-cut detector exactly as the flow cache does (the same tensor)."""
     from vidrestore.tensors import to_tensor
@@ -410,6 +471,42 @@ def build_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = No
     return FrameSynthesizer(params=params, refiner=refiner)
 
 
+def rife_params(cfg: InterpolateConfig) -> Any:
+    from vidrestore.interpolate.rife import RifeParams
+
+    return RifeParams(tta=cfg.rife_tta, fallback=cfg.rife_fallback, precision=cfg.rife_precision,
+                      scale=cfg.rife_scale)
+
+
+def _rife_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def choose_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = None) -> Any:
+    """``interpolate.method``: ``rife`` (its weights must resolve), ``flow``, or ``auto`` (RIFE when its
+    weights resolve, else flow); logs which one runs and why."""
+    from vidrestore.errors import WeightsNotFoundError
+
+    if cfg.method in ("auto", "rife"):
+        from vidrestore.interpolate.rife import build_rife_synthesizer
+
+        try:
+            synth = build_rife_synthesizer(cfg.rife_weights, params=rife_params(cfg), device=_rife_device())
+        except WeightsNotFoundError as err:
+            if cfg.method == "rife" or cfg.rife_weights is not None:
+                raise
+            log.info("interpolate: method auto -> flow (DIS + splatting): %s", err)
+        else:
+            log.info("interpolate: method %s -> rife (RIFE HD v3, %s, tta %d, fallback %s)", cfg.method,
+                     synth.device.type, cfg.rife_tta, "on" if cfg.rife_fallback else "off")
+            return synth
+    else:
+        log.info("interpolate: method flow (DIS + splatting)")
+    return build_synthesizer(cfg, refiner)
+
+
 def build_interpolator(cfg: Config, device: str = "cpu") -> InterpolationProcessor:
     """The interpolation stage alone, from ``cfg.interpolate`` and ``cfg.flow``."""
     from vidrestore.flow import build_flow_estimator
@@ -422,7 +519,7 @@ def build_interpolator(cfg: Config, device: str = "cpu") -> InterpolationProcess
     factor = None if rate is not None else icfg.factor
     log.info("interpolate: %s, flow %s%s, end=%s", f"to {rate} fps" if rate else f"x{factor}",
              getattr(estimator, "name", type(estimator).__name__), ", refined" if refiner else "", icfg.end)
-    return InterpolationProcessor(synthesizer=build_synthesizer(icfg, refiner), cache=cache_from_config(cfg.flow, estimator),
+    return InterpolationProcessor(synthesizer=choose_synthesizer(icfg, refiner), cache=cache_from_config(cfg.flow, estimator),
                                   factor=factor, rate=rate, end=icfg.end,
                                   occlusion_threshold=cfg.flow.occlusion_threshold)
 
@@ -475,9 +572,12 @@ def measure_costs(gan: Any, interp: InterpolationProcessor, *, ratio: float, sid
         gan.restorer.restore(batch)
 
     def interp_once() -> None:
-        f01 = interp.cache.estimator.estimate(base, moved)
-        f10 = interp.cache.estimator.estimate(moved, base)
-        state = interp.synthesizer.prepare(base, moved, FlowPair.build(f01, f10))
+        if getattr(interp.synthesizer, "uses_flow", True):
+            f01 = interp.cache.estimator.estimate(base, moved)
+            f10 = interp.cache.estimator.estimate(moved, base)
+            state = interp.synthesizer.prepare(base, moved, FlowPair.build(f01, f10))
+        else:
+            state = interp.synthesizer.prepare(base, moved)
         for j in range(max(1, round(ratio - 1))):
             interp.synthesizer.synthesize(state, (j + 1) / (round(ratio - 1) + 1))
 
@@ -491,7 +591,21 @@ def measure_costs(gan: Any, interp: InterpolationProcessor, *, ratio: float, sid
 
 
 def build_processor(cfg: Config, info: VideoInfo) -> Any:
-    """Interpolation, chained with the GAN restorer when ``restorer.scale != 1`` (order: ``interpolate.order``)."""
+    """Interpolation, chained with the GAN restorer when ``restorer.scale != 1`` (order: ``interpolate.order``),
+    after the film stage when ``film.enabled`` (:class:`FilmFirst`)."""
+    rest = _build_interpolation(cfg, info)
+    if not cfg.film.enabled:
+        return rest
+    import dataclasses
+
+    from vidrestore.film.processor import build_processor as build_film
+
+    log.info("interpolate: film cleaning first, on the input frames")
+    film = build_film(dataclasses.replace(cfg, restorer=dataclasses.replace(cfg.restorer, name="none")), info)
+    return FilmFirst(film=film, rest=rest)
+
+
+def _build_interpolation(cfg: Config, info: VideoInfo) -> Any:
     interp = build_interpolator(cfg)
     if not wants_restorer(cfg):
         return interp
