@@ -254,8 +254,11 @@ def _progress(total: int | None, desc: str) -> Any:
 
 
 def write_provenance(path: Path, info: Mapping[str, Any]) -> None:
+    from vidrestore.io import safety
+
     side = path.with_name(path.name + ".json")
-    side.write_text(json.dumps(dict(info), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    safety.atomic_write(side, json.dumps(dict(info), indent=2, sort_keys=True) + "\n", overwrite=True,
+                        what="weights provenance record")
 
 
 def install_file(src: Path, spec: WeightSpec, dest_dir: Path | None = None) -> Path:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 from typing import Any
 
-from vidrestore.errors import MediaError, OutputError
+from vidrestore.errors import MediaError
+from vidrestore.io import safety
 
 logger = logging.getLogger(__name__)
 
@@ -122,12 +122,8 @@ def write_items(out_dir: Path, series: Any, stats: list[Any], dc: Any, *, overwr
     for t, st in enumerate(stats):
         item = item_for_date(out_dir, series, t, st, dc)
         path = out_dir / f"{item.id}{STAC_SUFFIX}"
-        if path.exists() and not overwrite:
-            raise OutputError(f"{path}: exists (pass --overwrite to replace it)")
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.write_text(json.dumps(item.to_dict(include_self_link=False, transform_hrefs=False), indent=2) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        safety.atomic_write(path, json.dumps(item.to_dict(include_self_link=False, transform_hrefs=False),
+                                             indent=2) + "\n", overwrite=overwrite, what="STAC Item")
         out.append(path)
     return out
 

@@ -155,14 +155,10 @@ def _checked_state(source: Path) -> dict[str, Any]:
 def _save_atomic(state: dict[str, Any], final: Path, source_sha256: str) -> None:
     from safetensors.torch import save_file
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-    os.close(fd)
-    try:
-        save_file(state, tmp_name, metadata={"arch": SPEC.arch, "source_sha256": source_sha256})
-        os.replace(tmp_name, final)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    from vidrestore.io import safety
+
+    with safety.temp_target(final, overwrite=True, what="RIFE weights", suffix=".safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"arch": SPEC.arch, "source_sha256": source_sha256})
 
 
 def resolve_rife(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -213,10 +213,10 @@ def intact_pieces(part: Path, seg: Segment, *, resumable: bool) -> list[dict[str
             log.warning("%s: part %s of segment %d is missing, damaged or not resumable; computed again",
                         part.parent, entry.get("part"), seg.id)
             piece = part.with_name(entry["part"])
-            if piece.is_dir():
-                import shutil
+            if piece.is_dir() and not piece.is_symlink():
+                from vidrestore.io import safety
 
-                shutil.rmtree(piece, ignore_errors=True)
+                safety.remove_output_folder(piece)
             else:
                 piece.unlink(missing_ok=True)
         _save_pieces(part, kept)
