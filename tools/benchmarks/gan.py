@@ -355,42 +355,13 @@ def bench_quality(quick: bool) -> list[BenchRow]:
     return rows
 
 
-def _judged_warping_error(outputs: list, inputs, flow: str, known: list | None = None) -> float:
-    """Warping error of ``outputs`` measured with a flow other than the fusion's DIS: OpenCV Farneback
-    on the inputs (forward-backward checked), or the known motion of a synthetic pan (``known``:
-    per frame (dx, dy) in input pixels, frame_t(x) = frame_t-1(x + d))."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-
-    from vidrestore.flow import backward_warp, estimate_both, occlusion_mask
-    from vidrestore.flow.dis import FarnebackFlow
-    from vidrestore.flow.warp import valid_mask
-
-    errs = []
-    scale = outputs[0].shape[-1] / inputs.shape[-1]
-    for t in range(1, len(outputs)):
-        if flow == "known":
-            f = torch.zeros(1, 2, *outputs[t].shape[-2:])
-            f[:, 0], f[:, 1] = known[t][0] * scale, known[t][1] * scale
-            visible = valid_mask(f)
-        else:
-            f_tp, f_pt = estimate_both(FarnebackFlow(), inputs[t:t + 1], inputs[t - 1:t])
-            visible = F.interpolate((~occlusion_mask(f_tp, f_pt)).float(), size=outputs[t].shape[-2:],
-                                    mode="nearest") > 0
-            f = f_tp
-        diff = ((outputs[t] - backward_warp(outputs[t - 1], f)) ** 2).mean(dim=1, keepdim=True)
-        errs.append(float(diff[visible].mean()))
-    return float(np.mean(errs))
-
-
 def _temporal_rows(gan, quick: bool) -> list[BenchRow]:
     """Fusion on / off on real clips; the warping error is judged by flows the fusion does not use."""
     import cv2
     import numpy as np
 
     from tests.restore.gan_data import reds_frames
-    from tests.temporal.test_propagation import _downscale, fuse, psnr, q8, warping_error
+    from tests.temporal.test_propagation import _downscale, fuse, judged_warping_error, psnr, q8, warping_error
 
     clips: dict[str, tuple[list, list | None]] = {
         "REDS demo_000 (real camera motion), 7 frames": (reds_frames(SHARED, 7), None)}
@@ -417,8 +388,7 @@ def _temporal_rows(gan, quick: bool) -> list[BenchRow]:
         raw = [q8(gan.restore(lr[i:i + 1])) for i in range(lr.shape[0])]
         out = [q8(y) for y in fuse(lr, lambda x: gan.restore(x))[0]]
         judge = "known motion" if known is not None else "Farneback"
-        flow = "known" if known is not None else "farneback"
-        reduction = 1 - _judged_warping_error(out, lr, flow, known) / _judged_warping_error(raw, lr, flow, known)
+        reduction = 1 - judged_warping_error(out, lr, known) / judged_warping_error(raw, lr, known)
         own = 1 - warping_error(out, lr) / warping_error(raw, lr)
         drop = float(np.mean([psnr(raw[i], gt[i:i + 1]) for i in range(len(raw))])
                      - np.mean([psnr(out[i], gt[i:i + 1]) for i in range(len(out))]))
