@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 #: One test that needs ../shared (a real-frame test) and one that does not, from the metrics area.
@@ -48,10 +47,9 @@ def test_missing_file_fails_its_test_under_require_and_skips_without(tmp_path: P
     assert "vidrestore: 1 tests skipped (1 for missing test data" in relaxed.stdout
 
 
-def test_markers_are_applied(pytestconfig: pytest.Config) -> None:
+def test_markers_are_applied() -> None:
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "-m", "shared",
                         "tests/metrics/test_fidelity.py"], cwd=ROOT, capture_output=True, text=True, timeout=300,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     lines = [ln for ln in r.stdout.splitlines() if "::" in ln]
     assert DATA_TEST in lines and PLAIN_TEST not in lines
-    assert "test_ci" not in r.stdout
