@@ -397,7 +397,7 @@ def _temporal_rows(gan, quick: bool) -> list[BenchRow]:
         lr, gt = _downscale(frames)
         raw = [q8(gan.restore(lr[i:i + 1])) for i in range(lr.shape[0])]
         out = [q8(y) for y in fuse(lr, lambda x: gan.restore(x))[0]]
-        judge = "known motion" if known is not None else "Farneback"
+        judge = "the known motion" if known is not None else "Farneback flow"
         reduction = 1 - judged_warping_error(out, lr, known) / judged_warping_error(raw, lr, known)
         own = 1 - warping_error(out, lr) / warping_error(raw, lr)
         drop = float(np.mean([psnr(raw[i], gt[i:i + 1]) for i in range(len(raw))])
@@ -406,7 +406,7 @@ def _temporal_rows(gan, quick: bool) -> list[BenchRow]:
                              f"warping error {100 * reduction:.0f}% lower ({judge}), PSNR vs GT {-drop:+.2f} dB",
                              target=f"-{100 * FUSION_WE_DROP:.0f}% WE, PSNR drop <= {FUSION_PSNR_LOSS:g} dB",
                              passed=reduction >= FUSION_WE_DROP and drop <= FUSION_PSNR_LOSS,
-                             command=CMD, notes=f"warping error judged with {judge} motion, not the DIS flow the "
+                             command=CMD, notes=f"warping error judged with {judge}, not the DIS flow the "
                                                 f"fusion uses (with DIS medium itself: {100 * own:.0f}% lower); "
                                                 "window 5, strength 0.8, error_scale 0.05 + noise_gate 4 x the "
                                                 "pair's residual level, DIS medium on inputs"))
