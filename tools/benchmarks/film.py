@@ -137,7 +137,7 @@ def _film_gan(images: list[np.ndarray]) -> list[np.ndarray] | None:
     return [f.rgb for f in proc.process(iter(frames))]
 
 
-TMEDIAN_PAD = 2
+TMEDIAN_PAD = 1  # the chains' tmedian radius
 
 
 def _ffmpeg(images: list[np.ndarray], chain: str = "hqdn3d,deflicker") -> list[np.ndarray] | None:
@@ -149,9 +149,10 @@ def _ffmpeg(images: list[np.ndarray], chain: str = "hqdn3d,deflicker") -> list[n
     with tempfile.TemporaryDirectory() as td:
         for i, img in enumerate(images):
             cv2.imwrite(f"{td}/in_{i:05d}.png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-        # ffmpeg 5.1's tmedian drops its last frames at the end of the stream: the last frame is repeated
-        # (tpad) so that every input frame has an output, and the extra outputs are left out
-        vf = f"tpad=stop={TMEDIAN_PAD}:stop_mode=clone,{chain}" if "tmedian" in chain else chain
+        # ffmpeg's tmedian only outputs frames with a full window (output k is centred on input k + radius):
+        # the first and last frames are repeated radius times (tpad) so that output k is input k's median
+        vf = (f"tpad=start={TMEDIAN_PAD}:start_mode=clone:stop={TMEDIAN_PAD}:stop_mode=clone,{chain}"
+              if "tmedian" in chain else chain)
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", f"{td}/in_%05d.png", "-vf", vf,
                         f"{td}/out_%05d.png"], check=True)
         return [_read_png(Path(f"{td}/out_{i + 1:05d}.png")) for i in range(len(images))]
