@@ -290,6 +290,8 @@ class DiffusionConfig:
     schedule: str = "model"  # model (the folder's scheduler config) | linear | scaled_linear | cosine
     noise_level: int = 20  # x4 upscaler: noise added to the low-resolution input (0..max_noise_level)
     prompt: str = ""  # text prompt, when the folder has a text encoder (needs transformers)
+    negative_prompt: str = ""  # what classifier-free guidance steers away from (the unconditional prompt)
+    guidance_scale: float = 1.0  # classifier-free guidance (SD's 7-9); 1 = off, one UNet call per step
     consistency_start: float = 0.9  # latent-consistency blend weight at the first step
     consistency_end: float = 0.3  # ... and at the last step (linear in between)
     cut_confidence: float = 0.25  # mean flow confidence under which a frame pair counts as a scene cut
@@ -310,6 +312,7 @@ class DiffusionConfig:
         _check("diffusion.consistency_end", 0.0 <= self.consistency_end <= 1.0, "must be in [0, 1]")
         _check("diffusion.cut_confidence", 0.0 <= self.cut_confidence <= 1.0, "must be in [0, 1]")
         _check("diffusion.guidance_interval", self.guidance_interval >= 1, "must be >= 1")
+        _check("diffusion.guidance_scale", self.guidance_scale >= 1.0, "must be >= 1 (1 = no classifier-free guidance)")
         _check("diffusion.noise_anchor", self.noise_anchor >= 1, "must be >= 1 frame")
         _check("diffusion.segment_warmup", self.segment_warmup >= 0, "must be >= 0 frames")
 

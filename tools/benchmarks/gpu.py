@@ -23,6 +23,15 @@ AREA = "GPU, lent accelerator (issues 3, 4, 5)"
 CMD = "PYTHONPATH=. python3 tools/gpu_check.py --weights .gpu --out docs/gpu/RUN.jsonl"
 
 
+#: The consistency step's allowed cost on the GPU (issue 5), checked against overhead + run-to-run spread.
+OVERHEAD_TARGET = 0.10
+
+
+def _spread(*series: list[float]) -> float:
+    """The largest relative run-to-run spread of the repeats of any variant: below it no difference is real."""
+    return max(((max(v) - min(v)) / min(v) if len(v) > 1 else 0.0) for v in series)
+
+
 def _rows_of(path: Path) -> list[BenchRow]:
     rows: list[BenchRow] = []
     recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -58,14 +67,21 @@ def _rows_of(path: Path) -> list[BenchRow]:
     for r in recs:
         if r.get("check") == "diffusion_overhead":
             over = float(r["overhead"])
+            noise = _spread(r["s_per_frame_off"], r["s_per_frame_on"])
+            upper = over + noise
             rows.append(BenchRow(
-                name=(f"diffusion UNet {r['unet_params_m']}M params (SD x4 upscaler size, random weights), "
-                      f"{r['output']} output, {r['dtype']}, {r['steps']} DDIM steps, window {r['window']}"),
+                name=(f"diffusion UNet {r['unet_params_m']}M params (SD x4 upscaler size, random weights: "
+                      f"speed only), {r['output']} output, {r['dtype']}, {r['steps']} DDIM steps, "
+                      f"window {r['window']}"),
                 result=(f"{r['steps_per_s_off']} denoising steps/s ({min(r['s_per_frame_off']):.3f} s/frame) without "
                         f"consistency, {r['steps_per_s_on']} steps/s ({min(r['s_per_frame_on']):.3f} s/frame) with it: "
-                        f"overhead {over * 100:+.1f}%"),
-                target="consistency overhead <= 10%", passed=over <= 0.10,
-                notes=note + "; both variants warmed up on the same shapes, timed alternately, best of two",
+                        f"overhead {over * 100:+.1f}% with a run-to-run spread of {noise * 100:.1f}%"
+                        + (": no overhead can be told from the noise" if abs(over) <= noise else "")
+                        + f"; upper bound {upper * 100:+.1f}%"),
+                target=f"consistency overhead <= {OVERHEAD_TARGET * 100:g}% (upper bound)",
+                passed=upper <= OVERHEAD_TARGET,
+                notes=note + "; both variants warmed up on the same shapes, timed alternately, best of two; "
+                             "spread = largest (max - min) / min of either variant's repeats",
                 command=CMD + " --skip raft,gan,diffusion"))
     return rows
 

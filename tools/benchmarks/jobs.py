@@ -1,14 +1,17 @@
-"""Segmented jobs and the Ray engine (issue 9).
+"""Segmented jobs and the Ray engine (issue 9), measured as issue 18 asks: Ray against the best
+single process on the same cores, start-up included.
 
 One model-bound job (the ``upscale`` preset: Real-ESRGAN animevideov3 x4 with flow-guided temporal
-fusion, warm-up 2 + look-ahead 2 frames) on a small clip, measured side by side in one run:
+fusion, warm-up 2 + look-ahead 2 frames) on a small clip, each variant run as the command a user
+types (``vidrestore restore ...`` in a fresh process: imports, model loading, Ray start-up and
+shut-down all inside the time), alternating the variants, best of ``ROUNDS``:
 
-* one pass (``jobs.mode=direct``) with 1 and with 2 torch threads;
-* ``--engine local`` segments with 1 thread, pinned to one core (one worker: the GAN stage's helper
-  threads would otherwise use the second core), and unpinned for reference;
-* ``--engine ray`` with 2 local workers x 1 thread (Ray started and its two workers warmed up by a
-  4-frame job beforehand; that start-up is reported on its own row): target >= 1.6x the local
-  throughput.
+* one pass (``jobs.mode=direct``) with 1 and with 2 torch threads (``OMP_NUM_THREADS``);
+* ``--engine local`` segments with 1 and with 2 threads;
+* ``--engine ray`` with 2 local workers x 1 thread (``num_cpus`` = 2: the same two cores).
+
+Ray's row is compared with the fastest single process (target >= ``RAY_TARGET``x); nothing is
+pinned. The in-process rows (warm-up overlap, segmenting cost) come from one run each.
 
 The real weights come from ../shared/weights when present, else a random network of the same
 architecture (same compute). ``--quick`` uses fewer frames.
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -68,25 +70,10 @@ def _weights(tmp: Path) -> tuple[Path, str]:
     return path, "SRVGGNetCompact x4 64x16 (random weights, same compute)"
 
 
-def _pin(cpus: set[int]) -> dict[int, set[int]]:
-    """Restrict every thread of this process (and the threads it starts later) to ``cpus``; returns the old sets."""
-    before = {}
-    for tid in (int(t) for t in os.listdir("/proc/self/task")):
-        try:
-            before[tid] = os.sched_getaffinity(tid)
-            os.sched_setaffinity(tid, cpus)
-        except OSError:  # a thread that ended meanwhile
-            pass
-    return before
-
-
-def _unpin(before: dict[int, set[int]]) -> None:
-    everything = set().union(*before.values()) if before else set(range(os.cpu_count() or 1))
-    for tid in (int(t) for t in os.listdir("/proc/self/task")):
-        try:
-            os.sched_setaffinity(tid, before.get(tid, everything))
-        except OSError:
-            pass
+#: Ray's throughput over the best single process on the same cores (issue 9's scaling target).
+RAY_TARGET = 1.6
+#: Alternating rounds of every variant; each variant's best round is kept.
+ROUNDS = 2
 
 
 def _timed(fn) -> float:
@@ -95,11 +82,41 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
+def _variants(clip: Path, out: Path, sets: list[str]) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Command and extra environment of every variant (all on the same clip and settings)."""
+    base = [sys.executable, "-m", "vidrestore", "restore", str(clip), "-q", "--overwrite", "--preset", "upscale"]
+    base += [x for kv in sets for x in ("--set", kv)]
+    one, two = {"OMP_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "2"}
+    return {
+        "one pass, 1 thread": ([*base, "-o", str(out / "d1.mp4"), "--set", "jobs.mode=direct"], one),
+        "one pass, 2 threads": ([*base, "-o", str(out / "d2.mp4"), "--set", "jobs.mode=direct"], two),
+        "local segments, 1 thread": ([*base, "-o", str(out / "l1.mp4"), "--engine", "local"], one),
+        "local segments, 2 threads": ([*base, "-o", str(out / "l2.mp4"), "--engine", "local"], two),
+        "ray 2 workers x 1 thread": ([*base, "-o", str(out / "ray.mp4"), "--engine", "ray", "--workers", "2",
+                                      "--threads-per-worker", "1"], one),
+    }
+
+
+def _alternate(variants: dict[str, tuple[list[str], dict[str, str]]], rounds: int) -> dict[str, float]:
+    """Best wall time of each variant over ``rounds`` rounds that run every variant in turn."""
+    best: dict[str, float] = {}
+    env0 = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
+    for _ in range(rounds):
+        for name, (cmd, extra) in variants.items():
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, cwd=ROOT, env={**env0, **extra}, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            if r.returncode != 0:
+                raise RuntimeError(f"{name} failed: {r.stderr.strip()[-300:]}")
+            best[name] = min(wall, best.get(name, float("inf")))
+    return best
+
+
 def run(quick: bool = False) -> list[BenchRow]:
     if not shutil.which("ffmpeg"):
         return [BenchRow("ray vs local", "skipped: ffmpeg missing")]
     try:
-        import ray
+        import ray  # noqa: F401
     except ImportError:
         return [BenchRow("ray vs local", "skipped: ray not installed")]
     import torch
@@ -111,6 +128,7 @@ def run(quick: bool = False) -> list[BenchRow]:
 
     frames = 32 if quick else 96
     seg = 16 if quick else 24
+    rounds = 1 if quick else ROUNDS
     tmp = Path(tempfile.mkdtemp(prefix="vidrestore-bench-jobs-"))
     rows: list[BenchRow] = []
     threads_before = torch.get_num_threads()
@@ -121,80 +139,49 @@ def run(quick: bool = False) -> list[BenchRow]:
                 "restorer.precision=fp32", f"jobs.segment_frames={seg}", "jobs.keep_workdir=true"]
         if weights.name.startswith("random"):
             base[1] = "restorer.name=random-x4"
+        load = f"load average {os.getloadavg()[0]:.1f}"
+        walls = _alternate(_variants(clip, tmp, base), rounds)
+        load += f" -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        fps = {k: frames / v for k, v in walls.items()}
+        singles = {k: v for k, v in fps.items() if not k.startswith("ray")}
+        best = max(singles, key=singles.get)
+        ratio = fps["ray 2 workers x 1 thread"] / singles[best]
+        note = (f"{model}; {frames} frames 128x96 -> 512x384, temporal window 5 (DIS flow), segments of {seg}; "
+                f"each variant a fresh `vidrestore restore` process, start-up included, alternating, best of "
+                f"{rounds}; nothing pinned; {load}")
+        rows.append(BenchRow(
+            "ray 2 workers x 1 thread vs the best single process on the same 2 cores, start-up included",
+            f"{fps['ray 2 workers x 1 thread']:.2f} vs {singles[best]:.2f} frames/s ({best}) = {ratio:.2f}x",
+            f">= {RAY_TARGET:g}x", ratio >= RAY_TARGET, COMMAND,
+            note + ("" if ratio >= RAY_TARGET else "; missed: on 2 cores torch's own threads already use both, "
+                                                    "and Ray adds its start-up and per-worker model loading")))
+        rows.append(BenchRow("every variant, wall time start-up included",
+                             "; ".join(f"{k} {walls[k]:.1f} s ({fps[k]:.2f} frames/s)" for k in walls), "", None,
+                             COMMAND, note))
+        # in-process: what segmenting costs (overlap frames, part writes, join), one run each
         cfg = load_config(preset="upscale", overrides=base)
-        ref = PROCESSORS["gan"]
-
-        def direct(threads: int, name: str) -> float:
-            torch.set_num_threads(threads)
-            return _timed(lambda: run_job(clip, tmp / name, cfg=cfg, processor=_build(cfg, clip), quiet=True))
-
-        def segmented(name: str, engine_cfg) -> tuple[float, dict]:
-            out = tmp / name
-            wall = _timed(lambda: run_job_segmented(clip, out, cfg=engine_cfg, processor_ref=ref, quiet=True))
-            man = json.loads((tmp / f"{name}.vidrestore-work" / "manifest.json").read_text())
-            return wall, man
-
+        torch.set_num_threads(1)
         warm = _clip(tmp / "warm.mp4", 4)
-        torch.set_num_threads(1)
         run_job(warm, tmp / "warm-direct.mp4", cfg=cfg, processor=_build(cfg, warm), quiet=True)  # imports, caches
-        t_direct1 = direct(1, "direct1.mp4")
-        t_direct2 = direct(2, "direct2.mp4")
-        torch.set_num_threads(1)
-        t_local1_free, _ = segmented("local1-free.mp4", cfg)
-        # one worker = one core: the stage's own helper threads (the model one batch ahead of the fusion,
-        # the decoder, the encoder) would otherwise spill onto the second core and make this not one worker
-        pinned = _pin({min(os.sched_getaffinity(0))})
-        try:
-            t_local1, man_local = segmented("local1.mp4", cfg)
-        finally:
-            _unpin(pinned)
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        t0 = time.perf_counter()
-        ray.init(num_cpus=2, object_store_memory=256 << 20, include_dashboard=False, logging_level=logging.ERROR,
-                 log_to_driver=False)
-        t_init = time.perf_counter() - t0
-        try:
-            ray_cfg = load_config(preset="upscale", overrides=[*base, "jobs.engine=ray", "jobs.workers=2",
-                                                               "jobs.threads_per_worker=1"])
-            warm_cfg = load_config(preset="upscale", overrides=[*base, "jobs.engine=ray", "jobs.workers=2",
-                                                                "jobs.threads_per_worker=1", "jobs.segment_frames=2"])
-            t_warm = _timed(lambda: run_job_segmented(warm, tmp / "warm-ray.mp4", cfg=warm_cfg, processor_ref=ref,
-                                                      quiet=True))  # starts both workers (imports, model)
-            t_ray, man_ray = segmented("ray.mp4", ray_cfg)
-        finally:
-            ray.shutdown()
+        t_direct1 = _timed(lambda: run_job(clip, tmp / "direct1.mp4", cfg=cfg, processor=_build(cfg, clip),
+                                           quiet=True))
+        t_local1 = _timed(lambda: run_job_segmented(clip, tmp / "local1.mp4", cfg=cfg, processor_ref=PROCESSORS["gan"],
+                                                    quiet=True))
+        man_local = json.loads((tmp / "local1.mp4.vidrestore-work" / "manifest.json").read_text())
         plan = man_local["plan"]
         n_seg = len(man_local["segments"])
         read = sum(s["frames_read"] for s in man_local["segments"])
-        fps = {k: frames / v for k, v in {"d1": t_direct1, "d2": t_direct2, "l1": t_local1, "ray": t_ray}.items()}
-        note = (f"{model}; {frames} frames 128x96 -> 512x384, temporal window 5 (DIS flow), {n_seg} segments of "
-                f"~{plan['segment_frames']}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        ratio_l1 = fps["ray"] / fps["l1"]
-        ratio_d2 = fps["ray"] / fps["d2"]
-        fps["l1free"] = frames / t_local1_free
-        rows.append(BenchRow("ray 2 workers x 1 thread vs --engine local, 1 thread on 1 core (same segments)",
-                             f"{fps['ray']:.2f} vs {fps['l1']:.2f} frames/s = {ratio_l1:.2f}x", ">= 1.6x",
-                             ratio_l1 >= 1.6, COMMAND, note + "; the local run is pinned to one core (its helper "
-                             f"threads spill onto the other otherwise: unpinned {fps['l1free']:.2f} frames/s, "
-                             f"{fps['ray'] / fps['l1free']:.2f}x)"))
-        rows.append(BenchRow("ray 2 workers x 1 thread vs one pass with 2 torch threads",
-                             f"{fps['ray']:.2f} vs {fps['d2']:.2f} frames/s = {ratio_d2:.2f}x", "",
-                             None, COMMAND, "for reference, no target: both use the 2 cores, so this shows what "
-                             "torch's own threading gets on this model; the issue's target is scaling over "
-                             f"workers at one thread each (row above); one pass with 1 thread: {fps['d1']:.2f} frames/s"))
-        rows.append(BenchRow("Ray start-up, not in the rows above", f"ray.init {t_init:.1f} s; first job "
-                             f"(4 frames: worker processes import torch/basicsr, load the model) {t_warm:.1f} s", "",
-                             None, COMMAND, "paid once per job when the job starts Ray itself"))
         share_planned = plan["overlap_share"]
         share_read = (read - frames) / frames
-        cost = (t_local1_free - t_direct1) / t_direct1  # both unpinned
+        cost = (t_local1 - t_direct1) / t_direct1
         rows.append(BenchRow("warm-up overlap: extra frames processed", f"{100 * share_read:.1f}% "
                              f"(planned {100 * share_planned:.1f}%: {plan['warmup']} + {plan['lookahead']} frames "
                              f"per border, {n_seg} segments of {plan['segment_frames']})", "", None, COMMAND,
                              "auto segments (>= 16x the overlap, <= 300 frames) keep it <= 6%"))
         rows.append(BenchRow("segmented (local, 1 thread) vs one pass (1 thread): wall time",
-                             f"{t_local1_free:.1f} s vs {t_direct1:.1f} s = {100 * cost:+.1f}% (overlap + part "
-                             f"writes + join {man_local.get('join', {}).get('seconds', 0):.2f} s)", "", None, COMMAND))
+                             f"{t_local1:.1f} s vs {t_direct1:.1f} s = {100 * cost:+.1f}% (overlap + part "
+                             f"writes + join {man_local.get('join', {}).get('seconds', 0):.2f} s)", "", None, COMMAND,
+                             f"in one process, one run each; {load}"))
     finally:
         torch.set_num_threads(threads_before)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -22,6 +22,9 @@ are listed in one :class:`~vidrestore.errors.VidrestoreError`. Networks are load
 Text conditioning: with ``text_encoder/`` + ``tokenizer/`` and the ``transformers`` package the
 prompt (default: empty) is encoded once. Without them a file ``prompt_embeds.safetensors`` in the
 folder (key ``prompt_embeds``, shape ``(1, L, D)``) is used, else zeros of ``(1, 77, D)``.
+Classifier-free guidance (``guidance_scale`` > 1, as Stable Diffusion's pipelines use it) also
+encodes the negative prompt (default empty: the unconditional prompt) and runs the UNet on both
+in one batch, ``uncond + scale * (cond - uncond)``; it needs the text encoder.
 """
 
 from __future__ import annotations
@@ -213,6 +216,8 @@ class DiffusionModel:
     scaling_factor: float = 1.0
     vae_dtype: torch.dtype | None = None
     vae_batch: int = 1  # frames per VAE call
+    negative_embeds: torch.Tensor | None = None  # the negative prompt, for classifier-free guidance
+    guidance_scale: float = 1.0  # classifier-free guidance; 1 = off
 
     @property
     def native_scale(self) -> int:
@@ -242,13 +247,22 @@ class DiffusionModel:
             out = self.unet(x, t).sample[..., :h, :w]
         else:
             emb = self.prompt_embeds.expand(n, -1, -1)
-            kwargs: dict[str, Any] = {"encoder_hidden_states": emb}
             if self.layout == "upscale":
                 if low_res is None or noise_level is None:
                     raise ValueError("the upscale layout needs the low-resolution image and its noise level")
                 x = torch.cat([x, low_res.to(self.dtype)], dim=1)
-                kwargs["class_labels"] = torch.full((n,), int(noise_level), device=self.device, dtype=torch.long)
+            guided = self.guidance_scale != 1.0 and self.negative_embeds is not None
+            if guided:  # one batch: the negative (unconditional) half first, then the prompt
+                x, t = torch.cat([x, x]), torch.cat([t, t])
+                emb = torch.cat([self.negative_embeds.expand(n, -1, -1), emb])
+            kwargs: dict[str, Any] = {"encoder_hidden_states": emb}
+            if self.layout == "upscale":
+                kwargs["class_labels"] = torch.full((x.shape[0],), int(noise_level), device=self.device,
+                                                    dtype=torch.long)
             out = self.unet(x, t, **kwargs).sample
+            if guided:
+                uncond, cond = out.float().chunk(2)
+                return uncond + self.guidance_scale * (cond - uncond)
         return out.float()
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
@@ -325,6 +339,12 @@ def _vae_factor(vae: Any) -> int:
     return 2 ** (len(vae.config.block_out_channels) - 1)
 
 
+def _text_encoder_ready(layout: FolderLayout) -> bool:
+    import importlib.util
+
+    return layout.has("text_encoder") and layout.has("tokenizer") and importlib.util.find_spec("transformers") is not None
+
+
 def _prompt_embeds(layout: FolderLayout, unet: Any, prompt: str, device: torch.device,
                    dtype: torch.dtype) -> torch.Tensor:
     import torch
@@ -336,6 +356,7 @@ def _prompt_embeds(layout: FolderLayout, unet: Any, prompt: str, device: torch.d
         except ImportError:
             transformers = None
         if transformers is not None:
+            transformers.utils.logging.disable_progress_bar()  # no per-load bars on a quiet command line
             tok = transformers.AutoTokenizer.from_pretrained(str(layout.path / "tokenizer"), local_files_only=True)
             enc_cls = getattr(transformers, layout.components["text_encoder"][1] or "", None)
             if enc_cls is None:
@@ -362,12 +383,18 @@ def _prompt_embeds(layout: FolderLayout, unet: Any, prompt: str, device: torch.d
 
 
 def load_model(path: str | os.PathLike[str], *, device: str = "auto", precision: str = "auto",
-               prompt: str = "", beta_schedule: str | None = None) -> DiffusionModel:
+               prompt: str = "", beta_schedule: str | None = None, negative_prompt: str = "",
+               guidance_scale: float = 1.0) -> DiffusionModel:
     """Load the folder at ``path`` (see the module docstring) on ``device`` in ``precision``.
 
     ``beta_schedule`` overrides the scheduler config's training schedule (``cosine`` etc.).
+    ``guidance_scale`` > 1 turns on classifier-free guidance away from ``negative_prompt``.
     """
     layout = inspect_folder(path)  # refuse an incomplete folder before importing anything heavy
+    if guidance_scale != 1.0 and (layout.layout == "pixel" or not _text_encoder_ready(layout)):
+        raise ConfigError(f"diffusion.guidance_scale={guidance_scale:g}: classifier-free guidance needs a text "
+                          f"encoder, and {layout.path} has none usable (text_encoder/ + tokenizer/ and the "
+                          "transformers package); leave it at 1")
     import torch
     from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 
@@ -406,6 +433,9 @@ def load_model(path: str | os.PathLike[str], *, device: str = "auto", precision:
             low_res_schedule=low_res_schedule, max_noise_level=max_noise, latent_channels=latent_channels,
             vae_factor=_vae_factor(vae), scaling_factor=scaling, vae_dtype=vae_dtype,
             prompt_embeds=_prompt_embeds(layout, unet, prompt, dev, dtype),
+            negative_embeds=(_prompt_embeds(layout, unet, negative_prompt, dev, dtype) if guidance_scale != 1.0
+                             else None),
+            guidance_scale=float(guidance_scale),
         )
     n_params = sum(p.numel() for p in unet.parameters())
     log.info("diffusion model %s (%s layout): UNet %.1fM parameters on %s in %s", folder, layout.layout,

@@ -133,6 +133,7 @@ def build_processor(cfg: Config, info: VideoInfo) -> DiffusionProcessor:
                           "random-weight one to try the mechanics)")
     schedule = None if cfg.diffusion.schedule == "model" else cfg.diffusion.schedule
     model = load_model(r.model_path, device=r.device, precision=r.precision, prompt=cfg.diffusion.prompt,
+                       negative_prompt=cfg.diffusion.negative_prompt, guidance_scale=cfg.diffusion.guidance_scale,
                        beta_schedule=schedule)
     settings = settings_from_config(cfg, vae_factor=model.vae_factor, layout=model.layout)
     flow = None
