@@ -78,3 +78,12 @@ def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
+
+
+def one_line_exit_2(r, *needles: str, prefix: str = "vidrestore: error: ") -> None:  # type: ignore[no-untyped-def]
+    """The CLI refused: exit 2 and one stderr line that starts with ``prefix`` and holds every needle."""
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]

@@ -11,15 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.safety.conftest import leftovers, run_cli, snapshot
-
-
-def _one_line_exit_2(r, *needles: str) -> None:  # type: ignore[no-untyped-def]
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vidrestore: error: "), r.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
+from tests.safety.conftest import leftovers, one_line_exit_2, run_cli, snapshot
 
 
 # --------------------------------------------------------------------------- -o PATH --overwrite
@@ -33,7 +25,7 @@ def test_overwrite_refuses_a_folder_that_is_not_a_vidrestore_output(clip: Path, 
     (videos / "notes" / "a.txt").write_text("keep me")
     before = snapshot(tmp_path)
     r = run_cli("restore", str(clip), "-o", str(videos), "--overwrite", "-q")
-    _one_line_exit_2(r, str(videos), "did not write")
+    one_line_exit_2(r, str(videos), "did not write")
     assert snapshot(tmp_path) == before
 
 
@@ -42,7 +34,7 @@ def test_overwrite_replaces_an_earlier_vidrestore_output_folder(clip: Path, tmp_
     assert run_cli("restore", str(clip), "-o", str(out), "-q").returncode == 0
     assert len(list(out.glob("frame_*.png"))) == 8
     r = run_cli("restore", str(clip), "-o", str(out), "-q")
-    _one_line_exit_2(r, "already exists")
+    one_line_exit_2(r, "already exists")
     r = run_cli("restore", str(clip), "-o", str(out), "--overwrite", "-q")
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == [f"frame_{i:06d}.png" for i in range(8)]
@@ -56,7 +48,7 @@ def test_overwrite_refuses_a_character_device(clip: Path, tmp_path: Path) -> Non
     except (PermissionError, OSError):
         pytest.skip("cannot create a device node here (not root)")
     r = run_cli("restore", str(clip), "-o", str(dev), "--overwrite", "-q")
-    _one_line_exit_2(r, "character device")
+    one_line_exit_2(r, "character device")
     assert stat.S_ISCHR(os.lstat(dev).st_mode)
     assert leftovers(tmp_path) == []
 
@@ -68,7 +60,7 @@ def test_overwrite_refuses_a_fifo_without_hanging(clip: Path, tmp_path: Path) ->
         if name != fifo:
             os.mkfifo(name)
         r = run_cli("restore", str(clip), "-o", str(name), "--overwrite", "-q", timeout=120)
-        _one_line_exit_2(r, "FIFO")
+        one_line_exit_2(r, "FIFO")
         assert stat.S_ISFIFO(os.lstat(name).st_mode)
 
 
@@ -78,7 +70,7 @@ def test_symlink_at_the_output_name_is_never_written_through(clip: Path, tmp_pat
     (tmp_path / "out.mp4").symlink_to(victim)
     before = snapshot(tmp_path)
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "out.mp4"), "--overwrite", "-q")
-    _one_line_exit_2(r, "symbolic link")
+    one_line_exit_2(r, "symbolic link")
     assert snapshot(tmp_path) == before
 
 
@@ -87,7 +79,7 @@ def test_output_is_a_hard_link_of_the_input(clip: Path, tmp_path: Path) -> None:
     os.link(clip, other)
     before = clip.read_bytes()
     r = run_cli("restore", str(clip), "-o", str(other), "--overwrite", "-q")
-    _one_line_exit_2(r, "is the input")
+    one_line_exit_2(r, "is the input")
     assert clip.read_bytes() == before
 
 
@@ -100,7 +92,7 @@ def test_sidecar_symlink_is_not_followed(clip: Path, tmp_path: Path) -> None:
     (tmp_path / "out.mp4.vidrestore.yaml").symlink_to(victim)
     for extra in ((), ("--overwrite",)):
         r = run_cli("restore", str(clip), "-o", str(tmp_path / "out.mp4"), *extra, "-q")
-        _one_line_exit_2(r, "out.mp4.vidrestore.yaml", "symbolic link")
+        one_line_exit_2(r, "out.mp4.vidrestore.yaml", "symbolic link")
         assert victim.read_text() == "precious"
         assert not (tmp_path / "out.mp4").exists()
 
@@ -117,7 +109,7 @@ def test_existing_sidecar_is_replaced_only_with_overwrite(clip: Path, tmp_path: 
     side = tmp_path / "out.mp4.vidrestore.yaml"
     side.write_text("# the user's notes\n")
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "out.mp4"), "-q")
-    _one_line_exit_2(r, "out.mp4.vidrestore.yaml", "already exists")
+    one_line_exit_2(r, "out.mp4.vidrestore.yaml", "already exists")
     assert side.read_text() == "# the user's notes\n" and not (tmp_path / "out.mp4").exists()
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "out.mp4"), "--overwrite", "-q")
     assert r.returncode == 0, r.stderr
@@ -157,7 +149,7 @@ def test_full_disk_is_one_line_naming_the_device(clip: Path, tmp_path: Path) -> 
         make_clip(big, size="320x240", frames=30, audio=False)
         for out in (mnt / "o.mp4", mnt / "frames"):
             r = run_cli("restore", str(big), "-o", str(out), "--set", "encode.crf=0", "-q")
-            _one_line_exit_2(r, "no space left on", f"for {out.name}")
+            one_line_exit_2(r, "no space left on", f"for {out.name}")
             assert os.listdir(mnt) == []
         r = run_cli("restore", str(big), "-o", str(mnt / "s.mp4"), "--segment-frames", "10", "--set",
                     "encode.crf=0", "-q")
@@ -181,7 +173,7 @@ def test_save_masks_never_writes_into_the_input_sequence(clip: Path, tmp_path: P
     before = snapshot(tmp_path / "reel")
     r = run_cli("restore", str(seq), "-o", str(tmp_path / "out.mp4"), "--preset", "film",
                 "--save-masks", str(tmp_path / "reel"), "--overwrite", "-q")
-    _one_line_exit_2(r, "input")
+    one_line_exit_2(r, "input")
     assert snapshot(tmp_path / "reel") == before
 
 
@@ -191,7 +183,7 @@ def test_save_masks_refuses_a_foreign_folder_and_old_masks_without_overwrite(cli
     (review / "dust" / "000000.png").write_bytes(b"someone else's picture")
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "a.mp4"), "--preset", "film",
                 "--save-masks", str(review), "--overwrite", "-q")
-    _one_line_exit_2(r, "did not create")
+    one_line_exit_2(r, "did not create")
     assert (review / "dust" / "000000.png").read_bytes() == b"someone else's picture"
     fresh = tmp_path / "fresh"
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "b.mp4"), "--preset", "film", "--save-masks", str(fresh),
@@ -200,7 +192,7 @@ def test_save_masks_refuses_a_foreign_folder_and_old_masks_without_overwrite(cli
     assert len(list((fresh / "dust").glob("*.png"))) == 8
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "c.mp4"), "--preset", "film", "--save-masks", str(fresh),
                 "-q")
-    _one_line_exit_2(r, "already holds masks")
+    one_line_exit_2(r, "already holds masks")
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "c.mp4"), "--preset", "film", "--save-masks", str(fresh),
                 "--overwrite", "-q")
     assert r.returncode == 0, r.stderr
@@ -214,7 +206,7 @@ def test_eval_json_replaces_a_file_only_with_overwrite(clip: Path, tmp_path: Pat
     report = tmp_path / "report.json"
     report.write_text("the user's file")
     r = run_cli("eval", str(clip), str(clip), "--metrics", "psnr", "--json", str(report), "-q")
-    _one_line_exit_2(r, "report.json", "already exists")
+    one_line_exit_2(r, "report.json", "already exists")
     assert report.read_text() == "the user's file"
     r = run_cli("eval", str(clip), str(clip), "--metrics", "psnr", "--json", str(report), "--overwrite", "-q")
     assert r.returncode == 0, r.stderr
@@ -254,7 +246,7 @@ def test_second_run_on_a_locked_output_is_refused(clip: Path, tmp_path: Path) ->
     out = tmp_path / "out.mp4"
     with safety.OutputLock(out):
         r = run_cli("restore", str(clip), "-o", str(out), "-q")
-        _one_line_exit_2(r, "another vidrestore run", f"pid {os.getpid()}")
+        one_line_exit_2(r, "another vidrestore run", f"pid {os.getpid()}")
         assert not out.exists()
     assert not safety.lock_path(out).exists()
     r = run_cli("restore", str(clip), "-o", str(out), "-q")

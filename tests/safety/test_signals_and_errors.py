@@ -12,15 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.safety.conftest import leftovers, make_clip, run_cli
-
-
-def _one_line_exit_2(r, *needles: str) -> None:  # type: ignore[no-untyped-def]
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vidrestore: error: "), r.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
+from tests.safety.conftest import leftovers, make_clip, one_line_exit_2, run_cli
 
 
 # --------------------------------------------------------------------------- signals
@@ -104,7 +96,7 @@ def test_non_utf8_config_is_one_line(clip: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "latin1.yaml"
     cfg.write_bytes("# réglages\nencode:\n  crf: 20\n".encode("latin-1"))
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "o.mp4"), "--config", str(cfg), "-q")
-    _one_line_exit_2(r, str(cfg), "not UTF-8", "line 1")
+    one_line_exit_2(r, str(cfg), "not UTF-8", "line 1")
     assert not (tmp_path / "o.mp4").exists()
 
 
@@ -112,7 +104,7 @@ def test_base_given_as_a_list_is_one_line(clip: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "mine.yaml"
     cfg.write_text("base: [film]\n")
     r = run_cli("restore", str(clip), "-o", str(tmp_path / "o.mp4"), "--config", str(cfg), "-q")
-    _one_line_exit_2(r, str(cfg), "base:", "['film']")
+    one_line_exit_2(r, str(cfg), "base:", "['film']")
 
 
 def test_truncated_geotiff_is_one_line_naming_it(tmp_path: Path) -> None:
@@ -125,7 +117,7 @@ def test_truncated_geotiff_is_one_line_naming_it(tmp_path: Path) -> None:
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) * 6 // 10])
     r = run_cli("decloud", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q")
-    _one_line_exit_2(r, str(victim), "truncated or corrupt")
+    one_line_exit_2(r, str(victim), "truncated or corrupt")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -139,7 +131,7 @@ def test_video_cut_at_90_percent_is_reported_with_the_frames_missing(tmp_path: P
     r = run_cli("restore", str(cut), "-o", str(tmp_path / "o.mp4"))
     assert r.returncode in (0, 2), r.stderr
     if r.returncode == 2:  # refused: one line that says so
-        _one_line_exit_2(r, "truncated")
+        one_line_exit_2(r, "truncated")
     else:  # warned with the count
         warn = [ln for ln in r.stderr.splitlines() if "truncated" in ln]
         assert len(warn) == 1 and "frames are missing" in warn[0], r.stderr

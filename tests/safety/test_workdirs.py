@@ -6,15 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.safety.conftest import leftovers, run_cli, snapshot
+from tests.safety.conftest import leftovers, one_line_exit_2, run_cli, snapshot
 
 
 def _refused(r, *needles: str) -> None:  # type: ignore[no-untyped-def]
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vidrestore: error: jobs.workdir"), r.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
+    one_line_exit_2(r, *needles, prefix="vidrestore: error: jobs.workdir")
 
 
 def test_workdir_dot_holding_the_input_and_output_is_refused(clip: Path, tmp_path: Path) -> None:

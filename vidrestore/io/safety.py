@@ -394,6 +394,22 @@ def atomic_write(path: PathLike, data: bytes | str, *, overwrite: bool = False, 
 
 
 @contextmanager
+def _temp_of(tmp: Path, path: Path) -> Iterator[None]:
+    """Track ``tmp`` (this run's temporary for ``path``) while the block runs; on any error remove it
+    and report a full disk as :class:`NoSpaceError` naming ``path``."""
+    _register_temp(tmp)
+    try:
+        yield
+    except BaseException as err:
+        _unlink_quiet(tmp)
+        if isinstance(err, OSError) and is_no_space(err):
+            raise space_error(err, path) from err
+        raise
+    finally:
+        _forget_temp(tmp)
+
+
+@contextmanager
 def atomic_file(path: PathLike, *, overwrite: bool = False, inputs: Iterable[PathLike] = (), what: str = "output",
                 mode: int = 0o644, suffix: str = "") -> Iterator[IO[bytes]]:
     """A binary file object writing to a temporary name; renamed onto ``path`` when the block ends
@@ -409,20 +425,12 @@ def atomic_file(path: PathLike, *, overwrite: bool = False, inputs: Iterable[Pat
         if is_no_space(err):
             raise space_error(err, path) from err
         raise OutputError(f"{path}: cannot create {what} ({err.strerror or err})") from err
-    _register_temp(tmp)
-    try:
+    with _temp_of(tmp, path):
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         place(tmp, path, overwrite=overwrite, inputs=inputs, what=what)
-    except BaseException as err:
-        _unlink_quiet(tmp)
-        if isinstance(err, OSError) and is_no_space(err):
-            raise space_error(err, path) from err
-        raise
-    finally:
-        _forget_temp(tmp)
 
 
 @contextmanager
@@ -436,8 +444,7 @@ def temp_target(path: PathLike, *, overwrite: bool = False, inputs: Iterable[Pat
     tmp = temp_path(path, suffix=suffix)
     if _lstat(tmp) is not None:
         raise OutputError(f"{tmp}: a temporary file of this process already exists")
-    _register_temp(tmp)
-    try:
+    with _temp_of(tmp, path):
         yield tmp
         st = _lstat(tmp)
         if st is None or not stat.S_ISREG(st.st_mode):
@@ -445,13 +452,6 @@ def temp_target(path: PathLike, *, overwrite: bool = False, inputs: Iterable[Pat
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         place(tmp, path, overwrite=overwrite, inputs=inputs, what=what)
-    except BaseException as err:
-        _unlink_quiet(tmp)
-        if isinstance(err, OSError) and is_no_space(err):
-            raise space_error(err, path) from err
-        raise
-    finally:
-        _forget_temp(tmp)
 
 
 def make_folder(path: PathLike, *, what: str = "output folder", marker: bool = True) -> None:
