@@ -67,13 +67,13 @@ def _cases() -> list[Case]:
             command = "interpolate" if preset == "interpolate" else "restore"
             sets: tuple[str, ...] = ()
             if preset == "diffusion" and inp in ("samples/moving.mp4", "samples/vfr.mkv"):
-                continue  # minutes per clip on a CPU; the small clips and 4 shared frames pin its mechanics
+                continue  # minutes per clip on a CPU; the small clips and 8 shared frames pin its mechanics
             if preset == "diffusion":
                 # random-weight tiny model (tools/make_tiny_diffusion.py, seed 0), two steps: mechanics, not quality
                 sets = ("restorer.model_path=@TINY@", "restorer.steps=2")
             if preset == "interpolate":
                 sets = ("interpolate.method=flow",)  # the learned path is pinned by its own parity tests
-            frames = (4 if preset == "diffusion" else 8) if inp.startswith("shared:") else 0
+            frames = 8 if inp.startswith("shared:") else 0
             cases.append(Case(f"{stem}-{preset}", command, inp, preset, sets, frames))
         if inp == "samples/moving.mp4":
             cases.append(Case(f"{stem}-interpolate-rife", "interpolate", inp, "interpolate",
@@ -112,7 +112,7 @@ def _materialise_input(case: Case, work: Path) -> Path:
     if case.input.startswith("shared:"):
         src = SHARED / case.input.split(":", 1)[1]
         files = sorted(p for p in src.iterdir() if p.suffix.lower() in (".png", ".jpg", ".tif"))
-        dst = work / "in" / case.input.replace("/", "_").replace(":", "_")
+        dst = work / "in" / f"{case.input.replace('/', '_').replace(':', '_')}-{case.frames}"
         if not dst.exists():
             dst.mkdir(parents=True)
             for i, p in enumerate(files[: case.frames or None]):
