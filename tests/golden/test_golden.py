@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ FAST_SECONDS = 12.0  # cases recorded faster than this run in the suite; the res
 def _tool():
     spec = importlib.util.spec_from_file_location("golden_tool", ROOT / "tools" / "golden.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
     spec.loader.exec_module(mod)
     return mod
 
