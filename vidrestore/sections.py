@@ -29,11 +29,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Iterable, Mapping
+from fractions import Fraction
 from typing import Any
 
 from vidrestore.errors import ConfigError
 
-__all__ = ["check", "choice", "suggest", "knob", "help_of", "apply_renames", "rename_key", "deprecation_line"]
+__all__ = ["check", "choice", "check_rate", "suggest", "knob", "help_of", "apply_renames", "rename_key", "deprecation_line"]
 
 
 def check(key: str, ok: bool, message: str) -> None:
@@ -47,6 +48,17 @@ def choice(key: str, value: object, choices: Iterable[str]) -> None:
     choices = tuple(choices)
     if value not in choices:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}{suggest(str(value), choices)}")
+
+
+def check_rate(key: str, value: str | None, example: str) -> None:
+    """Refuse a frame rate that is not a positive number or fraction (None means "not set")."""
+    if value is None:
+        return
+    try:
+        ok = Fraction(str(value)) > 0
+    except (ValueError, ZeroDivisionError):
+        ok = False
+    check(key, ok, f"must be a positive rate like {example}, got {value!r}")
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str:

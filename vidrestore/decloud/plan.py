@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from vidrestore.config import DecloudConfig
+from vidrestore.decloud.config import DecloudConfig
 from vidrestore.decloud.align import Shift, combine_shifts, correlation_at, estimate_shift, refine_shift, shift_image, \
     shift_mask
 from vidrestore.decloud.detect import (

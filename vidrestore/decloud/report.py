@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vidrestore.config import DecloudConfig
+from vidrestore.decloud.config import DecloudConfig
 from vidrestore.decloud.dates import date_label
 from vidrestore.decloud.masks import CLOUD, NODATA, SHADOW
 from vidrestore.decloud.output import output_name

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vidrestore.config import DecloudConfig
+from vidrestore.decloud.config import DecloudConfig
 from vidrestore.decloud.dates import date_from_tags, format_regex, parse_date_text
 from vidrestore.errors import ConfigError, MediaError
 

@@ -30,7 +30,7 @@ from vidrestore.flow.warp import ALIGN_CORNERS, backward_warp, compose_flows, co
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.config import FlowConfig
+    from vidrestore.flow.config import FlowConfig
 
 log = logging.getLogger(__name__)
 
