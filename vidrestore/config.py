@@ -287,6 +287,33 @@ def list_presets() -> dict[str, tuple[Path, str]]:
     return found
 
 
+@dataclass(frozen=True)
+class KeyRow:
+    """One key of a resolved config, as ``vidrestore presets show`` and the web form present it."""
+
+    key: str  # dotted
+    value: Any
+    default: Any
+    help: str
+
+
+def key_rows(cfg: Any, prefix: str = "") -> list[KeyRow]:
+    """Every key of ``cfg`` (nested sections flattened to dotted keys) with its value, default and
+    help, in declaration order; ``preset`` (a name, not a setting) is left out."""
+    rows: list[KeyRow] = []
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        if not prefix and f.name == "preset":
+            continue
+        value = getattr(cfg, f.name)
+        if _is_dataclass_type(hints[f.name]):
+            rows += key_rows(value, prefix + f.name + ".")
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        rows.append(KeyRow(prefix + f.name, value, default, str(f.metadata.get("help", ""))))
+    return rows
+
+
 def text_line_of(path: Path, offset: int) -> int:
     """The 1-based line holding byte ``offset`` of ``path`` (for messages about undecodable bytes)."""
     try:

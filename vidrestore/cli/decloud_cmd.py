@@ -83,7 +83,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
     out = list(args.overrides)
     if args.pattern:
-        out.append(f"decloud.pattern={json.dumps(args.pattern)}")
+        out.append(f"decloud.input.pattern={json.dumps(args.pattern)}")
     if args.bands:
         out.append(f"decloud.bands={json.dumps(parse_band_map(args.bands))}")
     if args.masks:
@@ -95,20 +95,20 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     if args.shadow_values:
         out.append(f"decloud.shadow_values={_int_list('--shadow-values', args.shadow_values)}")
     if args.composite:
-        out.append(f"decloud.composite={args.composite}")
+        out.append(f"decloud.output.composite={args.composite}")
     if args.reproject:
-        out.append("decloud.reproject=true")
+        out.append("decloud.input.reproject=true")
     if args.detector:
-        out.append(f"decloud.detector={args.detector}")
+        out.append(f"decloud.detect.detector={args.detector}")
     if args.scale is not None:
         if not args.scale > 0:
             from vidrestore.errors import ConfigError
 
             raise ConfigError(f"--scale {args.scale:g}: must be > 0 (the pixel value meaning reflectance 1)")
-        out.append(f"decloud.reflectance_scale={args.scale!r}")
-    for flag in ("dry_run", "cog", "stac"):
+        out.append(f"decloud.input.reflectance_scale={args.scale!r}")
+    for key, flag in (("dry_run", "dry_run"), ("output.cog", "cog"), ("output.stac", "stac")):
         if getattr(args, flag):
-            out.append(f"decloud.{flag}=true")
+            out.append(f"decloud.{key}=true")
     return out
 
 

@@ -158,7 +158,7 @@ def _ray_tile(task: TileTask, plan: Any, cfg: Config, threads: int) -> TileResul
     from vidrestore.decloud.engine import mask_kwargs
 
     with rasterio.Env(GDAL_CACHEMAX=dc.gdal_cache_mb), \
-            SeriesReader(plan.series, resampling=dc.resampling, mask_kind=dc.mask_type,
+            SeriesReader(plan.series, resampling=dc.input.resampling, mask_kind=dc.mask_type,
                          mask_kwargs=mask_kwargs(dc)) as reader:
         return compute_tile(task, plan=plan, reader=reader, cfg=cfg)
 
@@ -314,8 +314,8 @@ def _open_manifest(workdir: Path, *, resume: bool, identity: dict[str, Any], cfg
                 raise ResumeError(f"{workdir}: the inputs changed since the job started ({'; '.join(changes[:4])}"
                                   f"{'; ...' if len(changes) > 4 else ''}); cannot resume: restore them or remove the "
                                   "work directory to start over")
-            if old.data["config_hash"] != mf.config_hash(cfg_dict):
-                diffs = mf.config_changes(old.data.get("config", {}), mf.hashed_config(cfg_dict))
+            diffs = mf.resume_config_changes(old.data, cfg_dict)
+            if diffs:
                 raise ResumeError(f"{workdir}: the config differs from the interrupted job's ({'; '.join(diffs)}); "
                                   "cannot resume: use the same preset/--config/--set, or remove the work directory "
                                   "to start over")
