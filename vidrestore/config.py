@@ -33,7 +33,7 @@ from vidrestore.interpolate.config import InterpolateConfig
 from vidrestore.io.config import EncodeConfig, IOConfig
 from vidrestore.jobs.config import JobsConfig
 from vidrestore.restore.config import DiffusionConfig, RestorerConfig
-from vidrestore.sections import apply_renames, check, choice, deprecation_line, rename_key, suggest
+from vidrestore.sections import apply_renames, check, choice, deprecation_line, knob, rename_key, suggest
 from vidrestore.temporal.config import TemporalConfig
 
 log = logging.getLogger(__name__)
@@ -129,17 +129,21 @@ class FilmConfig:
 
 @dataclass(frozen=True)
 class Config:
-    preset: str = "custom"  # name of the preset this came from (informational)
-    io: IOConfig = field(default_factory=IOConfig)
-    flow: FlowConfig = field(default_factory=FlowConfig)
-    temporal: TemporalConfig = field(default_factory=TemporalConfig)
-    restorer: RestorerConfig = field(default_factory=RestorerConfig)
-    encode: EncodeConfig = field(default_factory=EncodeConfig)
-    jobs: JobsConfig = field(default_factory=JobsConfig)
-    decloud: DecloudConfig = field(default_factory=DecloudConfig)
-    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
-    interpolate: InterpolateConfig = field(default_factory=InterpolateConfig)
-    film: FilmConfig = field(default_factory=FilmConfig)
+    """A run's whole configuration: one section per stage, each defined beside its stage."""
+
+    preset: str = knob("custom", "name of the preset this came from (informational)")
+    io: IOConfig = knob(help="reading frames: decoder, threads, queues", factory=IOConfig)
+    flow: FlowConfig = knob(help="optical flow: estimator, cost, scene cuts", factory=FlowConfig)
+    temporal: TemporalConfig = knob(help="sliding windows and temporal fusion", factory=TemporalConfig)
+    restorer: RestorerConfig = knob(help="the restorer model: which, tiles, precision, device", factory=RestorerConfig)
+    encode: EncodeConfig = knob(help="writing the output: encoder, quality, audio and subtitles", factory=EncodeConfig)
+    jobs: JobsConfig = knob(help="segmented, resumable and distributed runs", factory=JobsConfig)
+    decloud: DecloudConfig = knob(help="satellite time series: clouds and shadows found and filled",
+                                  factory=DecloudConfig)
+    diffusion: DiffusionConfig = knob(help="the diffusion restorer's sampler, guidance and consistency",
+                                      factory=DiffusionConfig)
+    interpolate: InterpolateConfig = knob(help="frame-rate conversion", factory=InterpolateConfig)
+    film: FilmConfig = knob(help="archival film cleaning: dust, scratches, flicker, grain", factory=FilmConfig)
 
 
 # --------------------------------------------------------------------------- helpers

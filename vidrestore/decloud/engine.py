@@ -23,11 +23,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidrestore.config import Config, DecloudConfig
 from vidrestore.decloud.align import Shift, shift_image, shift_mask
 from vidrestore.decloud.dates import date_key, date_label, days_between
 from vidrestore.decloud.detect import DetectParams
@@ -38,6 +37,11 @@ from vidrestore.decloud.output import OutputSet, check_out_dir, output_name
 from vidrestore.decloud.plan import Plan, classes_for, make_plan
 from vidrestore.decloud.raster import SeriesReader, Window, iter_blocks
 from vidrestore.decloud.series import Series, discover_series, resolve_band_roles
+
+if TYPE_CHECKING:
+    from vidrestore.config import Config
+    from vidrestore.decloud.config import DecloudConfig
+    from vidrestore.restore.config import RestorerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +115,7 @@ class DecloudResult:
 
 
 
-#: ``block_runner(plan, reader, dc, cfg, outputs, stats, progress)``: what writes every block into
+#: ``block_runner(plan, reader, dc, restorer, outputs, stats, progress)``: what writes every block into
 #: ``outputs`` (default :func:`_process_blocks`; the resumable tiled job of :mod:`.tiles` passes its own).
 BlockRunner = Callable[..., None]
 
@@ -142,7 +146,7 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
         _check_side_outputs(out_dir, dc, overwrite, series)
         with outputs:
             outputs.open()
-            (block_runner or _process_blocks)(plan, reader, dc, cfg, outputs, stats, progress)
+            (block_runner or _process_blocks)(plan, reader, dc, cfg.restorer, outputs, stats, progress)
             if dc.output.cog:
                 from vidrestore.decloud.cog import make_cogs
 
@@ -310,23 +314,23 @@ def block_grid(plan: Plan, dc: DecloudConfig) -> tuple[list[Window], int, int]:
     return iter_blocks(plan.series.grid, _block_size(plan, dc, halo)), halo, fill_h
 
 
-def process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: Any,
+def process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: Any,
                   stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
     """One block into ``outputs`` (anything with :meth:`OutputSet.write`), its counts added to ``stats``."""
-    _process_block(plan, reader, dc, cfg, outputs, stats, win, halo, fill_h)
+    _process_block(plan, reader, dc, restorer, outputs, stats, win, halo, fill_h)
 
 
-def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
+def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: OutputSet,
                     stats: list[DateStats], progress: Callable[[int, int], None] | None) -> None:
     halo, fill_h = _halo(plan, dc)
     blocks = iter_blocks(plan.series.grid, _block_size(plan, dc, halo))
     for done, win in enumerate(blocks, 1):
-        _process_block(plan, reader, dc, cfg, outputs, stats, win, halo, fill_h)
+        _process_block(plan, reader, dc, restorer, outputs, stats, win, halo, fill_h)
         if progress is not None:
             progress(done, len(blocks))
 
 
-def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
+def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: OutputSet,
                    stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
     series = plan.series
     n = len(series.dates)
@@ -387,7 +391,7 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
         quality = np.where(own[inner] == NODATA, Q_NODATA, Q_CLEAR).astype(np.uint8)
         source = np.where(own[inner] == NODATA, -1, 0).astype(np.int32)
         if need_fr[inner_in_fr].any():
-            values, q_fr, src_fr = _fill_date(plan, dc, cfg, t, refl, cls, own, need_fr, fr)
+            values, q_fr, src_fr = _fill_date(plan, dc, restorer, t, refl, cls, own, need_fr, fr)
             need_in = need_fr[inner_in_fr]
             v_in = values[(slice(None), *inner_in_fr)]
             q_in = q_fr[inner_in_fr]
@@ -447,7 +451,7 @@ def _count_origin(st: DateStats, what: str, origin: np.ndarray, sel: np.ndarray)
         setattr(st, key, getattr(st, key) + int((sel & (origin == code)).sum()))
 
 
-def _fill_date(plan: Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np.ndarray], cls: np.ndarray,
+def _fill_date(plan: Plan, dc: DecloudConfig, restorer: RestorerConfig, t: int, refl: list[np.ndarray], cls: np.ndarray,
                own: np.ndarray, need: np.ndarray, fr: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Values (B, h, w), quality flags and source-date keys for date ``t`` over the fill region ``fr``."""
     series = plan.series
@@ -493,7 +497,7 @@ def _fill_date(plan: Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np
         if dc.fill.inpaint in ("telea", "navier-stokes"):
             patch = inpaint_classical(known, rest, method=dc.fill.inpaint, radius=dc.fill.inpaint_radius)
         elif dc.fill.inpaint == "diffusion":
-            patch = inpaint_diffusion(known, rest, restorer_cfg=cfg.restorer)
+            patch = inpaint_diffusion(known, rest, restorer_cfg=restorer)
         else:
             patch = np.full(values.shape, np.nan, np.float32)
         ok = rest & np.isfinite(patch).all(axis=0)

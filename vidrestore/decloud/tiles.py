@@ -138,7 +138,7 @@ def compute_tile(task: TileTask, *, plan: Any, reader: Any, cfg: Config) -> Tile
     t0 = time.perf_counter()
     stats = [DateStats(name=e.name, date="") for e in plan.series.dates]
     sink = TileSink()
-    process_block(plan, reader, cfg.decloud, cfg, sink, stats, task.window, task.halo, task.fill_h)
+    process_block(plan, reader, cfg.decloud, cfg.restorer, sink, stats, task.window, task.halo, task.fill_h)
     path = Path(task.path)
     digest = sink.save(path)
     counts = [{k: int(getattr(s, k)) for k in COUNTS} for s in stats]
@@ -207,7 +207,7 @@ class TiledJob:
         self.computed: list[int] = []
         self.reused: list[int] = []
 
-    def run_blocks(self, plan: Any, reader: Any, dc: Any, cfg: Config, outputs: Any, stats: list[DateStats],
+    def run_blocks(self, plan: Any, reader: Any, dc: Any, restorer: Any, outputs: Any, stats: list[DateStats],
                    progress: Callable[[int, int], None] | None) -> None:
         """The engine's block step: compute the missing tiles, then write every tile into ``outputs``."""
         windows, halo, fill_h = block_grid(plan, dc)
@@ -231,7 +231,7 @@ class TiledJob:
         if self.reused:
             log.info("resuming %s: %d of %d tiles already done; %d to compute", man.workdir, len(self.reused),
                      len(tiles), len(tasks))
-        run = {"run": len(man.data["runs"]) + 1, "started": mf.now_iso(), "engine": cfg.jobs.engine,
+        run = {"run": len(man.data["runs"]) + 1, "started": mf.now_iso(), "engine": self.cfg.jobs.engine,
                "done_before": list(self.reused), "computed": self.computed}
         man.data["runs"].append(run)
         man.save()
@@ -248,11 +248,11 @@ class TiledJob:
                 progress(done["n"], len(tiles))
 
         try:
-            if cfg.jobs.engine == "ray":
-                _run_ray(tasks, plan=plan, cfg=cfg, on_result=record)
+            if self.cfg.jobs.engine == "ray":
+                _run_ray(tasks, plan=plan, cfg=self.cfg, on_result=record)
             else:
                 for task in tasks:
-                    record(compute_tile(task, plan=plan, reader=reader, cfg=cfg))
+                    record(compute_tile(task, plan=plan, reader=reader, cfg=self.cfg))
         except BaseException:
             finished = sum(e["status"] == "done" for e in tiles)
             if finished:
