@@ -13,7 +13,9 @@ every field is declared with :func:`knob`, which stores its one-line explanation
     threshold: float = knob(0.2, "histogram distance (0..1) above which a cut may be declared")
 
 Read it back with :func:`help_of` (or ``field.metadata.get("help", "")``). The field's type
-annotation and default stay ordinary dataclass facts.
+annotation and default stay ordinary dataclass facts; a field whose type is itself a section
+dataclass is a nested section (``decloud.detect.*``), and its help says what the group is for.
+``vidrestore.config.key_rows`` flattens a whole config into (dotted key, value, default, help).
 
 Renames: a section module may declare ``RENAMES: dict[str, str]`` mapping an old dotted key
 (``"decloud.pattern"``) to its new dotted key (``"decloud.input.pattern"``). The loader
@@ -34,7 +36,8 @@ from typing import Any
 
 from vidrestore.errors import ConfigError
 
-__all__ = ["check", "choice", "check_rate", "suggest", "knob", "help_of", "apply_renames", "rename_key", "deprecation_line"]
+__all__ = ["apply_renames", "check", "check_rate", "choice", "deprecation_line", "help_of", "knob", "rename_key",
+           "suggest"]
 
 
 def check(key: str, ok: bool, message: str) -> None:
@@ -67,7 +70,7 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def knob(default: Any = dataclasses.MISSING, help: str = "", *,  # noqa: A002 - the metadata key's name
+def knob(default: Any = dataclasses.MISSING, help: str = "", *,
          factory: Any = dataclasses.MISSING) -> Any:
     """A dataclass field carrying its one-line help as ``metadata["help"]`` (see the module docstring).
 
@@ -138,7 +141,8 @@ def _copy_tree(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _copy_tree(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
-def apply_renames(data: Mapping[str, Any], renames: Mapping[str, str], *, where: str) -> tuple[dict[str, Any], list[str]]:
+def apply_renames(data: Mapping[str, Any], renames: Mapping[str, str], *,
+                  where: str) -> tuple[dict[str, Any], list[str]]:
     """Move every old key of ``data`` (one source: a file or the ``--set`` list) to its new key.
 
     Returns the rewritten copy and the old keys found, in table order. All old values are taken out

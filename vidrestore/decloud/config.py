@@ -29,7 +29,8 @@ class DecloudInput:
     band_order: tuple[str, ...] = knob((), "per-band files: band names in output order (default: natural sort)")
     bands_per_date: int = knob(0, "multi-date stack: bands of one date (0 = from the dates found in tags)")
     dates_from: str = knob("auto", "auto (name, then tags) | name | tags")
-    date_format: str | None = knob(None, "strptime format of the date in names, e.g. \"%Y%j\" (default: YYYYMMDD forms)")
+    date_format: str | None = knob(None, "strptime format of the date in names, e.g. \"%Y%j\" (default: YYYYMMDD "
+                                         "forms)")
     reproject: bool = knob(False, "warp dates on another CRS/grid onto the first date's grid instead of refusing them")
     resampling: str = knob("cubic", "cubic | bilinear: sub-pixel alignment and reprojection")
     reflectance_scale: float = knob(0.0, "value of reflectance 1.0 (--scale); 0 = from dtype (255, 10000, 1), or for "

@@ -12,7 +12,8 @@ from vidrestore.sections import check, choice, knob
 
 @dataclass(frozen=True)
 class FlowConfig:
-    method: str = knob("auto", "auto | dis | raft-small | raft-large | farneback")
+    method: str = knob("auto", "auto (RAFT when its weights are present offline, else DIS) | dis | raft-small | raft-"
+                               "large | farneback")
     weights: str | None = knob(None, "RAFT checkpoint path (else resolved from the registry)")
     iterations: int = knob(12, "RAFT update iterations")
     dis_preset: str = knob("medium", "DIS preset: fast | medium (ultrafast allowed)")
@@ -20,7 +21,8 @@ class FlowConfig:
                                               "full res)")
     downscale: float = knob(1.0, "estimate flow at 1/downscale resolution, then upsample")
     occlusion_threshold: float = knob(1.0, "forward-backward consistency tolerance (px, plus a relative term)")
-    scene_cut: bool = knob(True, "detect scene cuts so alignment never crosses one")
+    scene_cut: bool = knob(True, "detect scene cuts so alignment never crosses one (interpolation repeats the nearest"
+                                 " frame at a cut)")
     scene_cut_threshold: float = knob(0.2, "histogram distance (0..1) above which a cut may be declared (see "
                                            "flow/scenecut.py)")
 

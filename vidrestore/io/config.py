@@ -29,11 +29,12 @@ class IOConfig:
 class EncodeConfig:
     backend: str = knob("pyav", "pyav | ffmpeg (system ffmpeg through ffmpeg-python)")
     codec: str = knob("auto", "auto = libx264 (8-bit) / libx265 or libx264 10-bit (>8-bit); or any encoder name")
-    crf: int | None = knob(15, "quality for x264/x265/vp9/av1 (None = encoder default)")
+    crf: int | None = knob(15, "quality for x264/x265/vp9/av1 (None = encoder default); 15 is visually lossless for "
+                               "most material, 0 with libx264 is lossless")
     preset: str | None = knob("medium", "encoder speed preset where the encoder has one")
     pix_fmt: str = knob("auto", "auto = yuv420p (8-bit) / yuv420p10le (>8-bit); or any pixel format")
-    audio: str = knob("copy", "copy | aac | none")
-    subtitles: str = knob("copy", "copy | none")
+    audio: str = knob("copy", "copy (audio packets copied bit-exactly) | aac | none")
+    subtitles: str = knob("copy", "copy (subtitle packets copied bit-exactly) | none")
     threads: int = knob(0, "encoder threads; 0 = automatic")
     options: dict[str, str] = knob(help="extra encoder options", factory=dict)
 

@@ -13,19 +13,25 @@ from vidrestore.sections import check, choice, knob
 
 @dataclass(frozen=True)
 class RestorerConfig:
-    name: str = knob("none", "none | realesr-animevideov3 | RealESRGAN_x4plus | ... | diffusion")
+    name: str = knob("none", "none | realesr-animevideov3 | RealESRGAN_x4plus | ... | diffusion; GAN weights as the "
+                             "official .pth or their ncnn conversion ('vidrestore weights import-ncnn')")
     weights: str | None = knob(None, "explicit weights path")
     scale: float = knob(1.0, "output scale (native model scale, then resized like Real-ESRGAN's outscale)")
-    tile: int = knob(0, "tile size in input pixels; 0 = whole frame")
+    tile: int = knob(0, "tile size in input pixels; 0 = whole frame (GAN: out of memory halves the tile "
+                        "automatically; diffusion: latent tiles fused with Gaussian weights at every step)")
     tile_overlap: int = knob(16, "pixels each tile overlaps its neighbours (blended, so tile seams do not show)")
     batch: int = knob(1, "frames per model call")
-    precision: str = knob("auto", "auto | fp32 | bf16 | fp16")
-    cpu_kernel: str = knob("auto", "GAN 3x3 convolutions on the CPU in fp32: auto | onednn | winograd (NNPACK)")
+    precision: str = knob("auto", "auto | fp32 | bf16 | fp16; auto: GAN fp16 on GPU, bf16 on CPUs with native bf16, "
+                                  "else fp32, and fp32 for >8-bit sources; diffusion fp16 on CUDA, fp32 on CPU")
+    cpu_kernel: str = knob("auto", "GAN 3x3 convolutions on the CPU in fp32: auto (winograd where NNPACK runs, one "
+                                   "frame per core; else onednn) | onednn | winograd (NNPACK)")
     device: str = knob("auto", "auto | cpu | cuda | cuda:N")
     model_path: str | None = knob(None, "diffusion: local diffusers folder")
-    steps: int = knob(20, "diffusion sampler steps")
-    strength: float = knob(0.5, "diffusion img2img start strength")
-    seed: int = knob(0, "diffusion: random seed of the sampler noise (same seed, same output)")
+    steps: int = knob(20, "diffusion sampler steps for a full run; img2img runs int(steps * strength) of them")
+    strength: float = knob(0.5, "diffusion img2img start strength: 1 = from pure noise, lower keeps more of the "
+                                "input's structure")
+    seed: int = knob(0, "diffusion: random seed; same seed, same input -> same output (noise is a function of seed, "
+                        "frame and position)")
     denoise: float | None = knob(None, "realesr-general-x4v3: blend with the wdn weights (0 weak .. 1 strong)")
 
     def __post_init__(self) -> None:
