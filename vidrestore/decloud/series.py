@@ -6,7 +6,7 @@ Three layouts are understood:
     one multi-band raster per date (a folder, a list file, or several paths); the date comes from
     the file name or its tags.
 ``bands``
-    one single-band raster per band and date, grouped by ``decloud.pattern``, a template with
+    one single-band raster per band and date, grouped by ``decloud.input.pattern``, a template with
     ``{date}`` and ``{band}`` (``*`` matches anything), e.g. ``"S2A_{date}_{band}.tif"``.
 ``stack``
     one raster holding all dates, date-major (the bands of date 1, then of date 2, ...); dates come
