@@ -206,7 +206,7 @@ def _decloud_overrides(spec: JobSpec) -> list[str]:
     o = spec.options
     out = list(spec.overrides)
     if o.get("pattern"):
-        out.append(f"decloud.pattern={json.dumps(o['pattern'])}")
+        out.append(f"decloud.input.pattern={json.dumps(o['pattern'])}")
     if o.get("bands"):
         bands = o["bands"] if isinstance(o["bands"], Mapping) else parse_band_map(str(o["bands"]))
         out.append(f"decloud.bands={json.dumps(dict(bands))}")
@@ -218,19 +218,19 @@ def _decloud_overrides(spec: JobSpec) -> list[str]:
         if o.get(key):
             out.append(f"decloud.{key}={_int_list(key, o[key])}")
     if o.get("composite"):
-        out.append(f"decloud.composite={o['composite']}")
+        out.append(f"decloud.output.composite={o['composite']}")
     if o.get("reproject"):
-        out.append("decloud.reproject=true")
+        out.append("decloud.input.reproject=true")
     if o.get("detector"):
-        out.append(f"decloud.detector={o['detector']}")
+        out.append(f"decloud.detect.detector={o['detector']}")
     if o.get("scale") is not None:
         scale = float(o["scale"])
         if not scale > 0:
             raise ConfigError(f"--scale {scale:g}: must be > 0 (the pixel value meaning reflectance 1)")
-        out.append(f"decloud.reflectance_scale={scale!r}")
-    for flag in ("dry_run", "cog", "stac"):
+        out.append(f"decloud.input.reflectance_scale={scale!r}")
+    for key, flag in (("dry_run", "dry_run"), ("output.cog", "cog"), ("output.stac", "stac")):
         if o.get(flag):
-            out.append(f"decloud.{flag}=true")
+            out.append(f"decloud.{key}=true")
     return [*out, *_job_overrides(spec)]
 
 

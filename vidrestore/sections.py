@@ -13,7 +13,9 @@ every field is declared with :func:`knob`, which stores its one-line explanation
     threshold: float = knob(0.2, "histogram distance (0..1) above which a cut may be declared")
 
 Read it back with :func:`help_of` (or ``field.metadata.get("help", "")``). The field's type
-annotation and default stay ordinary dataclass facts.
+annotation and default stay ordinary dataclass facts; a field whose type is itself a section
+dataclass is a nested section (``decloud.detect.*``), and its help says what the group is for.
+``vidrestore.config.key_rows`` flattens a whole config into (dotted key, value, default, help).
 
 Renames: a section module may declare ``RENAMES: dict[str, str]`` mapping an old dotted key
 (``"decloud.pattern"``) to its new dotted key (``"decloud.input.pattern"``). The loader
@@ -29,11 +31,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Iterable, Mapping
+from fractions import Fraction
 from typing import Any
 
 from vidrestore.errors import ConfigError
 
-__all__ = ["check", "choice", "suggest", "knob", "help_of", "apply_renames", "rename_key", "deprecation_line"]
+__all__ = ["apply_renames", "check", "check_rate", "choice", "deprecation_line", "help_of", "knob", "rename_key",
+           "suggest"]
 
 
 def check(key: str, ok: bool, message: str) -> None:
@@ -49,13 +53,24 @@ def choice(key: str, value: object, choices: Iterable[str]) -> None:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}{suggest(str(value), choices)}")
 
 
+def check_rate(key: str, value: str | None, example: str) -> None:
+    """Refuse a frame rate that is not a positive number or fraction (None means "not set")."""
+    if value is None:
+        return
+    try:
+        ok = Fraction(str(value)) > 0
+    except (ValueError, ZeroDivisionError):
+        ok = False
+    check(key, ok, f"must be a positive rate like {example}, got {value!r}")
+
+
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """``" (did you mean 'x'?)"`` for the closest candidate, or ``""``."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def knob(default: Any = dataclasses.MISSING, help: str = "", *,  # noqa: A002 - the metadata key's name
+def knob(default: Any = dataclasses.MISSING, help: str = "", *,
          factory: Any = dataclasses.MISSING) -> Any:
     """A dataclass field carrying its one-line help as ``metadata["help"]`` (see the module docstring).
 
@@ -126,7 +141,8 @@ def _copy_tree(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _copy_tree(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
-def apply_renames(data: Mapping[str, Any], renames: Mapping[str, str], *, where: str) -> tuple[dict[str, Any], list[str]]:
+def apply_renames(data: Mapping[str, Any], renames: Mapping[str, str], *,
+                  where: str) -> tuple[dict[str, Any], list[str]]:
     """Move every old key of ``data`` (one source: a file or the ``--set`` list) to its new key.
 
     Returns the rewritten copy and the old keys found, in table order. All old values are taken out

@@ -267,7 +267,7 @@ def _clear_rows() -> list[BenchRow]:
         with tempfile.TemporaryDirectory(prefix="decloud-clear-") as tmp:
             inputs, series = write_series(src, Path(tmp) / "in", covers=(0.0,))
             cfg = load_config(preset="decloud", overrides=("decloud.bands={red: 1, green: 2, blue: 3}",
-                                                           "decloud.quicklook=false"))
+                                                           "decloud.output.quicklook=false"))
             run_decloud([Path(tmp) / "in"], Path(tmp) / "out", cfg=cfg)
             alt = []
             for k, p in enumerate(inputs):
@@ -288,7 +288,7 @@ def _clear_rows() -> list[BenchRow]:
             import shutil
 
             shutil.rmtree(Path(tmp) / "in" / "masks")
-            cfg = load_config(preset="decloud", overrides=("decloud.quicklook=false",))
+            cfg = load_config(preset="decloud", overrides=("decloud.output.quicklook=false",))
             run_decloud([Path(tmp) / "in"], Path(tmp) / "out", cfg=cfg)
             alt = []
             for p in sorted((Path(tmp) / "in").glob("*.tif")):

@@ -1,6 +1,6 @@
 """Cloud-Optimized GeoTIFF outputs (``--cog``) and a validator for them.
 
-The outputs are written block by block as ordinary tiled GeoTIFFs; with ``decloud.cog`` each image
+The outputs are written block by block as ordinary tiled GeoTIFFs; with ``decloud.output.cog`` each image
 output is then rewritten by GDAL's COG driver (through rasterio) before it is moved into place:
 internal 512 px tiles, overviews down to one tile, the IFDs of the full image and its overviews at
 the head of the file, then the tile data smallest overview first, so a GIS client reading over HTTP

@@ -20,10 +20,14 @@ Tests, in the spirit of ACCA/Fmask and its multi-temporal variant (Tmask):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vidrestore.decloud.masks import CLEAR, CLOUD, NODATA, SHADOW, buffer_classes, dilate
+
+if TYPE_CHECKING:
+    from vidrestore.decloud.config import DecloudConfig
 
 VISIBLE = ("blue", "green", "red")
 REGISTRATION_TOLERANCE = 0  # px: residual misregistration/resampling blur the temporal test forgives
@@ -48,21 +52,20 @@ class DetectParams:
     sure_area: int = 16
 
     @classmethod
-    def from_config(cls, cfg: object, *, scale: float = 1.0, detector: str | None = None) -> "DetectParams":
-        """From a DecloudConfig; ``scale`` shrinks pixel distances (overview detection); ``detector``
-        is the one chosen for the run (``decloud.detector`` may say auto)."""
-        g = getattr
-        det = detector or g(cfg, "detector", "spectral")
+    def from_config(cls, dc: DecloudConfig, *, scale: float = 1.0, detector: str | None = None) -> DetectParams:
+        """The one place detection reads the config: ``decloud.detect.*`` plus the top-level ``buffer``
+        and ``probability_threshold``. ``scale`` shrinks pixel distances (overview detection);
+        ``detector`` is the one chosen for the run (``decloud.detect.detector`` may say auto)."""
+        d = dc.detect
+        det = detector or d.detector
         return cls(
-            detector="spectral" if det == "auto" else det, product_level=g(cfg, "product_level", "l1c"),
-            learned_probability=g(cfg, "learned_probability", 0.5),
-            probability_threshold=g(cfg, "probability_threshold", 0.4),
-            sure_area=int(round(g(cfg, "sure_area", 16) * scale * scale)),
-            brightness_threshold=g(cfg, "brightness_threshold"), whiteness_threshold=g(cfg, "whiteness_threshold"),
-            hot_threshold=g(cfg, "hot_threshold"), temporal_threshold=g(cfg, "temporal_threshold"),
-            shadow_threshold=g(cfg, "shadow_threshold"),
-            shadow_search=int(round(g(cfg, "shadow_search") * scale)),
-            min_dates_temporal=g(cfg, "min_dates_temporal"), buffer=int(round(g(cfg, "buffer") * scale)),
+            detector="spectral" if det == "auto" else det, product_level=d.product_level,
+            learned_probability=d.learned_probability, probability_threshold=dc.probability_threshold,
+            sure_area=int(round(d.sure_area * scale * scale)),
+            brightness_threshold=d.brightness_threshold, whiteness_threshold=d.whiteness_threshold,
+            hot_threshold=d.hot_threshold, temporal_threshold=d.temporal_threshold,
+            shadow_threshold=d.shadow_threshold, shadow_search=int(round(d.shadow_search * scale)),
+            min_dates_temporal=d.min_dates_temporal, buffer=int(round(dc.buffer * scale)),
         )
 
 

@@ -23,11 +23,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidrestore.config import Config, DecloudConfig
 from vidrestore.decloud.align import Shift, shift_image, shift_mask
 from vidrestore.decloud.dates import date_key, date_label, days_between
 from vidrestore.decloud.detect import DetectParams
@@ -38,6 +37,11 @@ from vidrestore.decloud.output import OutputSet, check_out_dir, output_name
 from vidrestore.decloud.plan import Plan, classes_for, make_plan
 from vidrestore.decloud.raster import SeriesReader, Window, iter_blocks
 from vidrestore.decloud.series import Series, discover_series, resolve_band_roles
+
+if TYPE_CHECKING:
+    from vidrestore.config import Config
+    from vidrestore.decloud.config import DecloudConfig
+    from vidrestore.restore.config import RestorerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +115,7 @@ class DecloudResult:
 
 
 
-#: ``block_runner(plan, reader, dc, cfg, outputs, stats, progress)``: what writes every block into
+#: ``block_runner(plan, reader, dc, restorer, outputs, stats, progress)``: what writes every block into
 #: ``outputs`` (default :func:`_process_blocks`; the resumable tiled job of :mod:`.tiles` passes its own).
 BlockRunner = Callable[..., None]
 
@@ -132,7 +136,7 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
     scale = reflectance_scale(dc, series.dtype, detector=detector[0])
     out_dir = Path(out_dir)
     with rasterio.Env(GDAL_CACHEMAX=dc.gdal_cache_mb), \
-            SeriesReader(series, resampling=dc.resampling, mask_kind=dc.mask_type,
+            SeriesReader(series, resampling=dc.input.resampling, mask_kind=dc.mask_type,
                          mask_kwargs=mask_kwargs(dc)) as reader:
         plan = make_plan(series, reader, dc, roles, scale, detector)
         stats = [DateStats(name=e.name, date=date_label(e.date), shift=plan.shifts[i],
@@ -142,28 +146,28 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
         _check_side_outputs(out_dir, dc, overwrite, series)
         with outputs:
             outputs.open()
-            (block_runner or _process_blocks)(plan, reader, dc, cfg, outputs, stats, progress)
-            if dc.cog:
+            (block_runner or _process_blocks)(plan, reader, dc, cfg.restorer, outputs, stats, progress)
+            if dc.output.cog:
                 from vidrestore.decloud.cog import make_cogs
 
                 make_cogs(outputs, keys=[k for k in outputs.keys() if k.startswith("img:")])
             finals = outputs.commit()
     seconds = time.perf_counter() - t0
     mpd = series.grid.width * series.grid.height * len(series.dates) / 1e6 / max(seconds, 1e-9)
-    composite = out_dir / f"composite_{dc.composite}.tif" if dc.composite != "none" else None
+    composite = out_dir / f"composite_{dc.output.composite}.tif" if dc.output.composite != "none" else None
     result = DecloudResult(outputs=finals, stats=stats, seconds=seconds, megapixel_dates_per_s=mpd,
                            reference=series.dates[plan.ref].name, composite=composite, detector=plan.detector,
                            detector_why=plan.detector_why, scale=plan.scale)
     from vidrestore.decloud.report import write_quicklook, write_report
 
-    if dc.stac:
+    if dc.output.stac:
         from vidrestore.decloud.stac import write_items
 
         result.outputs.extend(write_items(out_dir, series, stats, dc, overwrite=overwrite))
-    if dc.report:
+    if dc.output.report:
         result.report = write_report(out_dir, series, stats, result, dc)
         result.outputs.extend([result.report, result.report.with_suffix(".txt")])
-    if dc.quicklook and not dc.dry_run:
+    if dc.output.quicklook and not dc.dry_run:
         result.quicklook = write_quicklook(out_dir, series, plan.roles, dc, overwrite=True)
         result.outputs.append(result.quicklook)
     logger.info("decloud: %d dates, %dx%d px, %.1f s (%.2f megapixel-dates/s); %d outputs in %s",
@@ -177,9 +181,9 @@ def _check_side_outputs(out_dir: Path, dc: DecloudConfig, overwrite: bool, serie
     from vidrestore.decloud.report import QUICKLOOK_NAME, REPORT_NAME
     from vidrestore.errors import OutputError
 
-    names = ([REPORT_NAME, Path(REPORT_NAME).with_suffix(".txt").name] if dc.report else []) + \
-        ([QUICKLOOK_NAME] if dc.quicklook and not dc.dry_run else [])
-    if dc.stac and series is not None:
+    names = ([REPORT_NAME, Path(REPORT_NAME).with_suffix(".txt").name] if dc.output.report else []) + \
+        ([QUICKLOOK_NAME] if dc.output.quicklook and not dc.dry_run else [])
+    if dc.output.stac and series is not None:
         from vidrestore.decloud.stac import item_paths
 
         names += [p.name for p in item_paths(out_dir, series)]
@@ -199,25 +203,25 @@ def pick_detector(dc: DecloudConfig, roles: dict[str, int]) -> tuple[str, str]:
     from vidrestore.decloud.learned import DetectorUnavailable, choose_detector
     from vidrestore.errors import ConfigError
 
-    if dc.detect == "never":
-        return "spectral", "decloud.detect=never: no detection"
+    if dc.detect.mode == "never":
+        return "spectral", "decloud.detect.mode=never: no detection"
     try:
-        name, why = choose_detector(dc.detector, roles)
+        name, why = choose_detector(dc.detect.detector, roles)
     except DetectorUnavailable as err:
         raise ConfigError(str(err)) from err
-    if dc.detector == "auto":
-        logger.info("decloud.detector=auto -> %s (%s)", name, why)
+    if dc.detect.detector == "auto":
+        logger.info("decloud.detect.detector=auto -> %s (%s)", name, why)
     return name, why
 
 
 def reflectance_scale(dc: DecloudConfig, dtype: str, *, detector: str = "spectral") -> float | None:
-    """Pixel value that means reflectance 1 (``decloud.reflectance_scale``, else 255 / 10000 / 1 by dtype).
+    """Pixel value that means reflectance 1 (``decloud.input.reflectance_scale``, else 255 / 10000 / 1 by dtype).
 
     None for csmask on integer data without a set scale: the plan learns it from the band statistics
     (a model trained on reflectance must see reflectance; integer units differ between providers).
     """
-    if dc.reflectance_scale > 0:
-        return float(dc.reflectance_scale)
+    if dc.input.reflectance_scale > 0:
+        return float(dc.input.reflectance_scale)
     if detector == "csmask" and np.dtype(dtype).kind in "iu":
         return None
     d = np.dtype(dtype)
@@ -257,28 +261,28 @@ def _declare_outputs(series: Series, plan: Plan, dc: DecloudConfig, out_dir: Pat
         count = series.aux_count
         descs = tuple(date_label(d.date) for d in series.dates) if count > 1 else (date_label(e.date),)
         date_tags = {"DECLOUD_DATE": date_label(e.date)} if count == 1 else {}
-        outs.add_new(f"mask:{e.aux_stem}", f"{e.aux_stem}{dc.mask_suffix}.tif", grid=series.grid, count=count,
+        outs.add_new(f"mask:{e.aux_stem}", f"{e.aux_stem}{dc.output.mask_suffix}.tif", grid=series.grid, count=count,
                      dtype="uint8", nodata=NODATA, descriptions=descs,
                      tags={"DECLOUD_CLASSES": MASK_LEGEND, **date_tags})
-        if dc.write_source and not dc.dry_run:
+        if dc.output.write_source and not dc.dry_run:
             outs.add_new(f"source:{e.aux_stem}", f"{e.aux_stem}_source.tif", grid=series.grid, count=count,
                          dtype="int32", nodata=-1, descriptions=descs,
                          tags={"DECLOUD_SOURCE": "acquisition date (YYYYMMDD) a filled pixel was taken from "
                                                  "(the nearest of the dates used); 0 = not filled in time",
                                **date_tags})
-        if dc.write_quality and not dc.dry_run:
+        if dc.output.write_quality and not dc.dry_run:
             outs.add_new(f"quality:{e.aux_stem}", f"{e.aux_stem}_quality.tif", grid=series.grid, count=count,
                          dtype="uint8", nodata=Q_NODATA, descriptions=descs,
                          tags={"DECLOUD_QUALITY": QUALITY_LEGEND, **date_tags})
-    if dc.composite != "none" and not dc.dry_run:
+    if dc.output.composite != "none" and not dc.dry_run:
         ref = series.dates[plan.ref]
         nodata = series.nodata[0]
         if nodata is None and np.dtype(series.dtype).kind == "f":
             nodata = float("nan")  # holes no date sees stay NaN, and GIS tools read them as no data
-        outs.add_new("composite", f"composite_{dc.composite}.tif", grid=series.grid, count=series.num_bands,
+        outs.add_new("composite", f"composite_{dc.output.composite}.tif", grid=series.grid, count=series.num_bands,
                      dtype=series.dtype, nodata=nodata, like=ref.bands[0].path,
                      descriptions=tuple(series.band_names),
-                     tags={"DECLOUD_COMPOSITE": dc.composite, "DECLOUD_REFERENCE_DATE": date_label(ref.date),
+                     tags={"DECLOUD_COMPOSITE": dc.output.composite, "DECLOUD_REFERENCE_DATE": date_label(ref.date),
                            "DECLOUD_DATES": ",".join(date_label(e.date) for e in series.dates)})
     return outs
 
@@ -289,8 +293,8 @@ def _declare_outputs(series: Series, plan: Plan, dc: DecloudConfig, out_dir: Pat
 def _halo(plan: Plan, dc: DecloudConfig) -> tuple[int, int]:
     """(total halo, fill halo) in px."""
     shift_h = int(math.ceil(max((s.magnitude for s in plan.shifts), default=0.0))) + 2
-    detect_h = dc.buffer + (dc.shadow_search if any(plan.use_detection) else 0)
-    fill_h = max(dc.regression_radius if dc.regression == "local" else 0, 24 if dc.inpaint != "none" else 0)
+    detect_h = dc.buffer + (dc.detect.shadow_search if any(plan.use_detection) else 0)
+    fill_h = max(dc.fill.regression_radius if dc.fill.regression == "local" else 0, 24 if dc.fill.inpaint != "none" else 0)
     return shift_h + detect_h + fill_h, fill_h
 
 
@@ -310,23 +314,23 @@ def block_grid(plan: Plan, dc: DecloudConfig) -> tuple[list[Window], int, int]:
     return iter_blocks(plan.series.grid, _block_size(plan, dc, halo)), halo, fill_h
 
 
-def process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: Any,
+def process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: Any,
                   stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
     """One block into ``outputs`` (anything with :meth:`OutputSet.write`), its counts added to ``stats``."""
-    _process_block(plan, reader, dc, cfg, outputs, stats, win, halo, fill_h)
+    _process_block(plan, reader, dc, restorer, outputs, stats, win, halo, fill_h)
 
 
-def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
+def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: OutputSet,
                     stats: list[DateStats], progress: Callable[[int, int], None] | None) -> None:
     halo, fill_h = _halo(plan, dc)
     blocks = iter_blocks(plan.series.grid, _block_size(plan, dc, halo))
     for done, win in enumerate(blocks, 1):
-        _process_block(plan, reader, dc, cfg, outputs, stats, win, halo, fill_h)
+        _process_block(plan, reader, dc, restorer, outputs, stats, win, halo, fill_h)
         if progress is not None:
             progress(done, len(blocks))
 
 
-def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Config, outputs: OutputSet,
+def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: OutputSet,
                    stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
     series = plan.series
     n = len(series.dates)
@@ -341,7 +345,7 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
         refl.append(data)
         file_cls.append(reader.read_mask(entry, ext))
     # co-register onto the reference grid, then classify there
-    aligned = np.stack([r if s.is_zero else shift_image(r, s.dx, s.dy, interpolation=dc.resampling)
+    aligned = np.stack([r if s.is_zero else shift_image(r, s.dx, s.dy, interpolation=dc.input.resampling)
                         for r, s in zip(refl, plan.shifts)])
     fc_aligned = [None if f is None else (f if s.is_zero else shift_mask(f, s.dx, s.dy, fill=NODATA))
                   for f, s in zip(file_cls, plan.shifts)]
@@ -387,7 +391,7 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
         quality = np.where(own[inner] == NODATA, Q_NODATA, Q_CLEAR).astype(np.uint8)
         source = np.where(own[inner] == NODATA, -1, 0).astype(np.int32)
         if need_fr[inner_in_fr].any():
-            values, q_fr, src_fr = _fill_date(plan, dc, cfg, t, refl, cls, own, need_fr, fr)
+            values, q_fr, src_fr = _fill_date(plan, dc, restorer, t, refl, cls, own, need_fr, fr)
             need_in = need_fr[inner_in_fr]
             v_in = values[(slice(None), *inner_in_fr)]
             q_in = q_fr[inner_in_fr]
@@ -403,7 +407,7 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, cfg: Con
         st.filled_one += int((quality == Q_ONE).sum())
         st.inpainted += int((quality == Q_INPAINT).sum())
         st.unfilled += int((quality == Q_UNFILLED).sum())
-    if dc.composite != "none" and not dc.dry_run:
+    if dc.output.composite != "none" and not dc.dry_run:
         comp = _composite(aligned, classes_ref, dc, plan, inner, halo)
         outputs.write("composite", _to_file_values(comp * plan.scale, series, keep_nan=True), row=win.row,
                       col=win.col)
@@ -447,7 +451,7 @@ def _count_origin(st: DateStats, what: str, origin: np.ndarray, sel: np.ndarray)
         setattr(st, key, getattr(st, key) + int((sel & (origin == code)).sum()))
 
 
-def _fill_date(plan: Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np.ndarray], cls: np.ndarray,
+def _fill_date(plan: Plan, dc: DecloudConfig, restorer: RestorerConfig, t: int, refl: list[np.ndarray], cls: np.ndarray,
                own: np.ndarray, need: np.ndarray, fr: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Values (B, h, w), quality flags and source-date keys for date ``t`` over the fill region ``fr``."""
     series = plan.series
@@ -470,14 +474,13 @@ def _fill_date(plan: Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np
             m = int(math.ceil(max(abs(dx), abs(dy)))) + 3
             h, w = refl[u].shape[1:]
             a0, a1, b0, b1 = max(r0 - m, 0), min(r1 + m, h), max(c0 - m, 0), min(c1 + m, w)
-            moved = shift_image(refl[u][:, a0:a1, b0:b1], dx, dy, interpolation=dc.resampling)
+            moved = shift_image(refl[u][:, a0:a1, b0:b1], dx, dy, interpolation=dc.input.resampling)
             return moved[:, r0 - a0:r1 - a0, c0 - b0:c1 - b0]
 
         sources.append(Source(index=u, days=days_between(series.dates[t].date, entry.date),
                               clear=lambda rs, cs, u=u: cls[u][fr][rs, cs] == CLEAR, values=values,
                               fit=lambda u=u: plan.fit(t, u)))
-    params = FillParams(sources_per_side=dc.sources_per_side, max_days=dc.max_days, regression=dc.regression,
-                        regression_radius=dc.regression_radius)
+    params = FillParams.from_section(dc.fill)
     res = temporal_fill(target, target_clear, need, sources, params)
     quality = np.full(need.shape, Q_CLEAR, np.uint8)
     quality[need & (res.sides == 2)] = Q_BOTH
@@ -491,10 +494,10 @@ def _fill_date(plan: Plan, dc: DecloudConfig, cfg: Config, t: int, refl: list[np
     if rest.any():
         known = np.where(target_clear[None], target, np.nan)
         known = np.where(np.isfinite(values), values, known)
-        if dc.inpaint in ("telea", "navier-stokes"):
-            patch = inpaint_classical(known, rest, method=dc.inpaint, radius=dc.inpaint_radius)
-        elif dc.inpaint == "diffusion":
-            patch = inpaint_diffusion(known, rest, restorer_cfg=cfg.restorer)
+        if dc.fill.inpaint in ("telea", "navier-stokes"):
+            patch = inpaint_classical(known, rest, method=dc.fill.inpaint, radius=dc.fill.inpaint_radius)
+        elif dc.fill.inpaint == "diffusion":
+            patch = inpaint_diffusion(known, rest, restorer_cfg=restorer)
         else:
             patch = np.full(values.shape, np.nan, np.float32)
         ok = rest & np.isfinite(patch).all(axis=0)
@@ -545,9 +548,9 @@ def _write_date(outputs: OutputSet, series: Series, dc: DecloudConfig, t: int, w
         outputs.write(_img_key(path), img[rows], row=win.row, col=win.col, bands=idx)
     band = [entry.aux_band]
     outputs.write(f"mask:{entry.aux_stem}", cls[None], row=win.row, col=win.col, bands=band)
-    if dc.write_source:
+    if dc.output.write_source:
         outputs.write(f"source:{entry.aux_stem}", source[None], row=win.row, col=win.col, bands=band)
-    if dc.write_quality:
+    if dc.output.write_quality:
         outputs.write(f"quality:{entry.aux_stem}", quality[None], row=win.row, col=win.col, bands=band)
 
 
@@ -563,12 +566,12 @@ def _composite(aligned: np.ndarray, classes: np.ndarray, dc: DecloudConfig, plan
     import warnings
 
     clear = classes == CLEAR
-    if dc.composite == "median":
+    if dc.output.composite == "median":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             comp = np.nanmedian(np.where(clear[:, None], aligned, np.nan), axis=0)
     else:
-        cap = float(max(2 * dc.shadow_search, 10))
+        cap = float(max(2 * dc.detect.shadow_search, 10))
         cover = np.array([1.0 - (plan.ov_classes[i] == CLEAR).mean() for i in range(len(classes))], np.float32)
         score = np.full(classes.shape, -np.inf, np.float32)
         for i in range(len(classes)):
@@ -582,8 +585,8 @@ def _composite(aligned: np.ndarray, classes: np.ndarray, dc: DecloudConfig, plan
         comp = np.take_along_axis(aligned, best[None, None].repeat(aligned.shape[1], axis=1), axis=0)[0]
         comp[:, ~any_clear] = np.nan
     hole = ~np.isfinite(comp).all(axis=0) & np.isfinite(aligned).all(axis=1).any(axis=0)
-    if hole.any() and dc.inpaint in ("telea", "navier-stokes"):
-        patch = inpaint_classical(comp.astype(np.float32), hole, method=dc.inpaint, radius=dc.inpaint_radius)
+    if hole.any() and dc.fill.inpaint in ("telea", "navier-stokes"):
+        patch = inpaint_classical(comp.astype(np.float32), hole, method=dc.fill.inpaint, radius=dc.fill.inpaint_radius)
         comp = np.where(np.isfinite(patch), patch, comp)
     return comp[(slice(None), *inner)].astype(np.float32)
 

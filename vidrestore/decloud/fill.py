@@ -23,8 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from vidrestore.decloud.config import DecloudFill
 
 MIN_DAYS = 1.0 / 24.0  # two acquisitions an hour apart still weigh finitely
 
@@ -37,6 +41,13 @@ class FillParams:
     regression_radius: int = 10
     prior: float = 20.0  # pixels' worth of trust in the global line
     rim: int = 3  # px next to any cloud/shadow left out of the regression (undetected haze lives there)
+
+    @classmethod
+    def from_section(cls, fill: DecloudFill) -> FillParams:
+        """The one place filling reads the config (``decloud.fill.*``); ``prior`` and ``rim`` are the
+        algorithm's own constants, not knobs."""
+        return cls(sources_per_side=fill.sources_per_side, max_days=fill.max_days, regression=fill.regression,
+                   regression_radius=fill.regression_radius)
 
 
 @dataclass

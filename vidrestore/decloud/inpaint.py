@@ -89,11 +89,11 @@ def inpaint_diffusion(values: np.ndarray, hole: np.ndarray, *, restorer_cfg: Any
     mapped back. Known pixels are not changed by the model (DDNM projection) and are not returned.
     """
     if not getattr(restorer_cfg, "model_path", None):
-        raise ConfigError("decloud.inpaint=diffusion needs a diffusion model folder: --set restorer.model_path=DIR")
+        raise ConfigError("decloud.fill.inpaint=diffusion needs a diffusion model folder: --set restorer.model_path=DIR")
     try:
         from vidrestore.restore.diffusion import inpaint as diffusion_inpaint
     except ImportError as err:
-        raise ConfigError(f"decloud.inpaint=diffusion: the diffusion restorer cannot be imported ({err})") from err
+        raise ConfigError(f"decloud.fill.inpaint=diffusion: the diffusion restorer cannot be imported ({err})") from err
     import torch
 
     b, h, w = values.shape

@@ -64,17 +64,17 @@ def choose_detector(requested: str, roles: dict[str, int]) -> tuple[str, str]:
     exactly that input), then csmask when blue/green/red/NIR are, else the spectral tests.
     """
     if requested == "spectral":
-        return "spectral", "decloud.detector=spectral"
+        return "spectral", "decloud.detect.detector=spectral"
     if requested in ("csmask", "s2cloudless"):
         if not package_installed(requested):
             pkg = "ukis-csmask onnxruntime" if requested == "csmask" else "s2cloudless"
-            raise DetectorUnavailable(f"decloud.detector={requested}: the package is not installed "
+            raise DetectorUnavailable(f"decloud.detect.detector={requested}: the package is not installed "
                                       f"(pip install {pkg}, or pip install 'vidrestore[geo]')")
         lack = missing_roles(requested, roles)
         if lack:
-            raise DetectorUnavailable(f"decloud.detector={requested}: bands {', '.join(lack)} are not mapped "
+            raise DetectorUnavailable(f"decloud.detect.detector={requested}: bands {', '.join(lack)} are not mapped "
                                       f"(--bands {','.join(f'{r}=N' for r in lack)})")
-        return requested, f"decloud.detector={requested}"
+        return requested, f"decloud.detect.detector={requested}"
     reasons = []
     for name in ("s2cloudless", "csmask"):
         lack = missing_roles(name, roles)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from vidrestore.config import DecloudConfig
+from vidrestore.decloud.config import DecloudConfig
 from vidrestore.decloud.align import Shift, combine_shifts, correlation_at, estimate_shift, refine_shift, shift_image, \
     shift_mask
 from vidrestore.decloud.detect import (
@@ -50,7 +50,7 @@ class Plan:
     ov_classes: np.ndarray  # (T, h, w)
     use_detection: list[bool]  # per date
     azimuths: list[float | None] = field(default_factory=list)  # per date: where shadows fall from clouds
-    detector: str = "spectral"  # the detector the run uses (decloud.detector resolved)
+    detector: str = "spectral"  # the detector the run uses (decloud.detect.detector resolved)
     detector_why: str = ""
     pair_fits: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
     sample: tuple[np.ndarray, np.ndarray] | None = None
@@ -280,7 +280,7 @@ def make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: di
         logger.info("reflectance scale learned from the band statistics: %.4g (pass --scale to set it)", scale)
     ov = raw / np.float32(scale)
     file_cls = [reader.read_mask_overview(e, shape) for e in series.dates]
-    use_det = [dc.detect == "always" or (dc.detect == "auto" and file_cls[i] is None) for i in range(n)]
+    use_det = [dc.detect.mode == "always" or (dc.detect.mode == "auto" and file_cls[i] is None) for i in range(n)]
     lacking = [r for r in ("blue", "green", "red") if r not in roles]
     if any(use_det) and lacking:
         # a single index (NDVI) or unnamed bands: a cloud cannot be told from a change of the land
@@ -310,8 +310,8 @@ def make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: di
     params_ov = DetectParams.from_config(dc, scale=factor, detector=detector[0])
     buffer_ov = int(round(dc.buffer * factor))
     shifts = [Shift() for _ in range(n)]
-    align = dc.align and min(series.grid.width, series.grid.height) >= MIN_ALIGN_SIDE
-    if dc.align and not align:
+    align = dc.align.enabled and min(series.grid.width, series.grid.height) >= MIN_ALIGN_SIDE
+    if dc.align.enabled and not align:
         logger.info("scene smaller than %d px: dates are not co-registered", MIN_ALIGN_SIDE)
     if align:
         # round 1: phase correlation with only no-data and mask files excluded (clouds of one date do
@@ -328,9 +328,9 @@ def make_plan(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: di
         classes = classes_for(ov_al, fc_al, use_det, roles, params_ov, gains, buffer_ov)
     # regressions on misregistered pixels are diluted (slopes pulled towards 0): fit on the co-registered overview
     gains = fit_normalisation(ov_al, classes == CLEAR)
-    azimuths: list[float | None] = [dc.shadow_azimuth] * n
+    azimuths: list[float | None] = [dc.detect.shadow_azimuth] * n
     if any(use_det):
-        azimuths = shadow_azimuths(normalise(ov_al, gains), classes, roles, params_ov, fixed=dc.shadow_azimuth)
+        azimuths = shadow_azimuths(normalise(ov_al, gains), classes, roles, params_ov, fixed=dc.detect.shadow_azimuth)
         for e, a in zip(series.dates, azimuths):
             logger.debug("%s: shadows searched %s", e.name, "all around clouds" if a is None else f"towards {a:.0f} deg")
     return Plan(series=series, roles=roles, scale=scale, shifts=shifts, ref=ref, gains=gains, ov=ov_al,
@@ -361,14 +361,14 @@ def _gate_learned(ov: np.ndarray, file_cls: list[np.ndarray | None], roles: dict
     norm = normalise(ov, gains)
     spectral = detect_stack(norm, roles, params, valid=valid)
     if detector[0] == "csmask":
-        learned = detect_csmask(ov, roles, valid, level=dc.product_level, min_probability=dc.learned_probability)
+        learned = detect_csmask(ov, roles, valid, level=dc.detect.product_level, min_probability=dc.detect.learned_probability)
     else:
         learned = np.where(s2cloudless_clouds(ov, roles, valid, threshold=dc.probability_threshold), CLOUD, CLEAR)
     share = learned_agreement(norm, learned, spectral, roles, params, valid)
     if share < AUTO_AGREEMENT:
         why = (f"auto: {detector[0]} flagged pixels of which only {100 * share:.0f} % are transient in this series "
                f"(< {100 * AUTO_AGREEMENT:.0f} %): out of its domain here, spectral tests used instead")
-        logger.warning("decloud.detector=%s", why)
+        logger.warning("decloud.detect.detector=%s", why)
         return "spectral", why
     return detector[0], f"{detector[1]}; {100 * share:.0f} % of its detections confirmed by the series"
 
@@ -379,7 +379,7 @@ def _realign(ov: np.ndarray, file_cls: list[np.ndarray | None], shifts: list[Shi
     if all(s.is_zero for s in shifts):
         return ov, file_cls
     fy, fx = shape[0] / series.grid.height, shape[1] / series.grid.width
-    ov_al = np.stack([o if s.is_zero else shift_image(o, s.dx * fx, s.dy * fy, interpolation=dc.resampling)
+    ov_al = np.stack([o if s.is_zero else shift_image(o, s.dx * fx, s.dy * fy, interpolation=dc.input.resampling)
                       for o, s in zip(ov, shifts)])
     fc_al = [None if f is None else shift_mask(f, s.dx * fx, s.dy * fy, fill=NODATA) for f, s in zip(file_cls, shifts)]
     return ov_al, fc_al
@@ -438,7 +438,7 @@ def _align(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: dict[
     With ``classes`` (reference-grid overview classes, round 2): clouds/shadows masked, phase
     correlation again, then Lucas-Kanade polishing (:func:`~vidrestore.decloud.align.refine_shift`).
     """
-    chips = _chip_windows(series, dc.align_chip)
+    chips = _chip_windows(series, dc.align.chip)
 
     def chip_data(i: int, win: Window) -> tuple[np.ndarray, np.ndarray]:
         _, data = reader.read(series.dates[i], win)
@@ -465,8 +465,8 @@ def _align(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: dict[
             est = estimate_shift(rimg, mimg, ref_bad=rbad, mov_bad=mbad)
             if classes is not None and est.response >= MIN_RESPONSE:
                 est = refine_shift(rimg, mimg, est, ref_bad=rbad, mov_bad=mbad)
-            if est.magnitude > dc.max_shift:
-                logger.debug("%s: chip peak at %.1f px is beyond decloud.max_shift; ignored", entry.name, est.magnitude)
+            if est.magnitude > dc.align.max_shift:
+                logger.debug("%s: chip peak at %.1f px is beyond decloud.align.max_shift; ignored", entry.name, est.magnitude)
                 est = Shift(0.0, 0.0, max(est.response, MIN_RESPONSE))
             elif not est.is_zero and not _improves(rimg, mimg, est, rbad, mbad):
                 # the peak was noise: shifting does not make the dates agree better, so this chip votes for 0
@@ -478,9 +478,9 @@ def _align(series: Series, reader: SeriesReader, dc: DecloudConfig, roles: dict[
                 logger.info("%s: too few clear pixels or too little texture to measure a shift; taken as aligned",
                             entry.name)
             s = start[i] if start else Shift()
-        elif s.magnitude > dc.max_shift:
-            logger.warning("%s: measured shift %.1f px exceeds decloud.max_shift=%g; assumed aligned",
-                           entry.name, s.magnitude, dc.max_shift)
+        elif s.magnitude > dc.align.max_shift:
+            logger.warning("%s: measured shift %.1f px exceeds decloud.align.max_shift=%g; assumed aligned",
+                           entry.name, s.magnitude, dc.align.max_shift)
             s = Shift()
         elif classes is not None:
             logger.info("%s: shift dx=%+.2f dy=%+.2f px (peak %.2f)", entry.name, s.dx, s.dy, s.response)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vidrestore.config import DecloudConfig
+from vidrestore.decloud.config import DecloudConfig
 from vidrestore.decloud.dates import date_label
 from vidrestore.decloud.masks import CLOUD, NODATA, SHADOW
 from vidrestore.decloud.output import output_name
@@ -28,6 +28,15 @@ def _atomic_text(path: Path, text: str) -> None:
     from vidrestore.io import safety
 
     safety.atomic_write(path, text, overwrite=True, inputs=safety.RUN.roots, what="decloud report")
+
+
+def _settings(dc: DecloudConfig) -> dict[str, object]:
+    """The knobs that decide what changed, under the report's flat names (kept when the config
+    keys moved into sections, so readers of earlier reports keep working)."""
+    return {"detect": dc.detect.mode, "detector": dc.detect.detector, "mask_type": dc.mask_type, "buffer": dc.buffer,
+            "align": dc.align.enabled, "regression": dc.fill.regression, "regression_radius": dc.fill.regression_radius,
+            "sources_per_side": dc.fill.sources_per_side, "max_days": dc.fill.max_days, "inpaint": dc.fill.inpaint,
+            "composite": dc.output.composite}
 
 
 def write_report(out_dir: Path, series: Series, stats: list[Any], result: Any, dc: DecloudConfig) -> Path:
@@ -55,9 +64,7 @@ def write_report(out_dir: Path, series: Series, stats: list[Any], result: Any, d
         "dry_run": dc.dry_run,
         "detector": getattr(result, "detector", "spectral"), "detector_why": getattr(result, "detector_why", ""),
         "reflectance_scale": getattr(result, "scale", None),
-        "settings": {k: getattr(dc, k) for k in ("detect", "detector", "mask_type", "buffer", "align", "regression",
-                                                  "regression_radius", "sources_per_side", "max_days",
-                                                  "inpaint", "composite")},
+        "settings": _settings(dc),
         "per_date": rows,
         "totals": {k: int(sum(r[k] for r in rows)) for k in (
             "valid_px", "cloud_px", "shadow_px", "filled_both_sides_px", "filled_one_side_px", "inpainted_px",
@@ -135,14 +142,14 @@ def write_quicklook(out_dir: Path, series: Series, roles: dict[str, int], dc: De
     import rasterio
     from rasterio.enums import Resampling
 
-    shape = _thumb_shape(series, dc.quicklook_size)
+    shape = _thumb_shape(series, dc.output.quicklook_size)
     bands = _display_bands(series, roles)
     befores, afters, masks = [], [], []
     for e in series.dates:
         refs = [e.bands[k] for k in bands]
         befores.append(_read_thumb([(r.path, r.band) for r in refs], shape))
         afters.append(_read_thumb([(out_dir / output_name(r.path), r.band) for r in refs], shape))
-        with rasterio.open(out_dir / f"{e.aux_stem}{dc.mask_suffix}.tif") as ds:
+        with rasterio.open(out_dir / f"{e.aux_stem}{dc.output.mask_suffix}.tif") as ds:
             masks.append(ds.read(e.aux_band, out_shape=shape, resampling=Resampling.mode))
     stack = np.stack(befores)
     lo = np.array([np.nanpercentile(stack[:, k], 2) if np.isfinite(stack[:, k]).any() else 0.0

@@ -6,14 +6,14 @@ Three layouts are understood:
     one multi-band raster per date (a folder, a list file, or several paths); the date comes from
     the file name or its tags.
 ``bands``
-    one single-band raster per band and date, grouped by ``decloud.pattern``, a template with
+    one single-band raster per band and date, grouped by ``decloud.input.pattern``, a template with
     ``{date}`` and ``{band}`` (``*`` matches anything), e.g. ``"S2A_{date}_{band}.tif"``.
 ``stack``
     one raster holding all dates, date-major (the bands of date 1, then of date 2, ...); dates come
     from the band descriptions/tags or a dataset tag ``DATES`` ("2020-01-01,2020-01-11,...").
 
 Every date must share the first date's CRS, transform, size, dtype and band count: an odd file
-is refused naming it, or, with ``decloud.reproject``, warped onto the first date's grid.
+is refused naming it, or, with ``decloud.input.reproject``, warped onto the first date's grid.
 Dates are sorted in time; the series keeps each file's own name for the outputs.
 """
 
@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vidrestore.config import DecloudConfig
+from vidrestore.decloud.config import DecloudConfig
 from vidrestore.decloud.dates import date_from_tags, format_regex, parse_date_text
 from vidrestore.errors import ConfigError, MediaError
 
@@ -121,7 +121,7 @@ def discover_series(inputs: Sequence[str | Path], cfg: DecloudConfig) -> Series:
     elif any(p.suffix.lower() == ".json" for p in paths):
         odd = next(p for p in paths if p.suffix.lower() == ".json")
         raise MediaError(odd, "STAC Item JSON files and rasters cannot be mixed in one series")
-    elif cfg.pattern:
+    elif cfg.input.pattern:
         entries = _group_by_pattern(paths, cfg, strict=not from_folder)
         layout = "bands"
     elif len(paths) == 1:
@@ -255,7 +255,7 @@ def _expand_inputs(inputs: Sequence[str | Path], cfg: DecloudConfig) -> tuple[li
 def _looks_auxiliary(path: Path, cfg: DecloudConfig) -> bool:
     """Files a folder scan must skip: our own outputs and the user's mask files."""
     stem = path.stem
-    if stem.endswith(cfg.mask_suffix) or any(stem.endswith(s) for s in AUX_SUFFIXES):
+    if stem.endswith(cfg.output.mask_suffix) or any(stem.endswith(s) for s in AUX_SUFFIXES):
         return True
     if stem.startswith("composite_") or path.name.startswith("."):
         return True
@@ -305,17 +305,17 @@ def _open_meta(path: Path) -> dict[str, Any]:
 
 def _date_of(path: Path, meta: dict[str, Any] | None, cfg: DecloudConfig) -> datetime:
     date = None
-    if cfg.dates_from in ("auto", "name"):
-        date = parse_date_text(path.stem, cfg.date_format)
-    if date is None and cfg.dates_from in ("auto", "tags"):
+    if cfg.input.dates_from in ("auto", "name"):
+        date = parse_date_text(path.stem, cfg.input.date_format)
+    if date is None and cfg.input.dates_from in ("auto", "tags"):
         meta = meta or _open_meta(path)
-        date = date_from_tags(meta["tags"], cfg.date_format)
+        date = date_from_tags(meta["tags"], cfg.input.date_format)
         if date is None and meta["band_tags"]:
-            date = date_from_tags(meta["band_tags"][0], cfg.date_format)
+            date = date_from_tags(meta["band_tags"][0], cfg.input.date_format)
     if date is None:
-        where = {"auto": "its name or tags", "name": "its name", "tags": "its tags"}[cfg.dates_from]
+        where = {"auto": "its name or tags", "name": "its name", "tags": "its tags"}[cfg.input.dates_from]
         raise MediaError(path, f"no acquisition date in {where} (name files like scene_20200131.tif, "
-                               "or set decloud.date_format, e.g. --set decloud.date_format=%Y%j)")
+                               "or set decloud.input.date_format, e.g. --set decloud.input.date_format=%Y%j)")
     return date
 
 
@@ -327,11 +327,11 @@ def _single_date(path: Path, cfg: DecloudConfig) -> DateEntry:
 
 
 def _group_by_pattern(paths: list[Path], cfg: DecloudConfig, *, strict: bool) -> list[DateEntry]:
-    pattern = cfg.pattern or ""
+    pattern = cfg.input.pattern or ""
     if "{date}" not in pattern or "{band}" not in pattern:
-        raise ConfigError(f"decloud.pattern {pattern!r}: needs both {{date}} and {{band}}, "
+        raise ConfigError(f"decloud.input.pattern {pattern!r}: needs both {{date}} and {{band}}, "
                           "e.g. S2_{date}_{band}.tif")
-    date_rx = format_regex(cfg.date_format) if cfg.date_format else r"[0-9][0-9T:_.-]*[0-9]"
+    date_rx = format_regex(cfg.input.date_format) if cfg.input.date_format else r"[0-9][0-9T:_.-]*[0-9]"
     rx = re.compile(_template_regex(pattern, {"date": date_rx, "band": r"[A-Za-z0-9]+?"}))
     groups: dict[str, dict[str, Path]] = {}
     stems: dict[str, str] = {}
@@ -339,7 +339,7 @@ def _group_by_pattern(paths: list[Path], cfg: DecloudConfig, *, strict: bool) ->
         m = rx.fullmatch(p.name)
         if m is None:
             if strict:
-                raise MediaError(p, f"name does not match decloud.pattern {cfg.pattern!r}")
+                raise MediaError(p, f"name does not match decloud.input.pattern {cfg.input.pattern!r}")
             logger.debug("skipping %s: does not match the pattern", p)
             continue
         token, band = m["date"], m["band"]
@@ -351,9 +351,9 @@ def _group_by_pattern(paths: list[Path], cfg: DecloudConfig, *, strict: bool) ->
             s, e = m.span("band")
             stems[token] = _strip_separators(Path(p.name[:s] + p.name[e:]).stem)
     if not groups:
-        raise MediaError(paths[0].parent, f"no file matches decloud.pattern {cfg.pattern!r}")
+        raise MediaError(paths[0].parent, f"no file matches decloud.input.pattern {cfg.input.pattern!r}")
     all_bands = sorted({b for g in groups.values() for b in g}, key=_natural_key)
-    order = list(cfg.band_order) or all_bands
+    order = list(cfg.input.band_order) or all_bands
     entries = []
     for token, bands in groups.items():
         missing = [b for b in order if b not in bands]
@@ -361,11 +361,11 @@ def _group_by_pattern(paths: list[Path], cfg: DecloudConfig, *, strict: bool) ->
             any_file = next(iter(bands.values()))
             raise MediaError(any_file.parent / any_file.name,
                              f"date {token} lacks band(s) {', '.join(missing)} that other dates have")
-        date = parse_date_text(token, cfg.date_format) if cfg.dates_from != "tags" else None
+        date = parse_date_text(token, cfg.input.date_format) if cfg.input.dates_from != "tags" else None
         if date is None:
-            date = date_from_tags(_open_meta(bands[order[0]])["tags"], cfg.date_format)
+            date = date_from_tags(_open_meta(bands[order[0]])["tags"], cfg.input.date_format)
         if date is None:
-            raise MediaError(bands[order[0]], f"{token!r} is not a date (set decloud.date_format, e.g. %Y%j)")
+            raise MediaError(bands[order[0]], f"{token!r} is not a date (set decloud.input.date_format, e.g. %Y%j)")
         refs = tuple(BandRef(bands[b], 1) for b in order)
         entries.append(DateEntry(date=date, bands=refs, mask=None, aux_stem=stems[token], aux_band=1,
                                  name=stems[token]))
@@ -389,9 +389,9 @@ def _split_stack(path: Path, cfg: DecloudConfig) -> list[DateEntry]:
         d = None
         desc = meta["descriptions"][i]
         if desc:
-            d = parse_date_text(desc, cfg.date_format)
+            d = parse_date_text(desc, cfg.input.date_format)
         if d is None:
-            d = date_from_tags(meta["band_tags"][i], cfg.date_format)
+            d = date_from_tags(meta["band_tags"][i], cfg.input.date_format)
         per_band.append(d)
     dates: list[datetime]
     if all(d is not None for d in per_band):
@@ -408,15 +408,15 @@ def _split_stack(path: Path, cfg: DecloudConfig) -> list[DateEntry]:
                                    "descriptions or a dataset tag DATES=2020-01-01,2020-01-11,..., or give one "
                                    "file per date")
         dates = listed
-    nb = cfg.bands_per_date or (count // len(dates) if dates and count % len(dates) == 0 else 0)
+    nb = cfg.input.bands_per_date or (count // len(dates) if dates and count % len(dates) == 0 else 0)
     if nb <= 0 or nb * len(dates) != count:
         raise MediaError(path, f"{count} bands do not split into {len(dates)} dates "
-                               f"(decloud.bands_per_date={cfg.bands_per_date})")
-    if cfg.bands_per_date and all(d is not None for d in per_band):
+                               f"(decloud.input.bands_per_date={cfg.input.bands_per_date})")
+    if cfg.input.bands_per_date and all(d is not None for d in per_band):
         for t in range(len(dates)):
             if len({per_band[t * nb + b] for b in range(nb)}) != 1:
                 raise MediaError(path, f"bands {t * nb + 1}..{t * nb + nb} do not share one date "
-                                       f"(decloud.bands_per_date={nb})")
+                                       f"(decloud.input.bands_per_date={nb})")
     entries = []
     for t, d in enumerate(dates):
         refs = tuple(BandRef(path, t * nb + b + 1) for b in range(nb))
@@ -429,7 +429,7 @@ def _dates_tag(tags: dict[str, str], cfg: DecloudConfig) -> list[datetime] | Non
     for key, value in tags.items():
         if key.upper() in ("DATES", "TIMESTAMPS", "ACQUISITION_DATES", "TIMES"):
             parts = [s for s in re.split(r"[,;\s]+", value.strip("[]")) if s]
-            parsed = [parse_date_text(s.strip("'\""), cfg.date_format) for s in parts]
+            parsed = [parse_date_text(s.strip("'\""), cfg.input.date_format) for s in parts]
             if parts and all(p is not None for p in parsed):
                 return parsed  # type: ignore[return-value]
     return None
@@ -480,7 +480,7 @@ def _validate(entries: list[DateEntry], layout: str, cfg: DecloudConfig,
                                          f"({first.name}); convert it first")
             problem = grid.mismatch(m["grid"])
             if problem is not None:
-                if not cfg.reproject:
+                if not cfg.input.reproject:
                     raise MediaError(b.path, f"{problem} (first date {first.name}); pass --reproject to warp "
                                              "it onto the first date's grid")
                 odd = True
@@ -508,8 +508,8 @@ def _validate(entries: list[DateEntry], layout: str, cfg: DecloudConfig,
     elif layout == "stack":
         band_names = tuple(f"band{b + 1}" for b in range(nb))
     elif layout == "bands":
-        m = re.compile(_template_regex(cfg.pattern or "", {
-            "date": format_regex(cfg.date_format) if cfg.date_format else r"[0-9][0-9T:_.-]*[0-9]",
+        m = re.compile(_template_regex(cfg.input.pattern or "", {
+            "date": format_regex(cfg.input.date_format) if cfg.input.date_format else r"[0-9][0-9T:_.-]*[0-9]",
             "band": r"[A-Za-z0-9]+?"}))
         band_names = tuple(m.fullmatch(b.path.name)["band"] for b in out[0].bands)  # type: ignore[index]
     else:
@@ -537,7 +537,7 @@ def _attach_masks(series: Series, cfg: DecloudConfig) -> Series:
         found = [q for q in sorted(folder.iterdir()) if q.is_file() and q.suffix.lower() in RASTER_SUFFIXES]
         by_date: list[tuple[datetime, Path]] = []
         for q in found:
-            d = parse_date_text(q.stem, cfg.date_format)
+            d = parse_date_text(q.stem, cfg.input.date_format)
             if d is not None:
                 by_date.append((d, q))
         for e in series.dates:
@@ -548,7 +548,7 @@ def _attach_masks(series: Series, cfg: DecloudConfig) -> Series:
     if missing:
         logger.warning("%d date(s) have no mask file (%s%s); they are %s", len(missing), ", ".join(missing[:3]),
                        " ..." if len(missing) > 3 else "",
-                       "left unmasked" if cfg.detect == "never" else "detected from their bands")
+                       "left unmasked" if cfg.detect.mode == "never" else "detected from their bands")
     return Series(layout=series.layout, dates=tuple(out), band_names=series.band_names, grid=series.grid,
                   dtype=series.dtype, nodata=series.nodata, files=series.files, aux_count=series.aux_count,
                   meta=series.meta)
@@ -609,7 +609,7 @@ def _mask_by_template(e: DateEntry, spec: str, series: Series, cfg: DecloudConfi
         for q in sorted(folder.iterdir()):
             m = rx.fullmatch(q.name)
             if m:
-                d = parse_date_text(m["date"], cfg.date_format)
+                d = parse_date_text(m["date"], cfg.input.date_format)
                 if d is not None:
                     candidates.append((d, q))
     found = _match_date(e.date, candidates)

@@ -1,4 +1,4 @@
-"""STAC Items: one per output date (``decloud.stac``), and STAC Item JSON files accepted as input.
+"""STAC Items: one per output date (``decloud.output.stac``), and STAC Item JSON files accepted as input.
 
 Output: ``<stem>.stac.json`` beside each output date, a STAC 1.x Item (pystac) whose assets are the
 declouded image file(s) (role ``data``), its mask (``data-mask``: 0 clear, 1 cloud, 2 shadow, 255 no
@@ -90,16 +90,16 @@ def item_for_date(out_dir: Path, series: Any, t: int, st: Any, dc: Any) -> Any:
     if not dc.dry_run:
         for p in files:
             key = "data" if len(files) == 1 else Path(output_name(p)).stem
-            item.add_asset(key, pystac.Asset(href=output_name(p), media_type=pystac.MediaType.COG if dc.cog
+            item.add_asset(key, pystac.Asset(href=output_name(p), media_type=pystac.MediaType.COG if dc.output.cog
                                              else pystac.MediaType.GEOTIFF, roles=["data"],
                                              title=f"declouded {e.name}"))
-    aux = [("mask", f"{e.aux_stem}{dc.mask_suffix}.tif", ["data-mask", "metadata"],
+    aux = [("mask", f"{e.aux_stem}{dc.output.mask_suffix}.tif", ["data-mask", "metadata"],
             "0 clear, 1 cloud, 2 cloud shadow, 255 no data", True)]
     aux.append(("quality", f"{e.aux_stem}_quality.tif", ["metadata", "quality"],
                 "0 clear, 1 filled from both sides in time, 2 one side, 3 inpainted, 4 unfilled, 255 no data",
-                dc.write_quality and not dc.dry_run))
+                dc.output.write_quality and not dc.dry_run))
     aux.append(("source", f"{e.aux_stem}_source.tif", ["metadata", "date"], "acquisition date (YYYYMMDD) "
-                "a filled pixel came from", dc.write_source and not dc.dry_run))
+                "a filled pixel came from", dc.output.write_source and not dc.dry_run))
     for key, name, roles, desc, present in aux:
         if present:
             item.add_asset(key, pystac.Asset(href=name, media_type=pystac.MediaType.GEOTIFF, roles=roles,

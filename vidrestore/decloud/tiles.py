@@ -138,7 +138,7 @@ def compute_tile(task: TileTask, *, plan: Any, reader: Any, cfg: Config) -> Tile
     t0 = time.perf_counter()
     stats = [DateStats(name=e.name, date="") for e in plan.series.dates]
     sink = TileSink()
-    process_block(plan, reader, cfg.decloud, cfg, sink, stats, task.window, task.halo, task.fill_h)
+    process_block(plan, reader, cfg.decloud, cfg.restorer, sink, stats, task.window, task.halo, task.fill_h)
     path = Path(task.path)
     digest = sink.save(path)
     counts = [{k: int(getattr(s, k)) for k in COUNTS} for s in stats]
@@ -158,7 +158,7 @@ def _ray_tile(task: TileTask, plan: Any, cfg: Config, threads: int) -> TileResul
     from vidrestore.decloud.engine import mask_kwargs
 
     with rasterio.Env(GDAL_CACHEMAX=dc.gdal_cache_mb), \
-            SeriesReader(plan.series, resampling=dc.resampling, mask_kind=dc.mask_type,
+            SeriesReader(plan.series, resampling=dc.input.resampling, mask_kind=dc.mask_type,
                          mask_kwargs=mask_kwargs(dc)) as reader:
         return compute_tile(task, plan=plan, reader=reader, cfg=cfg)
 
@@ -207,7 +207,7 @@ class TiledJob:
         self.computed: list[int] = []
         self.reused: list[int] = []
 
-    def run_blocks(self, plan: Any, reader: Any, dc: Any, cfg: Config, outputs: Any, stats: list[DateStats],
+    def run_blocks(self, plan: Any, reader: Any, dc: Any, restorer: Any, outputs: Any, stats: list[DateStats],
                    progress: Callable[[int, int], None] | None) -> None:
         """The engine's block step: compute the missing tiles, then write every tile into ``outputs``."""
         windows, halo, fill_h = block_grid(plan, dc)
@@ -231,7 +231,7 @@ class TiledJob:
         if self.reused:
             log.info("resuming %s: %d of %d tiles already done; %d to compute", man.workdir, len(self.reused),
                      len(tiles), len(tasks))
-        run = {"run": len(man.data["runs"]) + 1, "started": mf.now_iso(), "engine": cfg.jobs.engine,
+        run = {"run": len(man.data["runs"]) + 1, "started": mf.now_iso(), "engine": self.cfg.jobs.engine,
                "done_before": list(self.reused), "computed": self.computed}
         man.data["runs"].append(run)
         man.save()
@@ -248,11 +248,11 @@ class TiledJob:
                 progress(done["n"], len(tiles))
 
         try:
-            if cfg.jobs.engine == "ray":
-                _run_ray(tasks, plan=plan, cfg=cfg, on_result=record)
+            if self.cfg.jobs.engine == "ray":
+                _run_ray(tasks, plan=plan, cfg=self.cfg, on_result=record)
             else:
                 for task in tasks:
-                    record(compute_tile(task, plan=plan, reader=reader, cfg=cfg))
+                    record(compute_tile(task, plan=plan, reader=reader, cfg=self.cfg))
         except BaseException:
             finished = sum(e["status"] == "done" for e in tiles)
             if finished:
@@ -314,8 +314,8 @@ def _open_manifest(workdir: Path, *, resume: bool, identity: dict[str, Any], cfg
                 raise ResumeError(f"{workdir}: the inputs changed since the job started ({'; '.join(changes[:4])}"
                                   f"{'; ...' if len(changes) > 4 else ''}); cannot resume: restore them or remove the "
                                   "work directory to start over")
-            if old.data["config_hash"] != mf.config_hash(cfg_dict):
-                diffs = mf.config_changes(old.data.get("config", {}), mf.hashed_config(cfg_dict))
+            diffs = mf.resume_config_changes(old.data, cfg_dict)
+            if diffs:
                 raise ResumeError(f"{workdir}: the config differs from the interrupted job's ({'; '.join(diffs)}); "
                                   "cannot resume: use the same preset/--config/--set, or remove the work directory "
                                   "to start over")

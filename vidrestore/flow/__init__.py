@@ -30,7 +30,7 @@ from vidrestore.flow.warp import ALIGN_CORNERS, backward_warp, compose_flows, co
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.config import FlowConfig
+    from vidrestore.flow.config import FlowConfig
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,10 @@ def _raft(path: str | os.PathLike[str], size: str | None, cfg: FlowConfig,
                                  device=device)
 
 
+def _dis(cfg: FlowConfig) -> FlowEstimator:
+    return DISFlow(preset=cfg.dis_preset, downscale=cfg.downscale, finest_scale=cfg.dis_finest_scale)
+
+
 def build_flow_estimator(cfg: FlowConfig, *, device: str | torch.device = "cpu",
                          weights: str | os.PathLike[str] | None = None) -> FlowEstimator:
     """The estimator ``cfg.method`` names.
@@ -101,7 +105,7 @@ def build_flow_estimator(cfg: FlowConfig, *, device: str | torch.device = "cpu",
     if method not in METHODS:
         raise ConfigError(f"flow.method: {method!r} is not one of {', '.join(METHODS)}")
     if method == "dis":
-        return DISFlow(preset=cfg.dis_preset, downscale=cfg.downscale, finest_scale=cfg.dis_finest_scale)
+        return _dis(cfg)
     if method == "farneback":
         return FarnebackFlow(downscale=cfg.downscale)
     if method in ("raft-small", "raft-large"):
@@ -128,4 +132,4 @@ def build_flow_estimator(cfg: FlowConfig, *, device: str | torch.device = "cpu",
         return est
     log.info("flow: no RAFT weights found offline ('vidrestore weights fetch raft_small' gets them); "
              "using DIS %s", cfg.dis_preset)
-    return DISFlow(preset=cfg.dis_preset, downscale=cfg.downscale, finest_scale=cfg.dis_finest_scale)
+    return _dis(cfg)

@@ -34,7 +34,7 @@ from vidrestore.flow.scenecut import SceneCutDetector
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.config import FlowConfig
+    from vidrestore.flow.config import FlowConfig
 
 log = logging.getLogger(__name__)
 

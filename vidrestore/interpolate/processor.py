@@ -50,7 +50,8 @@ from vidrestore.types import Frame, VideoInfo
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.config import Config, InterpolateConfig
+    from vidrestore.config import Config
+    from vidrestore.interpolate.config import InterpolateConfig
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.flow.cache import FlowCache
     from vidrestore.interpolate.synthesis import FlowPair, FrameSynthesizer, PairState
@@ -465,17 +466,7 @@ def job_context(info: VideoInfo, table: FrameTable, cfg: Config) -> dict[str, An
 def build_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = None) -> FrameSynthesizer:
     from vidrestore.interpolate.synthesis import FrameSynthesizer, SynthesisParams
 
-    params = SynthesisParams(alpha=cfg.alpha, beta=cfg.beta, agreement_px=cfg.agreement_px,
-                             agreement_rel=cfg.agreement_rel, warp_mode=cfg.warp,
-                             use_acceleration=cfg.acceleration)
-    return FrameSynthesizer(params=params, refiner=refiner)
-
-
-def rife_params(cfg: InterpolateConfig) -> Any:
-    from vidrestore.interpolate.rife import RifeParams
-
-    return RifeParams(tta=cfg.rife_tta, fallback=cfg.rife_fallback, precision=cfg.rife_precision,
-                      scale=cfg.rife_scale)
+    return FrameSynthesizer(params=SynthesisParams.from_section(cfg), refiner=refiner)
 
 
 def _rife_device() -> str:
@@ -490,10 +481,11 @@ def choose_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = N
     from vidrestore.errors import WeightsNotFoundError
 
     if cfg.method in ("auto", "rife"):
-        from vidrestore.interpolate.rife import build_rife_synthesizer
+        from vidrestore.interpolate.rife import RifeParams, build_rife_synthesizer
 
         try:
-            synth = build_rife_synthesizer(cfg.rife_weights, params=rife_params(cfg), device=_rife_device())
+            synth = build_rife_synthesizer(cfg.rife_weights, params=RifeParams.from_section(cfg),
+                                           device=_rife_device())
         except WeightsNotFoundError as err:
             if cfg.method == "rife" or cfg.rife_weights is not None:
                 raise

@@ -39,6 +39,7 @@ from vidrestore.errors import ShapeError
 if TYPE_CHECKING:
     import torch
 
+    from vidrestore.interpolate.config import InterpolateConfig
     from vidrestore.interpolate.ifnet import IFNet
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,12 @@ class RifeParams:
             raise ValueError("RifeParams: region must be >= 1 and max_side >= 64")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ValueError(f"RifeParams.precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+
+    @classmethod
+    def from_section(cls, icfg: InterpolateConfig) -> RifeParams:
+        """The one place RIFE reads the config (``interpolate.rife_*``); the other fields are the
+        method's own constants, not knobs."""
+        return cls(tta=icfg.rife_tta, fallback=icfg.rife_fallback, precision=icfg.rife_precision, scale=icfg.rife_scale)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import torch
 
     from vidrestore.flow.base import FlowEstimator
+    from vidrestore.interpolate.config import InterpolateConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,12 @@ class SynthesisParams:
             raise ValueError("SynthesisParams: agreement_px must be > 0 and agreement_rel >= 0")
         if self.warp_mode not in ("bilinear", "bicubic"):
             raise ValueError(f"SynthesisParams.warp_mode must be bilinear or bicubic, got {self.warp_mode!r}")
+
+    @classmethod
+    def from_section(cls, icfg: InterpolateConfig) -> SynthesisParams:
+        """The one place the flow synthesizer reads the config (``interpolate.*``)."""
+        return cls(alpha=icfg.alpha, beta=icfg.beta, agreement_px=icfg.agreement_px, agreement_rel=icfg.agreement_rel,
+                   warp_mode=icfg.warp, use_acceleration=icfg.acceleration)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vidrestore.config import IOConfig
+from vidrestore.io.config import IOConfig
 from vidrestore.errors import ConfigError, MediaError
 from vidrestore.io import colors
 from vidrestore.io.images import ImageSequence

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from vidrestore.config import EncodeConfig
+from vidrestore.io.config import EncodeConfig
 from vidrestore.errors import ConfigError, MediaError, OutputError
 from vidrestore.io import colors
 from vidrestore.io.images import write_image

@@ -24,7 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from vidrestore.config import EncodeConfig
+from vidrestore.io.config import EncodeConfig
 from vidrestore.errors import MediaError, VidrestoreError
 from vidrestore.io.output import OutputTarget, commit_output, create_temp, discard_output
 from vidrestore.types import VideoInfo

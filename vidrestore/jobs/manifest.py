@@ -149,6 +149,30 @@ def config_changes(old: Mapping[str, Any], new: Mapping[str, Any], limit: int = 
     return diffs
 
 
+def resume_config_changes(data: Mapping[str, Any], cfg_dict: Mapping[str, Any]) -> list[str]:
+    """What differs between the config a manifest recorded and ``cfg_dict`` (``[]``: resumable).
+
+    A job started before a config key moved (see ``vidrestore.config.renames``) recorded it under
+    its old name: those keys are read under their new names, so renaming a key never blocks the
+    resume of a job that was interrupted across the upgrade.
+    """
+    if data.get("config_hash") == config_hash(cfg_dict):
+        return []
+    new = json.loads(json.dumps(hashed_config(cfg_dict), default=str))
+    old = _renamed_keys(data.get("config", {}))
+    if old == new:
+        return []
+    return config_changes(old, new) or ["the config hash differs"]
+
+
+def _renamed_keys(flat: Mapping[str, Any]) -> dict[str, Any]:
+    from vidrestore.config import renames
+    from vidrestore.sections import rename_key
+
+    table = renames()
+    return {rename_key(k, v, table)[0]: v for k, v in flat.items()}
+
+
 def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 

@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from vidrestore.config import JobsConfig, config_to_dict
+from vidrestore.config import config_to_dict
+from vidrestore.jobs.config import JobsConfig
 from vidrestore.errors import ConfigError, VidrestoreError
 from vidrestore.jobs.plan import FrameTable
 from vidrestore.jobs.worker import SegmentResult, SegmentTask, run_segment

@@ -156,8 +156,8 @@ def _check_resumable(man: mf.Manifest, *, input_path: str, target: OutputTarget,
                           f"({'; '.join(changes)}); cannot resume: restore the original input or remove the work "
                           "directory to start over")
     cfg_dict = config_to_dict(cfg)
-    if data["config_hash"] != mf.config_hash(cfg_dict):
-        diffs = mf.config_changes(data.get("config", {}), mf.hashed_config(cfg_dict))
+    diffs = mf.resume_config_changes(data, cfg_dict)
+    if diffs:
         raise ResumeError(f"{man.workdir}: the config differs from the interrupted job's ({'; '.join(diffs)}); "
                           "cannot resume: use the same preset/--config/--set, or remove the work directory to start over")
     want = _output_identity(target, codec)

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidrestore.config import FlowConfig, IOConfig
+from vidrestore.flow.config import FlowConfig
+from vidrestore.io.config import IOConfig
 from vidrestore.errors import ConfigError, MediaError
 from vidrestore.metrics.fidelity import psnr, ssim
 from vidrestore.metrics.temporal import nanmean

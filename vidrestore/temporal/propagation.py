@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     import torch
 
     from vidrestore.flow.base import FlowEstimator
+    from vidrestore.flow.config import FlowConfig
+    from vidrestore.temporal.config import TemporalConfig
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,14 @@ class PropagationParams:
         return cls(past=past, future=window - 1 - past, strength=strength, error_scale=error_scale,
                    occlusion_threshold=occlusion_threshold, noise_gate=noise_gate, noise_cap=noise_cap,
                    flicker_offset=flicker_offset)
+
+    @classmethod
+    def from_section(cls, temporal: TemporalConfig, flow: FlowConfig) -> PropagationParams:
+        """The one place GAN temporal fusion reads the config: ``temporal.*`` and the
+        ``flow.occlusion_threshold`` its masks use."""
+        return cls.from_window(temporal.window, strength=temporal.strength, error_scale=temporal.error_scale,
+                               occlusion_threshold=flow.occlusion_threshold, noise_gate=temporal.noise_gate,
+                               noise_cap=temporal.noise_cap, flicker_offset=temporal.flicker_offset)
 
     @property
     def warmup(self) -> int:
