@@ -1,12 +1,12 @@
 """The ``film`` config section: archival film cleaning (``--preset film``), one nested section per step.
 
 Each knob lives in the step it tunes (``film.dust.threshold``, ``film.scratch.max_width`` ...) with
-its check and its help (the field's comment). A step is switched off with ``film.<step>.enabled:
-false``, or in short ``--set film.<step>=false``. Intensities are in [0, 1] units of the frame's
+its check and its help. A step is switched off with ``film.<step>.enabled: false``; the old
+``--set film.<step>=false`` (deflicker, dust, scratches, denoise) still does it. Intensities are in [0, 1] units of the frame's
 range; ``radius`` neighbours on each side are aligned with the ``flow`` section's estimator and
 never across a scene cut. The film stage takes this section alone (never the whole config).
 
-The flat keys of earlier releases (``film.dust_threshold``, ``film.scratches``, ``film.regrain`` ...)
+The flat keys of earlier releases (``film.dust_threshold``, ``film.dust: false``, ``film.regrain`` ...)
 still load: :data:`RENAMES` maps each to its place here, and the loader prints one deprecation line
 for each one it meets.
 """
@@ -24,7 +24,7 @@ from vidrestore.errors import ConfigError
 class DeflickerConfig:
     """Flicker: per-frame gain/offset between motion-compensated frames, smoothed by a local line over time."""
 
-    enabled: bool = True  # switch the step off with film.deflicker=false
+    enabled: bool = True  # false: the step is skipped
     window: int = 8  # frames per side of the local-linear exposure fit: a slower fade passes, jitter is averaged out
     grid: int = 1  # 1 = one gain/offset per frame; 2..4 = N x N regions, smoothly interpolated (uneven flicker)
 
@@ -37,7 +37,7 @@ class DeflickerConfig:
 class DustConfig:
     """Dust and dirt: pixels every aligned neighbour disagrees with, in both directions in time."""
 
-    enabled: bool = True  # switch the step off with film.dust=false
+    enabled: bool = True  # false: the step is skipped
     threshold: float = 0.05  # least luma difference from every valid neighbour (raised automatically on grainy film)
     sigmas: float = 4.0  # ... and at least this many robust sigmas of the frame-to-frame differences
     max_area: float = 0.01  # share of the frame above which a disagreeing region is motion, not dirt
@@ -87,7 +87,7 @@ class DustConfig:
 class ScratchConfig:
     """Line scratches: thin vertical lines that stay put on the film for several frames."""
 
-    enabled: bool = True  # switch the step off with film.scratch=false
+    enabled: bool = True  # false: the step is skipped
     threshold: float = 0.015  # least mean contrast of the line against its sides
     min_length: float = 0.5  # share of the frame height the line spans (its visible pieces together)
     max_width: int = 3  # px
@@ -104,7 +104,7 @@ class ScratchConfig:
 class DenoiseConfig:
     """Grain and noise: temporal average of the aligned neighbours, weighted by warp error."""
 
-    enabled: bool = True  # switch the step off with film.denoise=false
+    enabled: bool = True  # false: the step is skipped
     strength: float = 1.0  # 0 = off; higher averages across larger differences (smoother, more risk of smear)
 
     def __post_init__(self) -> None:
@@ -159,6 +159,9 @@ class FilmConfig:
 
 #: The flat keys of earlier releases, each with its place in the nested section (one deprecation line each).
 RENAMES: dict[str, str] = {
+    "film.deflicker": "film.deflicker.enabled",
+    "film.dust": "film.dust.enabled",
+    "film.denoise": "film.denoise.enabled",
     "film.deflicker_window": "film.deflicker.window",
     "film.deflicker_grid": "film.deflicker.grid",
     "film.dust_threshold": "film.dust.threshold",
@@ -189,8 +192,8 @@ RENAMES: dict[str, str] = {
     "film.seed": "film.grain.seed",
 }
 
-#: Steps that ``film.<step>: true | false`` switches on or off (short for ``film.<step>.enabled``; not deprecated).
-SWITCHES = ("deflicker", "dust", "scratch", "denoise")
+#: Steps that were switched with ``film.<step>: true | false`` (now ``film.<step>.enabled``, still accepted).
+SWITCHES = ("deflicker", "dust", "denoise")
 
 
 def _check(key: str, ok: bool, message: str) -> None:

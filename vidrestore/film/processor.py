@@ -60,14 +60,15 @@ from vidrestore.film.align import (
     rewarp_filled,
     side_coverage,
 )
-from vidrestore.film.deflicker import ExposureTrack, apply_correction, identity_fit, measure_pair
+from vidrestore.film.deflicker import identity_fit, measure_pair
 from vidrestore.film.dust import DustParams, Neighbourhood, clip_masks, detect, repair
 from vidrestore.film.flows import NormalisedFlow
 from vidrestore.film.inpaint import DiffusionInpainter, Inpainter
 from vidrestore.film.masks import MaskWriter
 from vidrestore.film.ops import remap
-from vidrestore.film.scratch import ScratchParams, confirm_lines, line_candidates, repair_lines, widen
+from vidrestore.film.scratch import ScratchParams, confirm_lines, repair_lines, widen
 from vidrestore.film.stats import FilmStats
+from vidrestore.film.window import FrameWindow
 from vidrestore.flow.cutmemory import KnownCuts
 from vidrestore.pipeline.base import FrameProcessor, OutputSpec
 from vidrestore.types import Frame, VideoInfo
@@ -137,13 +138,9 @@ class FilmProcessor:
             detector = self.known_cuts
         self.cache: FlowCache = FlowCache(self.flow, scene_cuts=detector, batch_size=2)  # type: ignore[arg-type]
         self.flow.seconds = 0.0
-        self.exposure = ExposureTrack(window=cfg.deflicker.window, grid=cfg.deflicker.grid)
-        self._frames: dict[int, Frame] = {}
-        self._raw: dict[int, torch.Tensor] = {}
-        self._clean: dict[int, torch.Tensor] = {}
-        self._lines: dict[int, np.ndarray] = {}
         self._last: int | None = None
-        self.counts = FilmStats()
+        self.tally = FilmStats()
+        self.window = FrameWindow(cfg.deflicker, self.scratch, self.tally)
         self.last_masks = {}
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.given_flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # second pass: the first pass's flows
@@ -235,72 +232,27 @@ class FilmProcessor:
                 and self.downstream is None and self.inpainter is None)
 
     def _process_parallel(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        """The first pass in a thread of its own, feeding the second pass here through a short queue.
-
-        Each pass does exactly what it does in one thread (same frames in the same order, the same
-        torch thread count), so the output is the same bit for bit; OpenCV, NumPy and torch release
-        the GIL in their loops, so the two passes share both cores.
-        """
-        import queue
-        import threading
-
-        import torch
-
+        """The first pass in a thread of its own (:func:`~vidrestore.film.parallel.run_ahead`), feeding the second
+        pass here; torch's thread count is held for the whole run."""
+        from vidrestore.film.parallel import run_ahead
         from vidrestore.threads import torch_threads
 
         assert self.second is not None
-        handoff: queue.Queue[Any] = queue.Queue(maxsize=4)
-        stop = threading.Event()
-        done = object()
-
-        def put(item: Any) -> bool:
-            while not stop.is_set():
-                try:
-                    handoff.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def first_pass() -> None:
-            torch.set_num_threads(self.cfg.threads)
-            try:
-                for out in self._process(frames):
-                    if not put(out):
-                        return
-                put(done)
-            except BaseException as err:  # handed to the consumer, raised there
-                put(err)
-
-        def cleaned() -> Iterator[Frame]:
-            # started on the second pass's first request: after its reset (which clears the cuts the first pass
-            # tells it)
-            worker.start()
-            while True:
-                item = handoff.get()
-                if item is done:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-
         self._hold_threads = self.second._hold_threads = True
-        worker = threading.Thread(target=first_pass, name="film-first-pass", daemon=True)
+        cleaned = run_ahead(lambda: self._process(frames), threads=self.cfg.threads)
         try:
             with torch_threads(self.cfg.threads):
-                yield from self._second_pass(cleaned())
+                yield from self._second_pass(cleaned)
         finally:
-            stop.set()
-            if worker.is_alive():
-                worker.join()
+            cleaned.close()  # type: ignore[attr-defined]
             self._hold_threads = self.second._hold_threads = False
 
     def stats(self) -> dict[str, Any]:
         again = self.second.stats() if self.second is not None and not self.analyse_only else None
-        out = self.counts.summary(flow_seconds=self.flow.seconds, cache=self.cache.stats(), second=again)
+        out = self.tally.summary(flow_seconds=self.flow.seconds, cache=self.cache.stats(), second=again)
         if self.inpainter is not None:
             out["inpainter"] = self.inpainter.name
-            out["inpainted_frames"] = self.counts.counts["inpainted_frames"]
+            out["inpainted_frames"] = self.tally.counts["inpainted_frames"]
         if self.mask_writer is not None:
             out["masks_written"] = self.mask_writer.written
         if self.downstream is not None:
@@ -362,7 +314,7 @@ class FilmProcessor:
         return last >= index + self.lookahead or not self.cache.same_shot(index, last)
 
     def _timed(self, stage: str, t0: float) -> float:
-        return self.counts.timed(stage, t0)
+        return self.tally.timed(stage, t0)
 
     def _ingest(self, frame: Frame) -> None:
         from vidrestore.tensors import to_tensor
@@ -377,41 +329,22 @@ class FilmProcessor:
             self.cache.provide(i - 1, *given)
         if self.second is not None and self.second.known_cuts is not None:
             self.second.known_cuts.tell(is_cut)
-        self._frames[i] = frame
-        self._raw[i] = x
+        self.window.add(frame, x)
         first = self._last is None
         self._last = i
         if first or is_cut:
-            self.exposure.start_shot(i)
+            self.window.start_shot(i)
             return
         if self.cfg.deflicker.enabled:
             self.cache.ensure(i - 1, i + 1, "both")
             t0 = time.perf_counter()
-            self.exposure.push(i, measure_pair(self._raw[i - 1], self._raw[i], self.cache.forward(i - 1),
-                                               self.cache.backward(i - 1), grid=self.cfg.deflicker.grid,
-                                               occlusion_threshold=self.occlusion_threshold))
+            raw = self.window.raw
+            self.window.push_exposure(i, measure_pair(raw[i - 1], raw[i], self.cache.forward(i - 1),
+                                                      self.cache.backward(i - 1), grid=self.cfg.deflicker.grid,
+                                                      occlusion_threshold=self.occlusion_threshold))
             self._timed("deflicker", t0)
         else:
-            self.exposure.push(i, identity_fit(self.cfg.deflicker.grid))
-
-    def _clean_frame(self, i: int) -> torch.Tensor:
-        """Frame ``i`` deflickered (cached)."""
-        if i not in self._clean:
-            t0 = time.perf_counter()
-            x = self._raw[i]
-            if self.cfg.deflicker.enabled:
-                x = apply_correction(x, *self.exposure.correction(i))
-            self._clean[i] = x
-            self._timed("deflicker", t0)
-        return self._clean[i]
-
-    def _line_candidates(self, i: int) -> np.ndarray:
-        if i not in self._lines:
-            from vidrestore.film.ops import luma
-
-            y = luma(self._clean_frame(i))[0, 0].cpu().numpy()
-            self._lines[i] = line_candidates(y, self.scratch)
-        return self._lines[i]
+            self.window.push_exposure(i, identity_fit(self.cfg.deflicker.grid))
 
     def _emit(self, t: int) -> Frame:
         """Frame ``t`` cleaned: aligned neighbours, damage found, then repaired, denoised and re-grained."""
@@ -423,7 +356,7 @@ class FilmProcessor:
         t0 = self._timed("dust", t0)
         scratch = self._find_scratches(t, center, aligned)
         t0 = self._timed("scratch", t0)
-        src = self._frames[t]
+        src = self.window.frames[t]
         if self.analyse_only:
             return self._finish(t, src, dust_found, scratch, t0)
         out = self._clean_up(t, center, aligned, dust, scratch)
@@ -437,18 +370,18 @@ class FilmProcessor:
         a blotch broke the flow rescued when dust is looked for)."""
         cfg = self.cfg
         offsets = neighbour_offsets(t, cfg.radius, lambda i: i in self.cache and self.cache.same_shot(t, i))
-        center = self._clean_frame(t)
+        center = self.window.clean(t)
         for k in offsets:
-            self._clean_frame(t + k)
+            self.window.clean(t + k)
         t0 = time.perf_counter()
-        aligned = align_neighbours(t, offsets, self.cache, self._clean_frame,
+        aligned = align_neighbours(t, offsets, self.cache, self.window.clean,
                                    occlusion_threshold=self.occlusion_threshold, min_confidence=cfg.min_confidence)
         if cfg.dust.enabled:
             dust = cfg.dust
-            aligned, rescued = rescue_islands(aligned, self._clean_frame, center, max_area=dust.max_area,
+            aligned, rescued = rescue_islands(aligned, self.window.clean, center, max_area=dust.max_area,
                                               threshold=2 * dust.threshold, agree=dust.threshold,
                                               ring=dust.rescue_ring, ring_share=dust.rescue_share)
-            self.counts.add("rescued_pixels", rescued)
+            self.tally.add("rescued_pixels", rescued)
         self._timed("align", t0)
         return center, aligned
 
@@ -462,11 +395,11 @@ class FilmProcessor:
             return none, none
         nb = Neighbourhood(center=center, warped=aligned.warped, valid=aligned.valid, sides=aligned.sides,
                            offsets=aligned.offsets, covered=side_coverage(aligned), inside=aligned.inside,
-                           motion=local_motion(aligned), clipped=clip_masks(self._raw[t]), flows=aligned.flows,
-                           sources=[self._clean_frame(t + k) for k in aligned.offsets])
+                           motion=local_motion(aligned), clipped=clip_masks(self.window.raw[t]), flows=aligned.flows,
+                           sources=[self.window.clean(t + k) for k in aligned.offsets])
         det = detect(nb, self.dust)
-        self.counts.add("dust_regions", det.regions)
-        self.counts.add("rejected_large", det.rejected_large)
+        self.tally.add("dust_regions", det.regions)
+        self.tally.add("rejected_large", det.rejected_large)
         return det.repair_mask, det.mask
 
     def _find_scratches(self, t: int, center: torch.Tensor, aligned: Any) -> torch.Tensor:
@@ -476,9 +409,9 @@ class FilmProcessor:
         if not self.cfg.scratch.enabled:
             h, w = center.shape[-2:]
             return torch.zeros(1, 1, h, w, dtype=torch.bool, device=center.device)
-        others = [self._line_candidates(t + k) for k in aligned.offsets]
+        others = [self.window.lines(t + k) for k in aligned.offsets]
         shifts = [aligned.flows[i, 0].cpu().numpy() for i in range(len(aligned))]
-        lines = confirm_lines(self._line_candidates(t), others, self.scratch, shifts)
+        lines = confirm_lines(self.window.lines(t), others, self.scratch, shifts)
         return torch.from_numpy(widen(lines, 1))[None, None].to(center.device)
 
     def _clean_up(self, t: int, center: torch.Tensor, aligned: Any, dust: torch.Tensor,
@@ -496,19 +429,19 @@ class FilmProcessor:
         if cfg.scratch.enabled and len(aligned):
             conf = conf * ~self._on_neighbour_lines(t, center, aligned)
         if bool(damaged.any()):
-            warped = rewarp_filled(aligned, self._clean_frame, dilate(damaged, 3))
+            warped = rewarp_filled(aligned, self.window.clean, dilate(damaged, 3))
             if self.inpainter is not None:
                 out = self.inpainter.inpaint(center, damaged, t)
-                self.counts.add("inpainted_frames", 1)
+                self.tally.add("inpainted_frames", 1)
             else:
                 out = self._repair(center, warped, aligned, conf, dust, scratch)
         t0 = self._timed("repair", t0)
         if cfg.denoise.enabled and cfg.denoise.strength > 0 and len(aligned):
             out, weight = temporal_denoise(out, warped, conf, strength=cfg.denoise.strength,
                                            min_confidence=cfg.min_confidence)
-            self.counts.add("neighbour_weight", weight)
+            self.tally.add("neighbour_weight", weight)
         if len(aligned):
-            self.counts.add("noise_sum", noise_sigma(center, aligned.warped, aligned.valid))
+            self.tally.add("noise_sum", noise_sigma(center, aligned.warped, aligned.valid))
         t0 = self._timed("denoise", t0)
         g = cfg.grain
         if g.sigma > 0:
@@ -520,7 +453,7 @@ class FilmProcessor:
         """Where a neighbour's own scratch candidates land, warped onto frame ``t``: never material for it."""
         import torch
 
-        lines = torch.stack([torch.from_numpy(widen(self._line_candidates(t + k), 1)) for k in aligned.offsets]).to(
+        lines = torch.stack([torch.from_numpy(widen(self.window.lines(t + k), 1)) for k in aligned.offsets]).to(
             center.device)
         return remap(lines[:, None].float(), aligned.flows, cubic=False, clip=False) > 0.25
 
@@ -549,7 +482,7 @@ class FilmProcessor:
             self.second.given_flows[t] = (self.cache.forward(t), self.cache.backward(t))
 
     def _record(self, t: int, dust: np.ndarray, scratch: np.ndarray) -> None:
-        self.counts.count_masks(dust, scratch)
+        self.tally.count_masks(dust, scratch)
         if self.mask_writer is not None:
             self.mask_writer.write(t, dust, scratch)
         if self.keep_masks:
@@ -567,10 +500,7 @@ class FilmProcessor:
     def _evict(self, next_index: int) -> None:
         keep_from = next_index - self.cfg.radius
         self.cache.evict(keep_from)
-        self.exposure.evict(keep_from - self.cfg.deflicker.window)
-        for store in (self._frames, self._raw, self._clean, self._lines):
-            for k in [k for k in store if k < keep_from]:
-                del store[k]
+        self.window.evict(keep_from)
 
 
 def film_device(name: str) -> torch.device:

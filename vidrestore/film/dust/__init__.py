@@ -62,7 +62,12 @@ per-pixel tests), :mod:`.regions` (the region tests), :mod:`.detect` (the detect
 
 from __future__ import annotations
 
-from vidrestore.film.dust.detect import Detection, Neighbourhood, detect, detect_blotches
+from vidrestore.film.dust.detect import (
+           Detection,
+           Neighbourhood,
+           detect,
+           detect_blotches,
+)
 from vidrestore.film.dust.evidence import SAME_PICTURE, clip_masks, local_bias
 from vidrestore.film.dust.params import DustParams
 from vidrestore.film.dust.repair import repair, weighted_median_pick

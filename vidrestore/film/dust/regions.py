@@ -199,8 +199,8 @@ def moved_content(mask: np.ndarray, lum: np.ndarray, sources: np.ndarray, flows:
         th, tw = templ.shape
         reach = max(radius, int(stats[i][2]), int(stats[i][3]))
         for j in range(sources.shape[0]):
-            dx = int(round(float(np.median(flows[j, 0, ys, xs][around]))))
-            dy = int(round(float(np.median(flows[j, 1, ys, xs][around]))))
+            dx = round(float(np.median(flows[j, 0, ys, xs][around])))
+            dy = round(float(np.median(flows[j, 1, ys, xs][around])))
             y0, x0 = ty.start + dy, tx.start + dx
             if not (0 <= y0 and y0 + th <= h and 0 <= x0 and x0 + tw <= w):
                 continue
