@@ -1,9 +1,10 @@
 """The ``film`` config section: archival film cleaning (``--preset film``), one nested section per step.
 
 Each knob lives in the step it tunes (``film.dust.threshold``, ``film.scratch.max_width`` ...) with
-its check and its help. A step is switched off with ``film.<step>.enabled: false``; the old
-``--set film.<step>=false`` (deflicker, dust, scratches, denoise) still does it. Intensities are in [0, 1] units of the frame's
-range; ``radius`` neighbours on each side are aligned with the ``flow`` section's estimator and
+its check and its help (``metadata["help"]``, :func:`vidrestore.sections.knob`). A step is switched
+off with ``film.<step>.enabled: false``; the old ``--set film.<step>=false`` (deflicker, dust,
+scratches, denoise) still does it. Intensities are in [0, 1] units of the frame's range; ``radius``
+neighbours on each side are aligned with the ``flow`` section's estimator and
 never across a scene cut. The film stage takes this section alone (never the whole config).
 
 The flat keys of earlier releases (``film.dust_threshold``, ``film.dust: false``, ``film.regrain`` ...)
@@ -13,20 +14,21 @@ for each one it meets.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from vidrestore.errors import ConfigError
+from vidrestore.sections import check as _check
+from vidrestore.sections import choice as _choice
+from vidrestore.sections import knob
 
 
 @dataclass(frozen=True)
 class DeflickerConfig:
     """Flicker: per-frame gain/offset between motion-compensated frames, smoothed by a local line over time."""
 
-    enabled: bool = True  # false: the step is skipped
-    window: int = 8  # frames per side of the local-linear exposure fit: a slower fade passes, jitter is averaged out
-    grid: int = 1  # 1 = one gain/offset per frame; 2..4 = N x N regions, smoothly interpolated (uneven flicker)
+    enabled: bool = knob(True, "false: the step is skipped")
+    window: int = knob(8, "frames per side of the local-linear exposure fit: a slower fade passes, jitter is averaged "
+                          "out")
+    grid: int = knob(1, "1 = one gain/offset per frame; 2..4 = N x N regions, smoothly interpolated (uneven flicker)")
 
     def __post_init__(self) -> None:
         _check("film.deflicker.window", 1 <= self.window <= 50, "must be in [1, 50]")
@@ -37,31 +39,38 @@ class DeflickerConfig:
 class DustConfig:
     """Dust and dirt: pixels every aligned neighbour disagrees with, in both directions in time."""
 
-    enabled: bool = True  # false: the step is skipped
-    threshold: float = 0.05  # least luma difference from every valid neighbour (raised automatically on grainy film)
-    sigmas: float = 4.0  # ... and at least this many robust sigmas of the frame-to-frame differences
-    max_area: float = 0.01  # share of the frame above which a disagreeing region is motion, not dirt
-    max_motion: float = 0.03  # no detection where the picture moves faster (share of the width per frame)
-    dilate: int = 1  # px repaired around each blotch (its soft rim)
-    override_contrast: float = 0.25  # least outlier taken where a blotch broke the flow around itself (slow picture)
-    one_sided_contrast: float = 0.15  # least outlier (and >= 2x threshold) at a shot's first/last frame (one side)
-    uniform_flow: float = 0.5  # px/frame: flow spread around a region under which no motion edge is near; there a
-    #                            speck need only be darker (brighter) than the bright (dark) side of its surroundings
-    moved_flow: float = 1.0  # px/frame: near a motion edge (flow spread above this) a region whose content the nearest
-    #                          neighbours hold, displaced, is a limb the flow missed, not dirt (0 = off) ...
-    moved_ratio: float = 0.7  # ... when a shifted match leaves under this share of the difference the flow's match left
-    moved_search: float = 0.02  # ... searched within this share of the frame width around the flow's match
-    sides_agree: float = 0.2  # dirt hides one picture that goes on: some past and some future neighbour must agree
-    #                           under a region (their difference there, less the frame's usual one, under this share
-    #                           of the region's contrast); where they disagree the flow missed motion (0 = off)
-    rescue_ring: int = 12  # px around a blotch that broke the flow: the flow across it is filled from there ...
-    rescue_share: float = 0.5  # ... when at least this share of that ring is reliably aligned
-    passes: int = 2  # 2: dust found again on the cleaned frames against their cleaned neighbours and repaired
-    #                  (specks the grainy first pass could not align); 1 = one pass
-    second_pass_flow: float = 2.5  # px/frame: the second pass leaves a region alone where the flow around it spreads
-    #                                more (a motion edge: a repair there would paste the wrong side)
-    second_pass_flows: str = "estimate"  # estimate: flows again on the cleaned frames; reuse: the first pass's (less
-    #                                      work, a few more regions left; docs/BENCHMARKS.md)
+    enabled: bool = knob(True, "false: the step is skipped")
+    threshold: float = knob(0.05, "least luma difference from every valid neighbour (raised automatically on grainy "
+                                  "film)")
+    sigmas: float = knob(4.0, "... and at least this many robust sigmas of the frame-to-frame differences")
+    max_area: float = knob(0.01, "share of the frame above which a disagreeing region is motion, not dirt")
+    max_motion: float = knob(0.03, "no detection where the picture moves faster (share of the width per frame)")
+    dilate: int = knob(1, "px repaired around each blotch (its soft rim)")
+    override_contrast: float = knob(0.25, "least outlier taken where a blotch broke the flow around itself (slow "
+                                          "picture)")
+    one_sided_contrast: float = knob(0.15, "least outlier (and >= 2x threshold) at a shot's first/last frame "
+                                           "(one side in time)")
+    uniform_flow: float = knob(0.5, "px/frame: flow spread around a region under which no motion edge is near; "
+                                    "there a speck need only be darker (brighter) than the bright (dark) side of "
+                                    "its surroundings")
+    moved_flow: float = knob(1.0, "px/frame: near a motion edge (flow spread above this) a region whose content "
+                                  "the nearest neighbours hold, displaced, is a limb the flow missed, not dirt "
+                                  "(0 = off) ...")
+    moved_ratio: float = knob(0.7, "... when a shifted match leaves under this share of the difference the flow's "
+                                   "match left")
+    moved_search: float = knob(0.02, "... searched within this share of the frame width around the flow's match")
+    sides_agree: float = knob(0.2, "dirt hides one picture that goes on: some past and some future neighbour must "
+                                   "agree under a region (their difference there, less the frame's usual one, under "
+                                   "this share of the region's contrast); where they disagree the flow missed motion "
+                                   "(0 = off)")
+    rescue_ring: int = knob(12, "px around a blotch that broke the flow: the flow across it is filled from there ...")
+    rescue_share: float = knob(0.5, "... when at least this share of that ring is reliably aligned")
+    passes: int = knob(2, "2: dust found again on the cleaned frames against their cleaned neighbours and repaired "
+                          "(specks the grainy first pass could not align); 1 = one pass")
+    second_pass_flow: float = knob(2.5, "px/frame: the second pass leaves a region alone where the flow around it "
+                                        "spreads more (a motion edge: a repair there would paste the wrong side)")
+    second_pass_flows: str = knob("estimate", "estimate: flows again on the cleaned frames; reuse: the first pass's "
+                                              "(less work, a few more regions left; docs/BENCHMARKS.md)")
 
     def __post_init__(self) -> None:
         _check("film.dust.threshold", 0.0 < self.threshold < 1.0, "must be in (0, 1)")
@@ -87,11 +96,11 @@ class DustConfig:
 class ScratchConfig:
     """Line scratches: thin vertical lines that stay put on the film for several frames."""
 
-    enabled: bool = True  # false: the step is skipped
-    threshold: float = 0.015  # least mean contrast of the line against its sides
-    min_length: float = 0.5  # share of the frame height the line spans (its visible pieces together)
-    max_width: int = 3  # px
-    persistence: int = 3  # frames of t - radius .. t + radius that show it at the same place on the film
+    enabled: bool = knob(True, "false: the step is skipped")
+    threshold: float = knob(0.015, "least mean contrast of the line against its sides")
+    min_length: float = knob(0.5, "share of the frame height the line spans (its visible pieces together)")
+    max_width: int = knob(3, "px")
+    persistence: int = knob(3, "frames of t - radius .. t + radius that show it at the same place on the film")
 
     def __post_init__(self) -> None:
         _check("film.scratch.threshold", 0.0 < self.threshold < 1.0, "must be in (0, 1)")
@@ -104,8 +113,8 @@ class ScratchConfig:
 class DenoiseConfig:
     """Grain and noise: temporal average of the aligned neighbours, weighted by warp error."""
 
-    enabled: bool = True  # false: the step is skipped
-    strength: float = 1.0  # 0 = off; higher averages across larger differences (smoother, more risk of smear)
+    enabled: bool = knob(True, "false: the step is skipped")
+    strength: float = knob(1.0, "0 = off; higher averages across larger differences (smoother, more risk of smear)")
 
     def __post_init__(self) -> None:
         _check("film.denoise.strength", 0.0 <= self.strength <= 4.0, "must be in [0, 4]")
@@ -115,9 +124,9 @@ class DenoiseConfig:
 class GrainConfig:
     """Re-grain: film grain added back after denoising (the grain of frame N is always the same)."""
 
-    sigma: float = 0.0  # grain added back, sigma in 8-bit levels (0 = none; e.g. 3 keeps a film look)
-    size: float = 1.0  # grain size, px
-    seed: int = 0  # noise seed
+    sigma: float = knob(0.0, "grain added back, sigma in 8-bit levels (0 = none; e.g. 3 keeps a film look)")
+    size: float = knob(1.0, "grain size, px")
+    seed: int = knob(0, "noise seed")
 
     def __post_init__(self) -> None:
         _check("film.grain.sigma", 0.0 <= self.sigma <= 64.0, "must be in [0, 64] (8-bit levels)")
@@ -128,20 +137,27 @@ class GrainConfig:
 class FilmConfig:
     """``--preset film``: archival film cleaning before any restorer (issue 6; see vidrestore/film)."""
 
-    enabled: bool = False  # run the film stage (what --preset film switches on)
-    radius: int = 2  # aligned neighbours per side (t - radius .. t + radius) that find, repair and denoise a frame
-    min_confidence: float = 0.5  # flow confidence under which a neighbour pixel is not used (0.5 = occlusion test)
-    deflicker: DeflickerConfig = field(default_factory=DeflickerConfig)
-    dust: DustConfig = field(default_factory=DustConfig)
-    scratch: ScratchConfig = field(default_factory=ScratchConfig)
-    denoise: DenoiseConfig = field(default_factory=DenoiseConfig)
-    grain: GrainConfig = field(default_factory=GrainConfig)
-    save_masks: str | None = None  # or a folder: dust/ and scratch/ PNG masks for review (--save-masks DIR)
-    threads: int = 1  # torch threads while the film stage works (its many small operations run fastest on 1)
-    parallel: bool = False  # the second dust pass in a thread beside the first: the same output on both cores, but
-    #                         up to 6 more frames held (the stage then reads ahead of its declared look-ahead)
-    device: str = "cpu"  # cpu | cuda | auto (cuda when there is one): where the per-pixel steps run, as torch tensors
-    torch_ops: bool = False  # box means, warps and dilations with torch's kernels on the CPU too (what cuda runs)
+    enabled: bool = knob(False, "run the film stage (what --preset film switches on)")
+    radius: int = knob(2, "aligned neighbours per side (t - radius .. t + radius) that find, repair and denoise "
+                          "a frame")
+    min_confidence: float = knob(0.5, "flow confidence under which a neighbour pixel is not used "
+                                      "(0.5 = occlusion test)")
+    deflicker: DeflickerConfig = field(default_factory=DeflickerConfig,
+                                       metadata={"help": "flicker: exposure smoothed over time"})
+    dust: DustConfig = field(default_factory=DustConfig,
+                             metadata={"help": "dust and dirt: found where every aligned neighbour disagrees"})
+    scratch: ScratchConfig = field(default_factory=ScratchConfig,
+                                   metadata={"help": "line scratches: thin lines that stay put on the film"})
+    denoise: DenoiseConfig = field(default_factory=DenoiseConfig,
+                                   metadata={"help": "grain and noise: temporal average of the aligned neighbours"})
+    grain: GrainConfig = field(default_factory=GrainConfig, metadata={"help": "grain added back after denoising"})
+    save_masks: str | None = knob(None, "or a folder: dust/ and scratch/ PNG masks for review (--save-masks DIR)")
+    threads: int = knob(1, "torch threads while the film stage works (its many small operations run fastest on 1)")
+    parallel: bool = knob(False, "the second dust pass in a thread beside the first: the same output on both cores, "
+                                 "but up to 6 more frames held (the stage then reads ahead of its declared look-ahead)")
+    device: str = knob("cpu", "cpu | cuda | auto (cuda when there is one): where the per-pixel steps run, as torch "
+                              "tensors")
+    torch_ops: bool = knob(False, "box means, warps and dilations with torch's kernels on the CPU too (what cuda runs)")
 
     def __post_init__(self) -> None:
         _check("film.radius", 1 <= self.radius <= 8, "must be in [1, 8]")
@@ -191,19 +207,3 @@ RENAMES: dict[str, str] = {
     "film.regrain_size": "film.grain.size",
     "film.seed": "film.grain.seed",
 }
-
-#: Steps that were switched with ``film.<step>: true | false`` (now ``film.<step>.enabled``, still accepted).
-SWITCHES = ("deflicker", "dust", "denoise")
-
-
-def _check(key: str, ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key}: {message}")
-
-
-def _choice(key: str, value: object, choices: Iterable[str]) -> None:
-    choices = tuple(choices)
-    if value not in choices:
-        close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}{hint}")
