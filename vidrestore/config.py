@@ -588,8 +588,15 @@ def _section_modules(cls: type, seen: set[type] | None = None) -> list[Any]:
 _REPORTED: set[str] = set()
 
 
+#: Old keys met by the loads under way: reported once the load succeeds (a refused config prints its error alone).
+_MET: list[list[str]] = []
+
+
 def _report_old_keys(old_keys: Iterable[str], table: Mapping[str, str]) -> None:
     """Log one line per old key, once per process (a run loads its config more than once)."""
+    if _MET:
+        _MET[-1].extend(old_keys)
+        return
     for old in old_keys:
         if old not in _REPORTED:
             _REPORTED.add(old)
@@ -645,6 +652,32 @@ def load_config(
     A file may name a parent with ``base: PRESET`` to inherit from it. Old key names (see
     :func:`renames`) are accepted from every source with one deprecation line each.
     """
+    met: list[str] = []
+    _MET.append(met)
+    try:
+        cfg = _load(preset, path, overrides, base)
+    except ConfigError as err:
+        _as_given(err, met)
+        raise
+    finally:
+        _MET.pop()
+    _report_old_keys(met, renames())
+    return cfg
+
+
+def _as_given(err: ConfigError, old_keys: Iterable[str]) -> None:
+    """Make ``err`` name the key as the user wrote it: a bad value given under an old name is refused under
+    that name."""
+    table = renames()
+    message = str(err)
+    for old in old_keys:
+        if message.startswith(table[old] + ":"):
+            err.args = (old + message[len(table[old]):], *err.args[1:])
+            return
+
+
+def _load(preset: str | None, path: str | os.PathLike[str] | None, overrides: Iterable[str],
+          base: Mapping[str, Any] | None) -> Config:
     data: dict[str, Any] = _renamed(base or {}, where="config")
     name = "custom"
     if preset is not None:

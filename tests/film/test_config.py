@@ -143,3 +143,10 @@ def test_a_bad_value_names_its_nested_key_and_a_step_switches_off() -> None:
         load_config(preset="film", overrides=["film.radius=1", "film.scratch.persistence=4"])
     off = load_config(preset="film", overrides=["film.dust.enabled=false", "film.scratch.enabled=false"]).film
     assert not off.dust.enabled and not off.scratch.enabled and off.deflicker.enabled and off.denoise.enabled
+
+
+def test_a_bad_value_under_an_old_key_is_refused_under_that_key_alone(deprecations: list[str]) -> None:
+    """The user sees the key they wrote, and one line: no deprecation notice for a config that does not load."""
+    with pytest.raises(ConfigError, match=r"^film\.dust_threshold: must be in \(0, 1\)$"):
+        load_config(preset="film", overrides=["film.dust_threshold=0"])
+    assert deprecations == []
