@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     import torch
 
     from vidrestore.config import Config
+    from vidrestore.film.align import Aligned
     from vidrestore.film.config import FilmConfig
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.flow.cache import FlowCache
@@ -365,7 +366,7 @@ class FilmProcessor:
         t0 = self._timed("convert", t0)
         return self._finish(t, src.with_rgb(rgb), dust_found, scratch, t0)
 
-    def _align(self, t: int) -> tuple[torch.Tensor, Any]:
+    def _align(self, t: int) -> tuple[torch.Tensor, Aligned]:
         """Frame ``t`` deflickered and its ``+-radius`` neighbours of the same shot aligned onto it (islands where
         a blotch broke the flow rescued when dust is looked for)."""
         cfg = self.cfg
@@ -385,7 +386,7 @@ class FilmProcessor:
         self._timed("align", t0)
         return center, aligned
 
-    def _find_dust(self, t: int, center: torch.Tensor, aligned: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def _find_dust(self, t: int, center: torch.Tensor, aligned: Aligned) -> tuple[torch.Tensor, torch.Tensor]:
         """``(repair mask, detected mask)`` of frame ``t``'s dust, bool ``(1, 1, H, W)`` (empty when off)."""
         import torch
 
@@ -402,7 +403,7 @@ class FilmProcessor:
         self.tally.add("rejected_large", det.rejected_large)
         return det.repair_mask, det.mask
 
-    def _find_scratches(self, t: int, center: torch.Tensor, aligned: Any) -> torch.Tensor:
+    def _find_scratches(self, t: int, center: torch.Tensor, aligned: Aligned) -> torch.Tensor:
         """Frame ``t``'s scratches (lines its neighbours confirm), widened by 1 px; bool ``(1, 1, H, W)``."""
         import torch
 
@@ -414,7 +415,7 @@ class FilmProcessor:
         lines = confirm_lines(self.window.lines(t), others, self.scratch, shifts)
         return torch.from_numpy(widen(lines, 1))[None, None].to(center.device)
 
-    def _clean_up(self, t: int, center: torch.Tensor, aligned: Any, dust: torch.Tensor,
+    def _clean_up(self, t: int, center: torch.Tensor, aligned: Aligned, dust: torch.Tensor,
                   scratch: torch.Tensor) -> torch.Tensor:
         """Damage repaired (or inpainted), then the temporal denoise and re-grain; ``(1, 3, H, W)`` float."""
         from vidrestore.film.denoise import grain, noise_sigma, temporal_denoise
@@ -449,7 +450,7 @@ class FilmProcessor:
         self._timed("regrain", t0)
         return out
 
-    def _on_neighbour_lines(self, t: int, center: torch.Tensor, aligned: Any) -> torch.Tensor:
+    def _on_neighbour_lines(self, t: int, center: torch.Tensor, aligned: Aligned) -> torch.Tensor:
         """Where a neighbour's own scratch candidates land, warped onto frame ``t``: never material for it."""
         import torch
 
@@ -488,7 +489,7 @@ class FilmProcessor:
         if self.keep_masks:
             self.last_masks[t] = (dust, scratch)
 
-    def _repair(self, center: torch.Tensor, warped: torch.Tensor, aligned: Any, conf: torch.Tensor,
+    def _repair(self, center: torch.Tensor, warped: torch.Tensor, aligned: Aligned, conf: torch.Tensor,
                 dust: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
         """Dust from the weighted-median neighbour; scratches from neighbours that see past the line, else along it."""
         weights = conf * aligned.valid

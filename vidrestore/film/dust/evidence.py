@@ -156,12 +156,15 @@ def _any_over(mask: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _gather(x: torch.Tensor | None, pick: torch.Tensor) -> torch.Tensor | None:
+def _take(x: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
     """``(N, C, H, W)`` -> ``(N, C, 1, P)``: the pixels ``pick`` (flat indices) of every plane, in order."""
-    if x is None:
-        return None
     n, c = x.shape[:2]
     return x.reshape(n, c, -1)[:, :, pick].reshape(n, c, 1, -1)
+
+
+def _gather(x: torch.Tensor | None, pick: torch.Tensor) -> torch.Tensor | None:
+    """:func:`_take` of an optional plane (None stays None)."""
+    return None if x is None else _take(x, pick)
 
 
 def _scatter(values: torch.Tensor, pick: torch.Tensor, h: int, w: int) -> np.ndarray:
@@ -188,7 +191,7 @@ class _Picked:
         ) >= 2 for s in (-1, 1)}
         self.copies = ((diff.yc - diff.yn).abs().flatten(1).mean(1) < SAME_PICTURE if k >= 4
                        else torch.zeros(k, dtype=torch.bool))
-        self.d, self.yb, self.raw, self.valid = (_gather(x, pick) for x in (diff.d, diff.yb, diff.raw, nb.valid))
+        self.d, self.yb, self.raw, self.valid = (_take(x, pick) for x in (diff.d, diff.yb, diff.raw, nb.valid))
         self.inside, self.covered, self.motion = (_gather(x, pick) for x in (nb.inside, nb.covered, nb.motion))
         clipped = nb.clipped
         white, black = (_gather(clipped[0], pick), _gather(clipped[1], pick)) if clipped is not None else (None, None)
@@ -225,8 +228,8 @@ def _all_valid(p: _Picked) -> tuple[_Seeds, torch.Tensor]:
     ev = p.evidence(p.valid)
     ok, ok_one = p.sides_ok(p.valid, ev)
     if p.motion is not None:
-        ok &= p.slower_than(p.params.max_motion)
-        ok_one &= p.slower_than(p.params.override_motion)
+        ok &= p.motion < p.params.max_motion * p.width
+        ok_one &= p.motion < p.params.override_motion * p.width
     strong = p.outliers(ev, ok, thr) | p.outliers(ev, ok_one, big_one)
     weak = p.outliers(ev, ok | ok_one, 0.5 * thr)
     return (strong, weak, _own(p.raw, p.valid, thr / 3)), ok | ok_one
@@ -261,9 +264,9 @@ def _leave_one_out(p: _Picked, like: torch.Tensor) -> _Seeds:
 def _flow_broken(p: _Picked, tested: torch.Tensor) -> _Seeds:
     """Strong, isolated outliers where the flow check failed (the neighbours need only see the pixel inside
     their frame) in a slow picture: a blotch breaks the flow around itself."""
-    assert p.inside is not None
     thr, big = p.levels.thr, p.levels.big
     slow = p.slower_than(p.params.override_motion)
+    assert p.inside is not None and slow is not None
     ev_in = p.evidence(p.inside)
     both_in, one_in = p.sides_ok(p.inside, ev_in)
     ok_in = (both_in | one_in) & ~tested & slow
