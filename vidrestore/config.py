@@ -29,6 +29,7 @@ import yaml
 from vidrestore.decloud.config import DecloudConfig
 from vidrestore.errors import ConfigError
 from vidrestore.flow.config import FlowConfig
+from vidrestore.film.config import FilmConfig
 from vidrestore.interpolate.config import InterpolateConfig
 from vidrestore.io.config import EncodeConfig, IOConfig
 from vidrestore.jobs.config import JobsConfig
@@ -39,92 +40,6 @@ from vidrestore.temporal.config import TemporalConfig
 log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- sections
-
-
-@dataclass(frozen=True)
-class FilmConfig:
-    """``--preset film``: archival film cleaning before any restorer (issue 6; see vidrestore/film).
-
-    Intensities are in [0, 1] units of the frame's range; ``radius`` neighbours on each side are
-    aligned with the ``flow`` section's estimator and never across a scene cut.
-    """
-
-    enabled: bool = False
-    radius: int = 2  # aligned neighbours per side used to find, repair and denoise
-    min_confidence: float = 0.5  # flow confidence below which a neighbour pixel is not used (0.5 = occlusion test)
-    deflicker: bool = True
-    deflicker_window: int = 8  # frames per side of the local-linear exposure fit; slower fades are kept
-    deflicker_grid: int = 1  # 1 = one gain/offset per frame; N = N x N regions, smoothly interpolated
-    dust: bool = True
-    dust_threshold: float = 0.05  # least luma difference from every valid neighbour for a blotch
-    dust_sigmas: float = 4.0  # ... and at least this many robust sigmas of those differences
-    dust_max_area: float = 0.01  # share of the frame above which disagreement is motion, not dirt
-    dust_max_motion: float = 0.03  # no dust detection where the picture moves faster (share of width per frame)
-    dust_dilate: int = 1  # px added around each blotch before repair
-    dust_override_contrast: float = 0.25  # least outlier taken where the flow check failed around it (slow picture)
-    dust_one_sided_contrast: float = 0.15  # least outlier (and >= 2x threshold) at a shot end (one side in time)
-    dust_uniform_flow: float = 0.5  # px/frame: flow spread around a region under which no motion edge is near
-    dust_moved_flow: float = 1.0  # px/frame: near a motion edge (flow spread above this) a region whose content the
-    #                               nearest neighbours hold, displaced, is motion, not dirt (0 = off)
-    dust_moved_ratio: float = 0.7  # ... when a shifted match leaves under this share of the flow match's difference
-    dust_moved_search: float = 0.02  # ... searched within this share of the frame width
-    dust_sides_agree: float = 0.2  # dirt hides one picture: a past and a future neighbour must agree under a region
-    #                               (their difference, less the frame's usual one, under this share of its contrast;
-    #                               0 = off)
-    dust_rescue_ring: int = 12  # px around a blotch that broke the flow, read to fill the flow across it
-    dust_rescue_share: float = 0.5  # ... share of that ring that must be reliably aligned
-    dust_passes: int = 2  # 2: dust found again against the cleaned neighbours and repaired (what pass 1 missed)
-    dust_second_pass_flow: float = 2.5  # px/frame: the second pass leaves regions whose surroundings' flow spreads more
-    dust_second_pass_flows: str = "estimate"  # estimate: flows again on the cleaned frames; reuse: the first pass's
-    scratches: bool = True
-    scratch_threshold: float = 0.015  # least mean contrast of a line against its sides
-    scratch_min_length: float = 0.5  # share of the frame height a scratch spans (its pieces together)
-    scratch_max_width: int = 3  # px
-    scratch_persistence: int = 3  # frames (of 2 radius + 1) showing the line at the same place
-    denoise: bool = True
-    denoise_strength: float = 1.0  # how much warp error is tolerated before a neighbour is ignored (0 = off)
-    regrain: float = 0.0  # grain added back, sigma in 8-bit levels (0 = none)
-    regrain_size: float = 1.0  # grain size in px
-    seed: int = 0  # re-grain noise seed
-    save_masks: str | None = None  # folder for dust/ and scratch/ PNG mask sequences (--save-masks)
-    threads: int = 1  # torch threads while the film stage works (its many small operations run fastest on 1)
-    parallel: bool = False  # the second dust pass in a thread beside the first: the same output on both cores, but
-    #                         up to 6 more frames held (the stage then reads ahead of its declared look-ahead)
-    device: str = "cpu"  # cpu | cuda | auto (cuda when there is one): where the per-pixel steps run
-    torch_ops: bool = False  # box means, warps and dilations with torch's kernels on the CPU too (what cuda runs)
-
-    def __post_init__(self) -> None:
-        _check("film.radius", 1 <= self.radius <= 8, "must be in [1, 8]")
-        _check("film.min_confidence", 0.0 <= self.min_confidence < 1.0, "must be in [0, 1)")
-        _check("film.deflicker_window", 1 <= self.deflicker_window <= 50, "must be in [1, 50]")
-        _check("film.deflicker_grid", 1 <= self.deflicker_grid <= 16, "must be in [1, 16]")
-        _check("film.dust_threshold", 0.0 < self.dust_threshold < 1.0, "must be in (0, 1)")
-        _check("film.dust_sigmas", self.dust_sigmas >= 0, "must be >= 0")
-        _check("film.dust_max_area", 0.0 < self.dust_max_area <= 1.0, "must be in (0, 1]")
-        _check("film.dust_max_motion", 0.0 < self.dust_max_motion <= 1.0, "must be in (0, 1]")
-        _check("film.dust_dilate", 0 <= self.dust_dilate <= 8, "must be in [0, 8]")
-        _check("film.dust_override_contrast", 0.0 < self.dust_override_contrast < 1.0, "must be in (0, 1)")
-        _check("film.dust_one_sided_contrast", 0.0 < self.dust_one_sided_contrast < 1.0, "must be in (0, 1)")
-        _check("film.dust_uniform_flow", self.dust_uniform_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
-        _check("film.dust_moved_flow", self.dust_moved_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
-        _check("film.dust_moved_ratio", 0.0 < self.dust_moved_ratio < 1.0, "must be in (0, 1)")
-        _check("film.dust_moved_search", 0.0 <= self.dust_moved_search <= 0.25, "must be in [0, 0.25]")
-        _check("film.dust_sides_agree", self.dust_sides_agree >= 0, "must be >= 0 (0 = off)")
-        _check("film.dust_rescue_ring", 1 <= self.dust_rescue_ring <= 64, "must be in [1, 64] px")
-        _check("film.dust_rescue_share", 0.0 < self.dust_rescue_share <= 1.0, "must be in (0, 1]")
-        _check("film.dust_passes", self.dust_passes in (1, 2), "must be 1 or 2")
-        _check("film.dust_second_pass_flow", self.dust_second_pass_flow > 0, "must be > 0 (px per frame)")
-        _choice("film.dust_second_pass_flows", self.dust_second_pass_flows, ("estimate", "reuse"))
-        _check("film.scratch_threshold", 0.0 < self.scratch_threshold < 1.0, "must be in (0, 1)")
-        _check("film.scratch_min_length", 0.0 < self.scratch_min_length <= 1.0, "must be in (0, 1]")
-        _check("film.scratch_max_width", 1 <= self.scratch_max_width <= 16, "must be in [1, 16]")
-        _check("film.scratch_persistence", 1 <= self.scratch_persistence <= 2 * self.radius + 1,
-               "must be in [1, 2 * film.radius + 1]")
-        _check("film.denoise_strength", 0.0 <= self.denoise_strength <= 4.0, "must be in [0, 4]")
-        _check("film.regrain", 0.0 <= self.regrain <= 64.0, "must be in [0, 64] (8-bit levels)")
-        _check("film.regrain_size", 0.5 <= self.regrain_size <= 8.0, "must be in [0.5, 8] px")
-        _check("film.threads", self.threads >= 0, "must be >= 0 (0 = leave torch's setting)")
-        _choice("film.device", self.device, ("cpu", "cuda", "auto"))
 
 
 @dataclass(frozen=True)
@@ -376,8 +291,15 @@ def _section_modules(cls: type, seen: set[type] | None = None) -> list[Any]:
 _REPORTED: set[str] = set()
 
 
+#: Old keys met by the loads under way: reported once the load succeeds (a refused config prints its error alone).
+_MET: list[list[str]] = []
+
+
 def _report_old_keys(old_keys: Iterable[str], table: Mapping[str, str]) -> None:
     """Log one line per old key, once per process (a run loads its config more than once)."""
+    if _MET:
+        _MET[-1].extend(old_keys)
+        return
     for old in old_keys:
         if old not in _REPORTED:
             _REPORTED.add(old)
@@ -433,6 +355,32 @@ def load_config(
     A file may name a parent with ``base: PRESET`` to inherit from it. Old key names (see
     :func:`renames`) are accepted from every source with one deprecation line each.
     """
+    met: list[str] = []
+    _MET.append(met)
+    try:
+        cfg = _load(preset, path, overrides, base)
+    except ConfigError as err:
+        _as_given(err, met)
+        raise
+    finally:
+        _MET.pop()
+    _report_old_keys(met, renames())
+    return cfg
+
+
+def _as_given(err: ConfigError, old_keys: Iterable[str]) -> None:
+    """Make ``err`` name the key as the user wrote it: a bad value given under an old name is refused under
+    that name."""
+    table = renames()
+    message = str(err)
+    for old in old_keys:
+        if message.startswith(table[old] + ":"):
+            err.args = (old + message[len(table[old]):], *err.args[1:])
+            return
+
+
+def _load(preset: str | None, path: str | os.PathLike[str] | None, overrides: Iterable[str],
+          base: Mapping[str, Any] | None) -> Config:
     data: dict[str, Any] = _renamed(base or {}, where="config")
     name = "custom"
     if preset is not None:

@@ -150,7 +150,7 @@ def test_processor_class_is_what_the_factory_builds() -> None:
 def test_clipped_highlight_guard_spares_dirt_inside_a_clipped_sky() -> None:
     import torch
 
-    from vidrestore.film.processor import _clip_masks
+    from vidrestore.film.dust.evidence import clip_masks as _clip_masks
 
     x = torch.full((1, 3, 40, 40), 0.5)
     x[:, :, :20] = 1.0  # a clipped sky

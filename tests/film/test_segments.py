@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import shared_file
 from tests.film.clips import frames_of
 from vidrestore.film.deflicker import ExposureTrack, PairFit
-from vidrestore.film.shots import CUT_MEMORY, WindowedSceneCuts
+from vidrestore.flow.cutmemory import CUT_MEMORY, WindowedSceneCuts
 
 
 def _png(path: Path, size: tuple[int, int] = (160, 90)) -> np.ndarray:

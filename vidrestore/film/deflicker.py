@@ -256,3 +256,41 @@ def apply_correction(frame: torch.Tensor, c: np.ndarray, d: np.ndarray) -> torch
 def downscale_factor(height: int, width: int, target: int = 128) -> int:
     """Integer factor that brings the longer side near ``target`` px for the pair fits."""
     return max(1, int(math.floor(max(height, width) / target)))
+
+
+def identity_fit(grid: int) -> PairFit:
+    """The fit of a pair that is not measured (deflicker off): the same exposure."""
+    return PairFit(gain=np.ones((grid, grid)), offset=np.zeros((grid, grid)), reliable=np.ones((grid, grid), bool))
+
+
+def measure_pair(a: torch.Tensor, b: torch.Tensor, fwd: torch.Tensor, bwd: torch.Tensor, *,
+                 occlusion_threshold: float, grid: int) -> PairFit:
+    """:func:`fit_pair` of frames ``a`` and ``b`` (``(1, 3, H, W)``, as scanned) with the flows between them
+    (``(2, H, W)`` each way), at about 128 px: ``b`` warped onto ``a``, reliable and unclipped pixels only."""
+    import torch.nn.functional as F
+
+    from vidrestore.film.align import fb_confidence
+    from vidrestore.film.ops import box_blur, luma
+    from vidrestore.flow import backward_warp, resize_flow
+
+    h, w = a.shape[-2:]
+    f = downscale_factor(h, w)
+    size = (max(8, h // f), max(8, w // f))
+    # a 3x3 mean on both, so the bilinear warp's extra smoothing of b is negligible (it biases
+    # block medians of skewed texture by 1-3 % otherwise)
+    ya = box_blur(F.interpolate(luma(a), size=size, mode="area"), 3)
+    yb = box_blur(F.interpolate(luma(b), size=size, mode="area"), 3)
+    fwd = resize_flow(fwd[None], size)
+    bwd = resize_flow(bwd[None], size)
+    conf = fb_confidence(fwd, bwd, threshold=occlusion_threshold / f + 0.25)
+    yb_on_a = backward_warp(yb, fwd)
+    # clipped pixels (black or white in any channel) do not follow the exposure: leave them out
+    clip_a = F.interpolate(_clipped(a), size=size, mode="area")
+    clip_b = backward_warp(F.interpolate(_clipped(b), size=size, mode="area"), fwd)
+    valid = ((conf >= 0.5) & (clip_a < 0.02) & (clip_b < 0.02))[0, 0].cpu().numpy()
+    return fit_pair(ya[0, 0].cpu().numpy(), yb_on_a[0, 0].cpu().numpy(), valid, grid=grid)
+
+
+def _clipped(x: torch.Tensor) -> torch.Tensor:
+    """``(1, 1, H, W)`` float: 1 where any channel is within 1 % of black or white."""
+    return ((x.amax(1, keepdim=True) >= 0.99) | (x.amin(1, keepdim=True) <= 0.01)).float()

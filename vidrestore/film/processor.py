@@ -7,7 +7,7 @@ Per frame, in this order (each step switchable in the ``film`` config section):
    zero mean and unit variance per frame (so flicker does not disturb the flow), and never across a
    cut. Longer flows are composed from consecutive ones. Nothing below reaches across a cut.
 2. **Deflicker** (:mod:`~vidrestore.film.deflicker`): gain/offset between consecutive frames on
-   motion-compensated reliable pixels, chained and smoothed over ``+-deflicker_window`` frames.
+   motion-compensated reliable pixels, chained and smoothed over ``+-deflicker.window`` frames.
 3. **Alignment** (:mod:`~vidrestore.film.align`): the ``+-radius`` neighbours (deflickered) are
    warped onto the frame, with per-pixel flow confidence.
 4. **Dust and dirt** (:mod:`~vidrestore.film.dust`) and **line scratches**
@@ -16,22 +16,27 @@ Per frame, in this order (each step switchable in the ``film`` config section):
    ``restorer.name: diffusion``.
 5. **Denoise** (:mod:`~vidrestore.film.denoise`): temporal average weighted by warp error and
    confidence; then optional **re-grain**.
-5b. **Second dust pass** (``film.dust_passes: 2``): the cleaned frames go through dust detection and
+5b. **Second dust pass** (``film.dust.passes: 2``): the cleaned frames go through dust detection and
    repair once more, against their cleaned neighbours (flow estimated again on them; the first
    pass's scene cuts). Specks that grain or a flow failed on every neighbour hid from the first
-   pass stand out there. It leaves regions next to a motion edge alone (``dust_second_pass_flow``):
-   its repairs there pasted the wrong side of the edge (old_films_bofb).
+   pass stand out there. It leaves regions next to a motion edge alone (``dust.second_pass_flow``):
+   a repair there would paste the wrong side of the edge.
 6. Optional **restorer** after it: with ``restorer.name`` a GAN model, the cleaned frames go through
    that restorer's processor (upscaling); the output size is the restorer's.
 
-The stage holds ``radius + deflicker_window`` frames of look-ahead (``+ radius`` with the second
+The stage holds ``radius + deflicker.window`` frames of look-ahead (``+ radius`` with the second
 pass) and emits every input frame exactly once, in order, with its own ``pts``. uint16 frames stay
-uint16. Masks of the detected dust and scratches can be written for review (``--save-masks DIR``:
-``DIR/dust/NNNNNN.png`` and ``DIR/scratch/NNNNNN.png``, white = detected, named by frame index).
+uint16. Masks of the detected dust and scratches can be written for review (``--save-masks DIR``,
+:mod:`~vidrestore.film.masks`).
+
+This module only orchestrates: the window of frames, the order of the steps, the second pass and
+what goes downstream. Each step is its own module (above), and so are the flow the stage
+estimates (:mod:`.flows`), the masks (:mod:`.masks`), inpainting (:mod:`.inpaint`), the counts and
+timings (:mod:`.stats`) and the section it takes (:mod:`.config`, ``film``).
 
 Segments (resume, many workers): every :meth:`FilmProcessor.process` call starts clean and nothing
 in the stage has an unbounded memory: deflicker chains exposures from the frame being corrected
-over its window, scene cuts are decided from a bounded past (:mod:`~vidrestore.film.shots`), grain
+over its window, scene cuts are decided from a bounded past (:mod:`~vidrestore.flow.cutmemory`), grain
 is drawn from the seed and the frame index. So a segment fed ``warmup_frames`` frames before it and
 ``lookahead_frames`` after it gives the frames of one uninterrupted run bit for bit (DIS flow and
 the film stage on the CPU; a downstream GAN restorer states its own conditions).
@@ -40,16 +45,13 @@ the film stage on the CPU; a downstream GAN restorer states its own conditions).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidrestore.errors import OutputError
 from vidrestore.film.align import (
     align_neighbours,
     local_motion,
@@ -58,169 +60,75 @@ from vidrestore.film.align import (
     rewarp_filled,
     side_coverage,
 )
-from vidrestore.film.deflicker import ExposureTrack, apply_correction, downscale_factor, fit_pair
-from vidrestore.film.dust import DustParams, detect_blotches, repair, weighted_median_pick
+from vidrestore.film.deflicker import identity_fit, measure_pair
+from vidrestore.film.dust import DustParams, Neighbourhood, clip_masks, detect, repair
+from vidrestore.film.flows import NormalisedFlow
+from vidrestore.film.inpaint import DiffusionInpainter, Inpainter
+from vidrestore.film.masks import MaskWriter
 from vidrestore.film.ops import remap
-from vidrestore.film.scratch import ScratchParams, confirm_lines, inpaint_rows, line_candidates, widen
-from vidrestore.film.shots import KnownCuts
+from vidrestore.film.scratch import ScratchParams, confirm_lines, repair_lines, widen
+from vidrestore.film.stats import FilmStats
+from vidrestore.film.window import FrameWindow
+from vidrestore.flow.cutmemory import KnownCuts
 from vidrestore.pipeline.base import FrameProcessor, OutputSpec
 from vidrestore.types import Frame, VideoInfo
 
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.config import Config, FilmConfig
+    from vidrestore.config import Config
+    from vidrestore.film.align import Aligned
+    from vidrestore.film.config import FilmConfig
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.flow.cache import FlowCache
 
 log = logging.getLogger(__name__)
 
-STAGES = ("flow", "deflicker", "align", "dust", "scratch", "repair", "denoise", "regrain", "convert", "masks")
-
-
-class Inpainter(Protocol):
-    """Fills masked pixels of one frame: ``(1, 3, H, W)`` and bool ``(1, 1, H, W)`` -> ``(1, 3, H, W)``."""
-
-    name: str
-
-    def inpaint(self, frame: torch.Tensor, mask: torch.Tensor, index: int) -> torch.Tensor: ...
-
-
-class MaskWriter:
-    """Writes ``DIR/dust/NNNNNN.png`` and ``DIR/scratch/NNNNNN.png`` (8-bit, 255 = detected), each atomically.
-
-    The two subfolders are vidrestore's own (created with the output marker); an existing one is
-    reused only when it holds nothing but masks of an earlier run, and then only with ``--overwrite``
-    when it has any. Each mask goes through :mod:`vidrestore.io.safety`, so none lands on an input
-    or through a link.
-    """
-
-    def __init__(self, folder: str | os.PathLike[str], *, overwrite: bool | None = None) -> None:
-        from vidrestore.io import safety
-
-        self.folder = Path(folder)
-        if self.folder.is_symlink():
-            raise OutputError(f"{self.folder}: --save-masks is a symbolic link; vidrestore never writes through a "
-                              "link (give the real folder)")
-        if self.folder.exists() and not self.folder.is_dir():
-            raise OutputError(f"{self.folder}: --save-masks needs a folder, and this is a file")
-        overwrite = safety.RUN.overwrite if overwrite is None else overwrite
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise OutputError(f"{self.folder}: cannot create the mask folder ({err.strerror or err})") from err
-        for sub in ("dust", "scratch"):
-            path = self.folder / sub
-            safety.check_not_input(path, (), what="--save-masks folder", folder=True)
-            if not (path.exists() or path.is_symlink()):
-                safety.make_folder(path, what="the mask folder")
-                continue
-            if path.is_symlink() or not path.is_dir() or not safety.is_vidrestore_folder(path):
-                raise OutputError(f"{path}: --save-masks would write into a folder vidrestore did not create; "
-                                  "choose a new folder")
-            if any(p.suffix == ".png" for p in path.iterdir()) and not overwrite:
-                raise OutputError(f"{path}: already holds masks (use --overwrite to replace them)")
-        self.written = 0
-
-    def write(self, index: int, dust: np.ndarray, scratch: np.ndarray) -> None:
-        import cv2
-
-        from vidrestore.io import safety
-
-        for sub, mask in (("dust", dust), ("scratch", scratch)):
-            path = self.folder / sub / f"{index:06d}.png"
-            with safety.temp_target(path, overwrite=True, what="mask", suffix=".png") as tmp:
-                if not cv2.imwrite(str(tmp), mask.astype(np.uint8) * 255):
-                    raise OutputError(f"{path}: cannot write the mask image")
-        self.written += 1
-
-
-class _NormalisedFlow:
-    """Wraps an estimator: each frame's luma is normalised to zero mean / unit variance first (flicker-proof)."""
-
-    def __init__(self, inner: FlowEstimator) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.seconds = 0.0
-
-    @staticmethod
-    def _norm(x: torch.Tensor) -> torch.Tensor:
-        from vidrestore.film.ops import luma
-
-        y = luma(x.float())
-        mean = y.mean(dim=(1, 2, 3), keepdim=True)
-        std = y.std(dim=(1, 2, 3), keepdim=True).clamp(min=1e-3)
-        z = ((y - mean) / std * 0.2 + 0.5).clamp_(0.0, 1.0)
-        return z.expand(-1, 3, -1, -1)
-
-    def estimate(self, frame_t: torch.Tensor, frame_s: torch.Tensor) -> torch.Tensor:
-        t0 = time.perf_counter()
-        a, b = self._norm(frame_t), self._norm(frame_s)
-        with _estimator_lock(self.inner):  # one OpenCV flow object is not safe to call from two threads at once
-            out = self.inner.estimate(a, b)
-        self.seconds += time.perf_counter() - t0
-        return out
-
-
-_LOCKS: dict[int, Any] = {}
-
-
-def _estimator_lock(estimator: Any) -> Any:
-    """A lock per estimator object (the two dust passes of a parallel run may share one)."""
-    import threading
-
-    lock = _LOCKS.get(id(estimator))
-    if lock is None:
-        lock = _LOCKS.setdefault(id(estimator), threading.Lock())
-    return lock
+__all__ = ["DiffusionInpainter", "FilmProcessor", "Inpainter", "MaskWriter", "build_processor", "film_device"]
 
 
 class FilmProcessor:
-    """Film cleaning as a :class:`~vidrestore.pipeline.base.FrameProcessor` (see module docstring)."""
+    """Film cleaning as a :class:`~vidrestore.pipeline.base.FrameProcessor` (see module docstring).
+
+    ``config`` is the ``film`` section alone. ``keep_masks`` keeps every frame's final masks in
+    :attr:`last_masks` (for a caller that scores them: tests, benchmarks); ``analyse_only`` detects
+    and counts (masks, stats) but emits the frames unchanged. Both are plain attributes a caller may
+    also set before :meth:`process`.
+    """
 
     def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
                  occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
                  inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
-                 analyse_only: bool = False, second_pass: bool = False,
+                 analyse_only: bool = False, keep_masks: bool = False, second_pass: bool = False,
                  second_estimator: FlowEstimator | None = None) -> None:
         self.cfg = config
         self.device = film_device(config.device)
-        self.flow = _NormalisedFlow(estimator)
+        self.flow = NormalisedFlow(estimator)
         self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
         self.occlusion_threshold = float(occlusion_threshold)
         self.downstream = downstream
         self.inpainter = inpainter
         self.mask_writer = mask_writer
-        self.analyse_only = bool(analyse_only)  # detect and count (masks, stats) but emit the frames unchanged
-        self.dust = DustParams(threshold=config.dust_threshold, sigmas=config.dust_sigmas,
-                               max_area=config.dust_max_area, dilate=config.dust_dilate,
-                               max_motion=config.dust_max_motion,
-                               override_contrast=config.dust_override_contrast,
-                               one_sided_contrast=config.dust_one_sided_contrast,
-                               uniform_flow=config.dust_uniform_flow,
-                               moved_flow=config.dust_moved_flow or None, moved_ratio=config.dust_moved_ratio,
-                               moved_search=config.dust_moved_search, sides_agree=config.dust_sides_agree or None,
-                               edge_flow=config.dust_second_pass_flow if second_pass else None)
-        self.scratch = ScratchParams(threshold=config.scratch_threshold, min_length=config.scratch_min_length,
-                                     max_width=config.scratch_max_width, persistence=config.scratch_persistence)
-        self.lookahead = config.radius + (config.deflicker_window if config.deflicker else 0)
+        self.analyse_only = bool(analyse_only)
+        self.keep_masks = bool(keep_masks)
+        self.dust = DustParams.of(config.dust, second_pass=second_pass)
+        self.scratch = ScratchParams.of(config.scratch)
+        self.lookahead = config.lookahead
         self.last_masks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.keep_masks = False  # tests and benchmarks: keep every frame's masks in last_masks
         self.known_cuts: KnownCuts | None = None  # set on a second pass: the first pass's scene cuts
         self.second: FilmProcessor | None = None
         self._hold_threads = False  # torch's thread count is held by a parallel run (see _process_parallel)
-        if config.dust and config.dust_passes >= 2:
+        if config.dust.enabled and config.dust.passes >= 2:
             self.second = FilmProcessor(config=_second_pass_config(config), estimator=second_estimator or estimator,
-                                        occlusion_threshold=occlusion_threshold, second_pass=True)
-            self.second.keep_masks = True
+                                        occlusion_threshold=occlusion_threshold, second_pass=True, keep_masks=True)
             if scene_cut_threshold is not None:
                 self.second.known_cuts = KnownCuts()
         self._reset()
 
     def _reset(self) -> None:
         """A clean state: nothing carried over from an earlier :meth:`process` call (a segment starts here)."""
-        from vidrestore.film.shots import WindowedSceneCuts
         from vidrestore.flow.cache import FlowCache
+        from vidrestore.flow.cutmemory import WindowedSceneCuts
 
         cfg = self.cfg
         detector: WindowedSceneCuts | KnownCuts | None = None
@@ -231,17 +139,9 @@ class FilmProcessor:
             detector = self.known_cuts
         self.cache: FlowCache = FlowCache(self.flow, scene_cuts=detector, batch_size=2)  # type: ignore[arg-type]
         self.flow.seconds = 0.0
-        self.exposure = ExposureTrack(window=cfg.deflicker_window, grid=cfg.deflicker_grid)
-        self._frames: dict[int, Frame] = {}
-        self._raw: dict[int, torch.Tensor] = {}
-        self._clean: dict[int, torch.Tensor] = {}
-        self._lines: dict[int, np.ndarray] = {}
         self._last: int | None = None
-        self._seconds = dict.fromkeys(STAGES, 0.0)
-        self._counts: dict[str, Any] = {"frames": 0, "dust_pixels": 0, "dust_regions": 0, "dust_frames": 0,
-                                        "scratch_pixels": 0, "scratch_frames": 0, "rejected_large": 0,
-                                        "neighbour_weight": 0.0, "noise_sum": 0.0, "inpainted_frames": 0,
-                                        "rescued_pixels": 0}
+        self.tally = FilmStats()
+        self.window = FrameWindow(cfg.deflicker, self.scratch, self.tally)
         self.last_masks = {}
         self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.given_flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # second pass: the first pass's flows
@@ -253,15 +153,13 @@ class FilmProcessor:
 
     def _reach(self) -> tuple[int, int] | None:
         """``(warm-up, look-ahead)`` of the stage and its downstream restorer; None when it cannot be split."""
-        from vidrestore.film.shots import CUT_MEMORY
+        from vidrestore.flow.cutmemory import CUT_MEMORY
         from vidrestore.pipeline.base import segment_reach
 
         if self.mask_writer is not None or self.inpainter is not None:
             return None
-        cfg = self.cfg
-        deflicker = cfg.deflicker_window if cfg.deflicker else 0
         cuts = CUT_MEMORY if self.scene_cut_threshold is not None else 0
-        warmup, lookahead = cfg.radius + deflicker + cuts, cfg.radius + deflicker
+        warmup, lookahead = self.cfg.lookahead + cuts, self.cfg.lookahead
         if self.second is not None and not self.analyse_only:
             again = self.second._reach()
             assert again is not None  # no masks written, no inpainter, no downstream
@@ -277,13 +175,13 @@ class FilmProcessor:
     def warmup_frames(self) -> int | None:
         """Input frames before a segment that make its outputs equal one uninterrupted run's, bit for bit.
 
-        ``radius + deflicker_window + CUT_MEMORY``: frame t reads its neighbours ``t +- radius``,
-        each deflickered from the pair fits of ``+- deflicker_window`` frames (chained from the
+        ``radius + deflicker.window + CUT_MEMORY``: frame t reads its neighbours ``t +- radius``,
+        each deflickered from the pair fits of ``+- deflicker.window`` frames (chained from the
         frame itself, :class:`~vidrestore.film.deflicker.ExposureTrack`), and whether a frame
         starts a shot is decided from the ``CUT_MEMORY`` frames before it
-        (:class:`~vidrestore.film.shots.WindowedSceneCuts`); re-grain is seeded by the frame index.
-        A second dust pass (``film.dust_passes: 2``) adds its ``radius`` on the cleaned frames (it
-        takes the first pass's scene cuts, :class:`~vidrestore.film.shots.KnownCuts`), and a
+        (:class:`~vidrestore.flow.cutmemory.WindowedSceneCuts`); re-grain is seeded by the frame index.
+        A second dust pass (``film.dust.passes: 2``) adds its ``radius`` on the cleaned frames (it
+        takes the first pass's scene cuts, :class:`~vidrestore.flow.cutmemory.KnownCuts`), and a
         downstream restorer its warm-up. None (never split) when masks are written
         (a warm-up frame would overwrite the mask of a frame another segment owns) or dust is
         inpainted by the diffusion restorer (its latent state is recursive).
@@ -293,7 +191,7 @@ class FilmProcessor:
 
     @property
     def lookahead_frames(self) -> int | None:
-        """Input frames after a segment its outputs read: ``radius + deflicker_window`` (+ the second pass's
+        """Input frames after a segment its outputs read: ``radius + deflicker.window`` (+ the second pass's
         ``radius``, + the restorer's)."""
         reach = self._reach()
         return None if reach is None else reach[1]
@@ -335,95 +233,27 @@ class FilmProcessor:
                 and self.downstream is None and self.inpainter is None)
 
     def _process_parallel(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        """The first pass in a thread of its own, feeding the second pass here through a short queue.
-
-        Each pass does exactly what it does in one thread (same frames in the same order, the same
-        torch thread count), so the output is the same bit for bit; OpenCV, NumPy and torch release
-        the GIL in their loops, so the two passes share both cores.
-        """
-        import queue
-        import threading
-
-        import torch
-
+        """The first pass in a thread of its own (:func:`~vidrestore.film.parallel.run_ahead`), feeding the second
+        pass here; torch's thread count is held for the whole run."""
+        from vidrestore.film.parallel import run_ahead
         from vidrestore.threads import torch_threads
 
         assert self.second is not None
-        handoff: queue.Queue[Any] = queue.Queue(maxsize=4)
-        stop = threading.Event()
-        done = object()
-
-        def put(item: Any) -> bool:
-            while not stop.is_set():
-                try:
-                    handoff.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def first_pass() -> None:
-            torch.set_num_threads(self.cfg.threads)
-            try:
-                for out in self._process(frames):
-                    if not put(out):
-                        return
-                put(done)
-            except BaseException as err:  # handed to the consumer, raised there
-                put(err)
-
-        def cleaned() -> Iterator[Frame]:
-            # started on the second pass's first request: after its reset (which clears the cuts the first pass
-            # tells it)
-            worker.start()
-            while True:
-                item = handoff.get()
-                if item is done:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-
         self._hold_threads = self.second._hold_threads = True
-        worker = threading.Thread(target=first_pass, name="film-first-pass", daemon=True)
+        cleaned = run_ahead(lambda: self._process(frames), threads=self.cfg.threads)
         try:
             with torch_threads(self.cfg.threads):
-                yield from self._second_pass(cleaned())
+                yield from self._second_pass(cleaned)
         finally:
-            stop.set()
-            if worker.is_alive():
-                worker.join()
+            cleaned.close()  # type: ignore[attr-defined]
             self._hold_threads = self.second._hold_threads = False
 
     def stats(self) -> dict[str, Any]:
-        n = max(self._counts["frames"], 1)
-        self._seconds["flow"] = self.flow.seconds
-        seconds = dict(self._seconds)
         again = self.second.stats() if self.second is not None and not self.analyse_only else None
-        if again is not None:
-            seconds["second_pass"] = again["film_seconds"]
-        total = sum(seconds.values())
-        out: dict[str, Any] = dict(self.cache.stats())
-        out.update({
-            "film_frames": self._counts["frames"],
-            "dust_regions_per_frame": round(self._counts["dust_regions"] / n, 3),
-            "dust_pixels_per_frame": round(self._counts["dust_pixels"] / n, 1),
-            "frames_with_dust": self._counts["dust_frames"],
-            "frames_with_scratches": self._counts["scratch_frames"],
-            "scratch_pixels_per_frame": round(self._counts["scratch_pixels"] / n, 1),
-            "large_regions_rejected": self._counts["rejected_large"],
-            "rescued_pixels_per_frame": round(self._counts["rescued_pixels"] / n, 1),
-            "mean_neighbour_weight": round(self._counts["neighbour_weight"] / n, 3),
-            "mean_noise_sigma_8bit": round(255.0 * self._counts["noise_sum"] / n, 2),
-            "film_seconds": round(total, 3),
-            "stage_seconds": {k: round(v, 3) for k, v in seconds.items()},
-            "stage_share": {k: round(v / total, 3) if total > 0 else 0.0 for k, v in seconds.items()},
-        })
-        if again is not None:
-            out["second_pass_regions_per_frame"] = again["dust_regions_per_frame"]
+        out = self.tally.summary(flow_seconds=self.flow.seconds, cache=self.cache.stats(), second=again)
         if self.inpainter is not None:
             out["inpainter"] = self.inpainter.name
-            out["inpainted_frames"] = self._counts["inpainted_frames"]
+            out["inpainted_frames"] = self.tally.counts["inpainted_frames"]
         if self.mask_writer is not None:
             out["masks_written"] = self.mask_writer.written
         if self.downstream is not None:
@@ -485,9 +315,7 @@ class FilmProcessor:
         return last >= index + self.lookahead or not self.cache.same_shot(index, last)
 
     def _timed(self, stage: str, t0: float) -> float:
-        now = time.perf_counter()
-        self._seconds[stage] += now - t0
-        return now
+        return self.tally.timed(stage, t0)
 
     def _ingest(self, frame: Frame) -> None:
         from vidrestore.tensors import to_tensor
@@ -502,142 +330,133 @@ class FilmProcessor:
             self.cache.provide(i - 1, *given)
         if self.second is not None and self.second.known_cuts is not None:
             self.second.known_cuts.tell(is_cut)
-        self._frames[i] = frame
-        self._raw[i] = x
+        self.window.add(frame, x)
         first = self._last is None
         self._last = i
         if first or is_cut:
-            self.exposure.start_shot(i)
+            self.window.start_shot(i)
             return
-        if self.cfg.deflicker:
+        if self.cfg.deflicker.enabled:
             self.cache.ensure(i - 1, i + 1, "both")
             t0 = time.perf_counter()
-            self.exposure.push(i, self._pair_fit(i - 1))
+            raw = self.window.raw
+            self.window.push_exposure(i, measure_pair(raw[i - 1], raw[i], self.cache.forward(i - 1),
+                                                      self.cache.backward(i - 1), grid=self.cfg.deflicker.grid,
+                                                      occlusion_threshold=self.occlusion_threshold))
             self._timed("deflicker", t0)
         else:
-            self.exposure.push(i, _identity_fit(self.cfg.deflicker_grid))
-
-    def _pair_fit(self, t: int) -> Any:
-        import torch.nn.functional as F
-
-        from vidrestore.film.align import fb_confidence
-        from vidrestore.film.ops import box_blur, luma
-        from vidrestore.flow import backward_warp, resize_flow
-
-        a, b = self._raw[t], self._raw[t + 1]
-        h, w = a.shape[-2:]
-        f = downscale_factor(h, w)
-        size = (max(8, h // f), max(8, w // f))
-        # a 3x3 mean on both, so the bilinear warp's extra smoothing of b is negligible (it biases
-        # block medians of skewed texture by 1-3 % otherwise)
-        ya = box_blur(F.interpolate(luma(a), size=size, mode="area"), 3)
-        yb = box_blur(F.interpolate(luma(b), size=size, mode="area"), 3)
-        fwd = resize_flow(self.cache.forward(t)[None], size)
-        bwd = resize_flow(self.cache.backward(t)[None], size)
-        conf = fb_confidence(fwd, bwd, threshold=self.occlusion_threshold / f + 0.25)
-        yb_on_a = backward_warp(yb, fwd)
-        # clipped pixels (black or white in any channel) do not follow the exposure: leave them out
-        clip_a = F.interpolate(_clipped(a), size=size, mode="area")
-        clip_b = backward_warp(F.interpolate(_clipped(b), size=size, mode="area"), fwd)
-        valid = ((conf >= 0.5) & (clip_a < 0.02) & (clip_b < 0.02))[0, 0].cpu().numpy()
-        return fit_pair(ya[0, 0].cpu().numpy(), yb_on_a[0, 0].cpu().numpy(), valid, grid=self.cfg.deflicker_grid)
-
-    def _clean_frame(self, i: int) -> torch.Tensor:
-        """Frame ``i`` deflickered (cached)."""
-        if i not in self._clean:
-            t0 = time.perf_counter()
-            x = self._raw[i]
-            if self.cfg.deflicker:
-                x = apply_correction(x, *self.exposure.correction(i))
-            self._clean[i] = x
-            self._timed("deflicker", t0)
-        return self._clean[i]
-
-    def _line_candidates(self, i: int) -> np.ndarray:
-        if i not in self._lines:
-            from vidrestore.film.ops import luma
-
-            y = luma(self._clean_frame(i))[0, 0].cpu().numpy()
-            self._lines[i] = line_candidates(y, self.scratch)
-        return self._lines[i]
+            self.window.push_exposure(i, identity_fit(self.cfg.deflicker.grid))
 
     def _emit(self, t: int) -> Frame:
-        import torch
-
-        from vidrestore.film.denoise import grain, noise_sigma, temporal_denoise
-        from vidrestore.film.ops import dilate
+        """Frame ``t`` cleaned: aligned neighbours, damage found, then repaired, denoised and re-grained."""
         from vidrestore.tensors import from_tensor
 
-        cfg = self.cfg
-        offsets = neighbour_offsets(t, cfg.radius, lambda i: i in self.cache and self.cache.same_shot(t, i))
-        center = self._clean_frame(t)
-        for k in offsets:
-            self._clean_frame(t + k)
+        center, aligned = self._align(t)
         t0 = time.perf_counter()
-        aligned = align_neighbours(t, offsets, self.cache, self._clean_frame,
-                                   occlusion_threshold=self.occlusion_threshold, min_confidence=cfg.min_confidence)
-        if cfg.dust:
-            aligned, rescued = rescue_islands(aligned, self._clean_frame, center, max_area=cfg.dust_max_area,
-                                              threshold=2 * cfg.dust_threshold, agree=cfg.dust_threshold,
-                                              ring=cfg.dust_rescue_ring, ring_share=cfg.dust_rescue_share)
-            self._counts["rescued_pixels"] += rescued
-        t0 = self._timed("align", t0)
-        h, w = center.shape[-2:]
-        dust = torch.zeros(1, 1, h, w, dtype=torch.bool, device=center.device)
-        dust_found = dust
-        if cfg.dust and len(aligned):
-            det = detect_blotches(center, aligned.warped, aligned.valid, aligned.sides, self.dust, aligned.offsets,
-                                  covered=side_coverage(aligned), inside=aligned.inside,
-                                  motion=local_motion(aligned), clipped=_clip_masks(self._raw[t]),
-                                  flows=aligned.flows,
-                                  sources=[self._clean_frame(t + k) for k in aligned.offsets])
-            dust, dust_found = det.repair_mask, det.mask
-            self._counts["dust_regions"] += det.regions
-            self._counts["rejected_large"] += det.rejected_large
+        dust, dust_found = self._find_dust(t, center, aligned)
         t0 = self._timed("dust", t0)
-        scratch = torch.zeros_like(dust)
-        if cfg.scratches:
-            others = [self._line_candidates(t + k) for k in aligned.offsets]
-            shifts = [aligned.flows[i, 0].cpu().numpy() for i in range(len(aligned))]
-            lines = confirm_lines(self._line_candidates(t), others, self.scratch, shifts)
-            scratch = torch.from_numpy(widen(lines, 1))[None, None].to(center.device)
+        scratch = self._find_scratches(t, center, aligned)
         t0 = self._timed("scratch", t0)
-
-        src = self._frames[t]
+        src = self.window.frames[t]
         if self.analyse_only:
             return self._finish(t, src, dust_found, scratch, t0)
+        out = self._clean_up(t, center, aligned, dust, scratch)
+        t0 = time.perf_counter()
+        (rgb,) = from_tensor(out.clamp(0, 1), dtype=src.rgb.dtype)
+        t0 = self._timed("convert", t0)
+        return self._finish(t, src.with_rgb(rgb), dust_found, scratch, t0)
+
+    def _align(self, t: int) -> tuple[torch.Tensor, Aligned]:
+        """Frame ``t`` deflickered and its ``+-radius`` neighbours of the same shot aligned onto it (islands where
+        a blotch broke the flow rescued when dust is looked for)."""
+        cfg = self.cfg
+        offsets = neighbour_offsets(t, cfg.radius, lambda i: i in self.cache and self.cache.same_shot(t, i))
+        center = self.window.clean(t)
+        for k in offsets:
+            self.window.clean(t + k)
+        t0 = time.perf_counter()
+        aligned = align_neighbours(t, offsets, self.cache, self.window.clean,
+                                   occlusion_threshold=self.occlusion_threshold, min_confidence=cfg.min_confidence)
+        if cfg.dust.enabled:
+            dust = cfg.dust
+            aligned, rescued = rescue_islands(aligned, self.window.clean, center, max_area=dust.max_area,
+                                              threshold=2 * dust.threshold, agree=dust.threshold,
+                                              ring=dust.rescue_ring, ring_share=dust.rescue_share)
+            self.tally.add("rescued_pixels", rescued)
+        self._timed("align", t0)
+        return center, aligned
+
+    def _find_dust(self, t: int, center: torch.Tensor, aligned: Aligned) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(repair mask, detected mask)`` of frame ``t``'s dust, bool ``(1, 1, H, W)`` (empty when off)."""
+        import torch
+
+        h, w = center.shape[-2:]
+        none = torch.zeros(1, 1, h, w, dtype=torch.bool, device=center.device)
+        if not (self.cfg.dust.enabled and len(aligned)):
+            return none, none
+        nb = Neighbourhood(center=center, warped=aligned.warped, valid=aligned.valid, sides=aligned.sides,
+                           offsets=aligned.offsets, covered=side_coverage(aligned), inside=aligned.inside,
+                           motion=local_motion(aligned), clipped=clip_masks(self.window.raw[t]), flows=aligned.flows,
+                           sources=[self.window.clean(t + k) for k in aligned.offsets])
+        det = detect(nb, self.dust)
+        self.tally.add("dust_regions", det.regions)
+        self.tally.add("rejected_large", det.rejected_large)
+        return det.repair_mask, det.mask
+
+    def _find_scratches(self, t: int, center: torch.Tensor, aligned: Aligned) -> torch.Tensor:
+        """Frame ``t``'s scratches (lines its neighbours confirm), widened by 1 px; bool ``(1, 1, H, W)``."""
+        import torch
+
+        if not self.cfg.scratch.enabled:
+            h, w = center.shape[-2:]
+            return torch.zeros(1, 1, h, w, dtype=torch.bool, device=center.device)
+        others = [self.window.lines(t + k) for k in aligned.offsets]
+        shifts = [aligned.flows[i, 0].cpu().numpy() for i in range(len(aligned))]
+        lines = confirm_lines(self.window.lines(t), others, self.scratch, shifts)
+        return torch.from_numpy(widen(lines, 1))[None, None].to(center.device)
+
+    def _clean_up(self, t: int, center: torch.Tensor, aligned: Aligned, dust: torch.Tensor,
+                  scratch: torch.Tensor) -> torch.Tensor:
+        """Damage repaired (or inpainted), then the temporal denoise and re-grain; ``(1, 3, H, W)`` float."""
+        from vidrestore.film.denoise import grain, noise_sigma, temporal_denoise
+        from vidrestore.film.ops import dilate
+
+        cfg = self.cfg
+        t0 = time.perf_counter()
         damaged = dust | scratch
         out = center
         warped = aligned.warped
         conf = aligned.conf
-        if cfg.scratches and len(aligned):
-            # a neighbour's own scratch candidates (warped onto this frame) are never material
-            lines = torch.stack([torch.from_numpy(widen(self._line_candidates(t + k), 1)) for k in aligned.offsets]).to(
-                center.device)
-            on_line = remap(lines[:, None].float(), aligned.flows, cubic=False, clip=False) > 0.25
-            conf = conf * ~on_line
+        if cfg.scratch.enabled and len(aligned):
+            conf = conf * ~self._on_neighbour_lines(t, center, aligned)
         if bool(damaged.any()):
-            warped = rewarp_filled(aligned, self._clean_frame, dilate(damaged, 3))
+            warped = rewarp_filled(aligned, self.window.clean, dilate(damaged, 3))
             if self.inpainter is not None:
                 out = self.inpainter.inpaint(center, damaged, t)
-                self._counts["inpainted_frames"] += 1
+                self.tally.add("inpainted_frames", 1)
             else:
                 out = self._repair(center, warped, aligned, conf, dust, scratch)
         t0 = self._timed("repair", t0)
-        if cfg.denoise and cfg.denoise_strength > 0 and len(aligned):
-            out, weight = temporal_denoise(out, warped, conf, strength=cfg.denoise_strength,
+        if cfg.denoise.enabled and cfg.denoise.strength > 0 and len(aligned):
+            out, weight = temporal_denoise(out, warped, conf, strength=cfg.denoise.strength,
                                            min_confidence=cfg.min_confidence)
-            self._counts["neighbour_weight"] += weight
+            self.tally.add("neighbour_weight", weight)
         if len(aligned):
-            self._counts["noise_sum"] += noise_sigma(center, aligned.warped, aligned.valid)
+            self.tally.add("noise_sum", noise_sigma(center, aligned.warped, aligned.valid))
         t0 = self._timed("denoise", t0)
-        if cfg.regrain > 0:
-            out = (out + grain(out, sigma=cfg.regrain / 255.0, size=cfg.regrain_size, seed=cfg.seed, index=t)).clamp_(0, 1)
-        t0 = self._timed("regrain", t0)
+        g = cfg.grain
+        if g.sigma > 0:
+            out = (out + grain(out, sigma=g.sigma / 255.0, size=g.size, seed=g.seed, index=t)).clamp_(0, 1)
+        self._timed("regrain", t0)
+        return out
 
-        (rgb,) = from_tensor(out.clamp(0, 1), dtype=src.rgb.dtype)
-        t0 = self._timed("convert", t0)
-        return self._finish(t, src.with_rgb(rgb), dust_found, scratch, t0)
+    def _on_neighbour_lines(self, t: int, center: torch.Tensor, aligned: Aligned) -> torch.Tensor:
+        """Where a neighbour's own scratch candidates land, warped onto frame ``t``: never material for it."""
+        import torch
+
+        lines = torch.stack([torch.from_numpy(widen(self.window.lines(t + k), 1)) for k in aligned.offsets]).to(
+            center.device)
+        return remap(lines[:, None].float(), aligned.flows, cubic=False, clip=False) > 0.25
 
     def _finish(self, t: int, out: Frame, dust: torch.Tensor, scratch: torch.Tensor, t0: float) -> Frame:
         """Count and write the masks of frame ``t`` (after the second pass, if any), forget what no later frame
@@ -645,7 +464,7 @@ class FilmProcessor:
         dust_np, scratch_np = dust[0, 0].cpu().numpy(), scratch[0, 0].cpu().numpy()
         if self.second is not None and not self.analyse_only:
             self._pending[t] = (dust_np, scratch_np)
-            if self.cfg.dust_second_pass_flows == "reuse":
+            if self.cfg.dust.second_pass_flows == "reuse":
                 self._hand_flows(t)
         else:
             self._record(t, dust_np, scratch_np)
@@ -664,55 +483,25 @@ class FilmProcessor:
             self.second.given_flows[t] = (self.cache.forward(t), self.cache.backward(t))
 
     def _record(self, t: int, dust: np.ndarray, scratch: np.ndarray) -> None:
-        self._count_masks(dust, scratch)
+        self.tally.count_masks(dust, scratch)
         if self.mask_writer is not None:
             self.mask_writer.write(t, dust, scratch)
         if self.keep_masks:
             self.last_masks[t] = (dust, scratch)
 
-    def _repair(self, center: torch.Tensor, warped: torch.Tensor, aligned: Any, conf: torch.Tensor,
+    def _repair(self, center: torch.Tensor, warped: torch.Tensor, aligned: Aligned, conf: torch.Tensor,
                 dust: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
         """Dust from the weighted-median neighbour; scratches from neighbours that see past the line, else along it."""
-        import torch
-
         weights = conf * aligned.valid
         out = repair(center, warped, weights, dust) if bool(dust.any()) else center
         if not bool(scratch.any()):
             return out
-        line = scratch & ~dust
-        off = aligned.flows[:, 0:1].abs() >= self.scratch.max_width + 1.0
-        has = torch.zeros_like(line)
-        if len(aligned):
-            rgb, ok = weighted_median_pick(warped, weights * off, line)
-            sel = line[0, 0]
-            flat = out[0][:, sel]
-            flat[:, ok] = rgb[:, ok]
-            out = out.clone()
-            out[0][:, sel] = flat
-            has[0, 0][sel] = ok
-        rest = (line & ~has)[0, 0].cpu().numpy()
-        if rest.any():
-            img = out[0].permute(1, 2, 0).cpu().numpy()
-            filled = inpaint_rows(np.ascontiguousarray(img), rest)
-            out = torch.from_numpy(filled).permute(2, 0, 1)[None].contiguous().to(center.device)
-        return out
-
-    def _count_masks(self, dust: np.ndarray, scratch: np.ndarray) -> None:
-        c = self._counts
-        c["frames"] += 1
-        nd, ns = int(dust.sum()), int(scratch.sum())
-        c["dust_pixels"] += nd
-        c["scratch_pixels"] += ns
-        c["dust_frames"] += int(nd > 0)
-        c["scratch_frames"] += int(ns > 0)
+        return repair_lines(out, warped, weights, aligned.flows, scratch & ~dust, self.scratch.max_width)
 
     def _evict(self, next_index: int) -> None:
         keep_from = next_index - self.cfg.radius
         self.cache.evict(keep_from)
-        self.exposure.evict(keep_from - self.cfg.deflicker_window)
-        for store in (self._frames, self._raw, self._clean, self._lines):
-            for k in [k for k in store if k < keep_from]:
-                del store[k]
+        self.window.evict(keep_from)
 
 
 def film_device(name: str) -> torch.device:
@@ -732,53 +521,9 @@ def _second_pass_config(cfg: FilmConfig) -> FilmConfig:
     """The second dust pass: dust alone, on frames already deflickered, cleaned of scratches and denoised."""
     from dataclasses import replace
 
-    return replace(cfg, deflicker=False, scratches=False, denoise=False, regrain=0.0, dust_passes=1, save_masks=None)
-
-
-def _clip_masks(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(white, black)`` bool ``(1, 1, H, W)``: clipped areas of the scanned frame wider than 5 px, grown by 3 px,
-    where a pixel itself or one next to it is clipped.
-
-    Narrower clipped spots are left out: a white speck of dust is clipped too, and it is dirt. So is
-    a dark speck *inside* a clipped highlight (dirt on a white sky): its own pixels are not clipped,
-    and the 3x3 means of the detector carry a clipped pixel's difference one pixel further, no more.
-    """
-    from vidrestore.film.ops import dilate
-
-    def wide(m: torch.Tensor) -> torch.Tensor:
-        return dilate(~dilate(~m, 2), 3) & dilate(m, 1)  # opening by a 5x5 square, grown, near clipped pixels
-
-    return wide(x.amax(1, keepdim=True) >= 0.985), wide(x.amin(1, keepdim=True) <= 0.015)
-
-
-def _clipped(x: torch.Tensor) -> torch.Tensor:
-    """``(1, 1, H, W)`` float: 1 where any channel is within 1 % of black or white."""
-    return ((x.amax(1, keepdim=True) >= 0.99) | (x.amin(1, keepdim=True) <= 0.01)).float()
-
-
-def _identity_fit(grid: int) -> Any:
-    from vidrestore.film.deflicker import PairFit
-
-    return PairFit(gain=np.ones((grid, grid)), offset=np.zeros((grid, grid)), reliable=np.ones((grid, grid), bool))
-
-
-class DiffusionInpainter:
-    """Masked inpainting with the diffusion restorer (DDNM with the mask operator keeps every other pixel)."""
-
-    def __init__(self, restorer: Any) -> None:
-        self.restorer = restorer
-        self.name = f"diffusion ({getattr(restorer.model, 'name', 'model')})"
-        self._state: Any = None
-
-    def reset(self) -> None:
-        """Forget the latent state carried from frame to frame (a new :meth:`FilmProcessor.process` call)."""
-        self._state = None
-
-    def inpaint(self, frame: torch.Tensor, mask: torch.Tensor, index: int) -> torch.Tensor:
-        device = self.restorer.model.device
-        out, self._state = self.restorer.restore_window(frame.to(device), [index], self._state,
-                                                        masks=mask.float().to(device))
-        return out.float().cpu().clamp(0, 1)
+    return replace(cfg, deflicker=replace(cfg.deflicker, enabled=False), scratch=replace(cfg.scratch, enabled=False),
+                   denoise=replace(cfg.denoise, enabled=False), grain=replace(cfg.grain, sigma=0.0),
+                   dust=replace(cfg.dust, passes=1), save_masks=None)
 
 
 def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
@@ -803,14 +548,14 @@ def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
     writer = MaskWriter(film.save_masks) if film.save_masks else None
     log.info("film: flow %s, radius %d, deflicker %s, dust %s, scratches %s, denoise %s, regrain %s%s%s",
              estimator.name, film.radius,
-             f"+-{film.deflicker_window} grid {film.deflicker_grid}" if film.deflicker else "off",
-             "on" if film.dust else "off", "on" if film.scratches else "off",
-             f"{film.denoise_strength:g}" if film.denoise else "off",
-             f"{film.regrain:g}" if film.regrain > 0 else "off",
+             f"+-{film.deflicker.window} grid {film.deflicker.grid}" if film.deflicker.enabled else "off",
+             "on" if film.dust.enabled else "off", "on" if film.scratch.enabled else "off",
+             f"{film.denoise.strength:g}" if film.denoise.enabled else "off",
+             f"{film.grain.sigma:g}" if film.grain.sigma > 0 else "off",
              f", inpainting with {inpainter.name}" if inpainter else "",
              f", then {cfg.restorer.name}" if downstream else "")
     return FilmProcessor(config=film, estimator=estimator,
                          scene_cut_threshold=cfg.flow.scene_cut_threshold if cfg.flow.scene_cut else None,
                          occlusion_threshold=cfg.flow.occlusion_threshold, downstream=downstream,
                          inpainter=inpainter, mask_writer=writer,
-                         second_estimator=build_flow_estimator(cfg.flow) if film.dust_passes >= 2 else None)
+                         second_estimator=build_flow_estimator(cfg.flow) if film.dust.passes >= 2 else None)

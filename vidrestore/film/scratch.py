@@ -33,8 +33,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    from vidrestore.film.config import ScratchConfig
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,12 @@ class ScratchParams:
     def __post_init__(self) -> None:
         if self.threshold <= 0 or not 0 < self.min_length <= 1 or self.max_width < 1 or self.persistence < 1:
             raise ValueError("scratch parameters out of range")
+
+    @classmethod
+    def of(cls, section: ScratchConfig) -> ScratchParams:
+        """The detector's parameters for the ``film.scratch`` section (``sigmas`` and ``contrast`` stay fixed)."""
+        return cls(threshold=section.threshold, min_length=section.min_length, max_width=section.max_width,
+                   persistence=section.persistence)
 
 
 def _column_means(img: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -235,4 +247,35 @@ def inpaint_rows(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     interp = np.where(has_l & has_r, lv * (1 - t) + rv * t, np.where(has_l, lv, rv))
     out = img.copy()
     out[mask] = interp[mask]
+    return out
+
+
+def repair_lines(frame: torch.Tensor, warped: torch.Tensor, weights: torch.Tensor, flows: torch.Tensor,
+                 line: torch.Tensor, max_width: int) -> torch.Tensor:
+    """Repair the scratch pixels ``line`` (bool ``(1, 1, H, W)``) of ``frame`` ``(1, 3, H, W)``.
+
+    From the weighted-median aligned neighbour (``warped`` ``(K, 3, H, W)``, ``weights``
+    ``(K, 1, H, W)``) where its flow moves the place off the line (by more than ``max_width``: it
+    sees the picture, not the same scratch); elsewhere along the line (:func:`inpaint_rows`).
+    """
+    import torch
+
+    from vidrestore.film.dust.repair import weighted_median_pick
+
+    out = frame
+    has = torch.zeros_like(line)
+    if warped.shape[0]:
+        off = flows[:, 0:1].abs() >= max_width + 1.0
+        rgb, ok = weighted_median_pick(warped, weights * off, line)
+        sel = line[0, 0]
+        flat = out[0][:, sel]
+        flat[:, ok] = rgb[:, ok]
+        out = out.clone()
+        out[0][:, sel] = flat
+        has[0, 0][sel] = ok
+    rest = (line & ~has)[0, 0].cpu().numpy()
+    if rest.any():
+        img = out[0].permute(1, 2, 0).cpu().numpy()
+        filled = inpaint_rows(np.ascontiguousarray(img), rest)
+        out = torch.from_numpy(filled).permute(2, 0, 1)[None].contiguous().to(frame.device)
     return out
