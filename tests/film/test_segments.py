@@ -178,7 +178,7 @@ def test_the_second_pass_cuts_where_the_first_does(three_shots: list[np.ndarray]
 def test_reach_adds_a_downstream_restorer_and_refuses_to_split_mask_writing(tmp_path: Path) -> None:
     from vidrestore.config import load_config
     from vidrestore.film.processor import MaskWriter, build_processor
-    from vidrestore.pipeline.base import segment_reach
+    from vidrestore.stage import segment_reach
 
     proc = build_processor(load_config(preset="film"), None)  # type: ignore[arg-type]
     # pass 1 (radius, deflicker window, cut memory), then the second dust pass on its output (radius; it takes

@@ -39,9 +39,9 @@ def run(args: argparse.Namespace) -> int:
     from vidrestore.io.probe import probe_video
     from vidrestore.io.reader import open_reader
     from vidrestore.jobs.runner import run_job_segmented, wants_segments
-    from vidrestore.pipeline.base import segment_reach
     from vidrestore.pipeline.factory import PROCESSORS, build_processor, select_processor
     from vidrestore.pipeline.run import run_job
+    from vidrestore.stage import segment_reach
 
     cfg = load_job_config(args)
     resume = getattr(args, "resume", False)

@@ -63,8 +63,8 @@ from vidrestore.film.dust import DustParams, detect_blotches, repair, weighted_m
 from vidrestore.film.ops import remap
 from vidrestore.film.scratch import ScratchParams, confirm_lines, inpaint_rows, line_candidates, widen
 from vidrestore.film.shots import KnownCuts
-from vidrestore.pipeline.base import FrameProcessor, OutputSpec
-from vidrestore.types import Frame, VideoInfo
+from vidrestore.stage import FrameProcessor
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 if TYPE_CHECKING:
     import torch
@@ -176,7 +176,7 @@ def _estimator_lock(estimator: Any) -> Any:
 
 
 class FilmProcessor:
-    """Film cleaning as a :class:`~vidrestore.pipeline.base.FrameProcessor` (see module docstring)."""
+    """Film cleaning as a :class:`~vidrestore.stage.FrameProcessor` (see module docstring)."""
 
     def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
                  occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
@@ -254,7 +254,7 @@ class FilmProcessor:
     def _reach(self) -> tuple[int, int] | None:
         """``(warm-up, look-ahead)`` of the stage and its downstream restorer; None when it cannot be split."""
         from vidrestore.film.shots import CUT_MEMORY
-        from vidrestore.pipeline.base import segment_reach
+        from vidrestore.stage import segment_reach
 
         if self.mask_writer is not None or self.inpainter is not None:
             return None

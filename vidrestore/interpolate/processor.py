@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vidrestore.interpolate.timing import Retimer, Slot, parse_rate
-from vidrestore.pipeline.base import OutputSpec, segment_reach
-from vidrestore.types import Frame, VideoInfo
+from vidrestore.stage import segment_reach
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 if TYPE_CHECKING:
     import torch

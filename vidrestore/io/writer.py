@@ -32,8 +32,7 @@ from vidrestore.io import colors
 from vidrestore.io.images import write_image
 from vidrestore.io.output import OutputTarget, commit_output, create_temp, discard_output, prepare_output
 from vidrestore.io.remux import AuxMuxer, plan_aux_streams
-from vidrestore.pipeline.base import OutputSpec
-from vidrestore.types import ColorInfo, Frame, VideoInfo
+from vidrestore.types import ColorInfo, Frame, OutputSpec, VideoInfo
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from vidrestore.config import Config
 from vidrestore.errors import ConfigError
-from vidrestore.pipeline.base import FrameProcessor, Passthrough
+from vidrestore.stage import FrameProcessor, Passthrough
 from vidrestore.types import VideoInfo
 
 PROCESSORS: dict[str, str] = {
