@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from vidrestore.device import resolve_device
 from vidrestore.errors import OutputError
 from vidrestore.film.align import (
     align_neighbours,
@@ -184,7 +185,7 @@ class FilmProcessor:
                  analyse_only: bool = False, second_pass: bool = False,
                  second_estimator: FlowEstimator | None = None) -> None:
         self.cfg = config
-        self.device = film_device(config.device)
+        self.device = resolve_device(config.device, key="film.device")
         self.flow = _NormalisedFlow(estimator)
         self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
         self.occlusion_threshold = float(occlusion_threshold)
@@ -713,19 +714,6 @@ class FilmProcessor:
         for store in (self._frames, self._raw, self._clean, self._lines):
             for k in [k for k in store if k < keep_from]:
                 del store[k]
-
-
-def film_device(name: str) -> torch.device:
-    """``film.device``: ``cpu``, ``cuda`` (refused in one line when there is none) or ``auto``."""
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from vidrestore.errors import ConfigError
-
-        raise ConfigError("film.device: cuda asked for, but torch sees no CUDA device here (use cpu or auto)")
-    return torch.device(name)
 
 
 def _second_pass_config(cfg: FilmConfig) -> FilmConfig:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidrestore.device import resolve_device
 from vidrestore.interpolate.timing import Retimer, Slot, parse_rate
 from vidrestore.stage import segment_reach
 from vidrestore.types import Frame, OutputSpec, VideoInfo
@@ -478,12 +479,6 @@ def rife_params(cfg: InterpolateConfig) -> Any:
                       scale=cfg.rife_scale)
 
 
-def _rife_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def choose_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = None) -> Any:
     """``interpolate.method``: ``rife`` (its weights must resolve), ``flow``, or ``auto`` (RIFE when its
     weights resolve, else flow); logs which one runs and why."""
@@ -493,7 +488,7 @@ def choose_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = N
         from vidrestore.interpolate.rife import build_rife_synthesizer
 
         try:
-            synth = build_rife_synthesizer(cfg.rife_weights, params=rife_params(cfg), device=_rife_device())
+            synth = build_rife_synthesizer(cfg.rife_weights, params=rife_params(cfg), device=resolve_device("auto").type)
         except WeightsNotFoundError as err:
             if cfg.method == "rife" or cfg.rife_weights is not None:
                 raise
