@@ -12,19 +12,24 @@ Besides the three methods of :class:`FrameProcessor`, a stage may declare:
 * its **reach** (:class:`Segmentable`: ``warmup_frames``, ``lookahead_frames``), which lets a job
   be cut into segments; read it with :func:`segment_reach`;
 * ``uses_pixels = False`` when it never looks at pixels, so frames can go from the decoder to the
-  encoder without a round trip through RGB; read it with :func:`uses_pixels` (default True).
+  encoder without a round trip through RGB; read it with :func:`uses_pixels` (default True);
+* ``frame_ratio``: output frames per input frame, a ``Fraction`` when fixed (an interpolation
+  factor), None when it depends on the timing (a target frame rate); read it with
+  :func:`frame_ratio` (default 1: one frame out per frame in). A chain needs it to convert a later
+  stage's reach into input frames (:mod:`vidrestore.pipeline.chain`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
 from vidrestore.types import Frame, OutputSpec, VideoInfo
 
-__all__ = ["FrameProcessor", "OutputSpec", "Passthrough", "ProcessorStats", "Segmentable", "segment_reach",
-           "uses_pixels"]
+__all__ = ["FrameProcessor", "OutputSpec", "Passthrough", "ProcessorStats", "Segmentable", "frame_ratio",
+           "same_frames_spec", "segment_reach", "uses_pixels"]
 
 
 @dataclass
@@ -88,6 +93,14 @@ def segment_reach(processor: object) -> tuple[int, int] | None:
 def uses_pixels(processor: object) -> bool:
     """Whether a stage reads the frames' pixels; a stage that does not say is assumed to."""
     return bool(getattr(processor, "uses_pixels", True))
+
+
+def frame_ratio(processor: object) -> Fraction | None:
+    """Output frames per input frame of a stage: its ``frame_ratio``, 1 when it declares none."""
+    if not hasattr(processor, "frame_ratio"):
+        return Fraction(1)
+    ratio = processor.frame_ratio
+    return None if ratio is None else Fraction(ratio)
 
 
 class Passthrough:

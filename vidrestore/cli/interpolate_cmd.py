@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from vidrestore.config import Config
 
 DEFAULT_PRESET = "interpolate"
-PROCESSOR_REF = "vidrestore.interpolate.processor:build_processor"
+PROCESSOR_REF = "vidrestore.pipeline.stages:build_interpolation"
 
 
 def _factor(text: str) -> int:
@@ -117,8 +117,9 @@ def pinned_order(cfg: Config, output: str) -> Config:
 def _run_segmented(args: argparse.Namespace, cfg: Config, info, what: str):  # noqa: ANN001, ANN202
     import dataclasses
 
-    from vidrestore.interpolate.processor import build_processor, job_context, wants_restorer
+    from vidrestore.interpolate.processor import job_context, wants_restorer
     from vidrestore.jobs.runner import run_job_segmented
+    from vidrestore.pipeline.stages import build_interpolation as build_processor
 
     cfg = pinned_order(cfg, args.output)
     processor = build_processor(cfg, info)
@@ -133,11 +134,11 @@ def _run_segmented(args: argparse.Namespace, cfg: Config, info, what: str):  # n
 
 def run(args: argparse.Namespace) -> int:
     from vidrestore.config import load_config
-    from vidrestore.interpolate.processor import build_processor
     from vidrestore.io.probe import probe_video
     from vidrestore.io.reader import open_reader
     from vidrestore.jobs.runner import wants_segments
     from vidrestore.pipeline.run import run_job
+    from vidrestore.pipeline.stages import build_interpolation as build_processor
 
     preset = args.preset if (args.preset or args.config) else DEFAULT_PRESET
     cfg = load_config(preset=preset, path=args.config, overrides=[*overrides_from_args(args), *job_overrides(args)])

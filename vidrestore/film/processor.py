@@ -21,8 +21,9 @@ Per frame, in this order (each step switchable in the ``film`` config section):
    pass's scene cuts). Specks that grain or a flow failed on every neighbour hid from the first
    pass stand out there. It leaves regions next to a motion edge alone (``dust_second_pass_flow``):
    its repairs there pasted the wrong side of the edge (old_films_bofb).
-6. Optional **restorer** after it: with ``restorer.name`` a GAN model, the cleaned frames go through
-   that restorer's processor (upscaling); the output size is the restorer's.
+6. A restorer after it (``restorer.name`` a GAN model, upscaling) is not this stage's business: the
+   builder in :mod:`vidrestore.pipeline.stages` chains it after the film stage
+   (:class:`~vidrestore.pipeline.chain.Chain`).
 
 The stage holds ``radius + deflicker_window`` frames of look-ahead (``+ radius`` with the second
 pass) and emits every input frame exactly once, in order, with its own ``pts``. uint16 frames stay
@@ -34,7 +35,7 @@ in the stage has an unbounded memory: deflicker chains exposures from the frame 
 over its window, scene cuts are decided from a bounded past (:mod:`~vidrestore.film.shots`), grain
 is drawn from the seed and the frame index. So a segment fed ``warmup_frames`` frames before it and
 ``lookahead_frames`` after it gives the frames of one uninterrupted run bit for bit (DIS flow and
-the film stage on the CPU; a downstream GAN restorer states its own conditions).
+the film stage on the CPU; a GAN restorer chained after it states its own conditions).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ from vidrestore.film.dust import DustParams, detect_blotches, repair, weighted_m
 from vidrestore.film.ops import remap
 from vidrestore.film.scratch import ScratchParams, confirm_lines, inpaint_rows, line_candidates, widen
 from vidrestore.film.shots import KnownCuts
-from vidrestore.stage import FrameProcessor
+from vidrestore.stage import same_frames_spec
 from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 if TYPE_CHECKING:
@@ -180,8 +181,7 @@ class FilmProcessor:
     """Film cleaning as a :class:`~vidrestore.stage.FrameProcessor` (see module docstring)."""
 
     def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
-                 occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
-                 inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
+                 occlusion_threshold: float = 1.0, inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
                  analyse_only: bool = False, second_pass: bool = False,
                  second_estimator: FlowEstimator | None = None) -> None:
         self.cfg = config
@@ -189,7 +189,7 @@ class FilmProcessor:
         self.flow = _NormalisedFlow(estimator)
         self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
         self.occlusion_threshold = float(occlusion_threshold)
-        self.downstream = downstream
+        self.followed = False  # a stage runs after this one in a chain (set by the Chain; see _parallel)
         self.inpainter = inpainter
         self.mask_writer = mask_writer
         self.analyse_only = bool(analyse_only)  # detect and count (masks, stats) but emit the frames unchanged
@@ -253,9 +253,8 @@ class FilmProcessor:
     # ----------------------------------------------------------------- contract
 
     def _reach(self) -> tuple[int, int] | None:
-        """``(warm-up, look-ahead)`` of the stage and its downstream restorer; None when it cannot be split."""
+        """``(warm-up, look-ahead)`` of the stage; None when it cannot be split."""
         from vidrestore.film.shots import CUT_MEMORY
-        from vidrestore.stage import segment_reach
 
         if self.mask_writer is not None or self.inpainter is not None:
             return None
@@ -265,14 +264,9 @@ class FilmProcessor:
         warmup, lookahead = cfg.radius + deflicker + cuts, cfg.radius + deflicker
         if self.second is not None and not self.analyse_only:
             again = self.second._reach()
-            assert again is not None  # no masks written, no inpainter, no downstream
+            assert again is not None  # no masks written, no inpainter
             warmup, lookahead = warmup + again[0], lookahead + again[1]
-        if self.downstream is None:
-            return warmup, lookahead
-        after = segment_reach(self.downstream)
-        if after is None:
-            return None
-        return warmup + after[0], lookahead + after[1]
+        return warmup, lookahead
 
     @property
     def warmup_frames(self) -> int | None:
@@ -284,8 +278,7 @@ class FilmProcessor:
         starts a shot is decided from the ``CUT_MEMORY`` frames before it
         (:class:`~vidrestore.film.shots.WindowedSceneCuts`); re-grain is seeded by the frame index.
         A second dust pass (``film.dust_passes: 2``) adds its ``radius`` on the cleaned frames (it
-        takes the first pass's scene cuts, :class:`~vidrestore.film.shots.KnownCuts`), and a
-        downstream restorer its warm-up. None (never split) when masks are written
+        takes the first pass's scene cuts, :class:`~vidrestore.film.shots.KnownCuts`). None (never split) when masks are written
         (a warm-up frame would overwrite the mask of a frame another segment owns) or dust is
         inpainted by the diffusion restorer (its latent state is recursive).
         """
@@ -295,16 +288,12 @@ class FilmProcessor:
     @property
     def lookahead_frames(self) -> int | None:
         """Input frames after a segment its outputs read: ``radius + deflicker_window`` (+ the second pass's
-        ``radius``, + the restorer's)."""
+        ``radius``)."""
         reach = self._reach()
         return None if reach is None else reach[1]
 
     def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
-        if self.downstream is not None:
-            return self.downstream.output_spec(info, frame_size)
-        return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=info.time_base,
-                          rate=info.avg_rate or info.real_rate, num_frames=info.num_frames,
-                          bit_depth=16 if info.is_high_bit_depth else 8)
+        return same_frames_spec(info, frame_size)
 
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         from vidrestore.film.ops import use_torch_ops
@@ -317,10 +306,7 @@ class FilmProcessor:
         cleaned = self._process(frames)
         if self.second is not None and not self.analyse_only:
             cleaned = self._second_pass(cleaned)
-        if self.downstream is not None:
-            yield from self.downstream.process(cleaned)
-        else:
-            yield from cleaned
+        yield from cleaned
 
     def _parallel(self) -> bool:
         """Whether the two dust passes run side by side (``film.parallel``: two threads, both cores).
@@ -328,12 +314,12 @@ class FilmProcessor:
         Off by default: the first pass then runs up to 6 frames ahead of what the stage's look-ahead
         holds otherwise (a queue of 4 cleaned frames and one in the making), and within that bound
         nothing can overlap: each output of the second pass needs the first pass's newest frame.
-        Only with a fixed torch thread count (``film.threads`` > 0) and nothing downstream: the count
-        is then held for the whole run instead of being set and restored around each frame from two
-        threads at once.
+        Only with a fixed torch thread count (``film.threads`` > 0) and no stage after this one in a
+        chain (``followed``): the count is then held for the whole run, across the yields, instead of
+        being set and restored around each frame from two threads at once.
         """
         return (self.cfg.parallel and self.second is not None and not self.analyse_only and self.cfg.threads > 0
-                and self.downstream is None and self.inpainter is None)
+                and not self.followed and self.inpainter is None)
 
     def _process_parallel(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         """The first pass in a thread of its own, feeding the second pass here through a short queue.
@@ -427,8 +413,6 @@ class FilmProcessor:
             out["inpainted_frames"] = self._counts["inpainted_frames"]
         if self.mask_writer is not None:
             out["masks_written"] = self.mask_writer.written
-        if self.downstream is not None:
-            out["restorer"] = self.downstream.stats()
         return out
 
     # ----------------------------------------------------------------- streaming
@@ -769,36 +753,24 @@ class DiffusionInpainter:
         return out.float().cpu().clamp(0, 1)
 
 
-def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
-    """``PROCESSORS["film"]``: film cleaning, then the configured restorer (a GAN model) if any."""
+def build_processor(cfg: Config, info: VideoInfo, *, inpainter: Inpainter | None = None) -> FilmProcessor:
+    """The film-cleaning stage alone, from ``cfg.film`` and ``cfg.flow``; ``inpainter`` repairs the damage
+    instead of the neighbours when given. A restorer after the stage, or the diffusion restorer as its
+    inpainter, is built and chained by :func:`vidrestore.pipeline.stages.build_film_chain`."""
     from vidrestore.flow import build_flow_estimator
-    from vidrestore.pipeline import factory
 
     film = cfg.film
-    downstream = None
-    inpainter = None
-    if cfg.restorer.name == "diffusion":
-        restorer = factory.build_processor(cfg, info, stages=False)
-        inpainter = DiffusionInpainter(restorer.restorer)  # type: ignore[attr-defined]
-        if inpainter.restorer.output_size(8, 8) != (8, 8):
-            from vidrestore.errors import ConfigError
-
-            raise ConfigError("film with restorer.name=diffusion inpaints dust and scratches: the diffusion model "
-                              "must work at the input size (restorer.scale: 1 and a latent or pixel model)")
-    elif cfg.restorer.name != "none":
-        downstream = factory.build_processor(cfg, info, stages=False)
     estimator = build_flow_estimator(cfg.flow)
     writer = MaskWriter(film.save_masks) if film.save_masks else None
-    log.info("film: flow %s, radius %d, deflicker %s, dust %s, scratches %s, denoise %s, regrain %s%s%s",
+    log.info("film: flow %s, radius %d, deflicker %s, dust %s, scratches %s, denoise %s, regrain %s%s",
              estimator.name, film.radius,
              f"+-{film.deflicker_window} grid {film.deflicker_grid}" if film.deflicker else "off",
              "on" if film.dust else "off", "on" if film.scratches else "off",
              f"{film.denoise_strength:g}" if film.denoise else "off",
              f"{film.regrain:g}" if film.regrain > 0 else "off",
-             f", inpainting with {inpainter.name}" if inpainter else "",
-             f", then {cfg.restorer.name}" if downstream else "")
+             f", inpainting with {inpainter.name}" if inpainter else "")
     return FilmProcessor(config=film, estimator=estimator,
                          scene_cut_threshold=cfg.flow.scene_cut_threshold if cfg.flow.scene_cut else None,
-                         occlusion_threshold=cfg.flow.occlusion_threshold, downstream=downstream,
+                         occlusion_threshold=cfg.flow.occlusion_threshold,
                          inpainter=inpainter, mask_writer=writer,
                          second_estimator=build_flow_estimator(cfg.flow) if film.dust_passes >= 2 else None)

@@ -21,7 +21,7 @@ PROCESSORS: dict[str, str] = {
     "none": "vidrestore.pipeline.factory:build_passthrough",
     "gan": "vidrestore.restore.gan_processor:build_processor",
     "diffusion": "vidrestore.restore.diffusion.processor:build_processor",
-    "film": "vidrestore.film.processor:build_processor",  # film cleaning, then the restorer (issue 6)
+    "film": "vidrestore.pipeline.stages:build_film_chain",  # film cleaning, then the restorer (issue 6)
 }
 
 
