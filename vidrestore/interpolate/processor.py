@@ -48,6 +48,7 @@ import numpy as np
 from vidrestore.device import resolve_device
 from vidrestore.interpolate.timing import Retimer, Slot, parse_rate
 from vidrestore.stage import same_frames_spec
+from vidrestore.tensors import check_same_shape
 from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 if TYPE_CHECKING:
@@ -204,11 +205,9 @@ class InterpolationProcessor:
         for frame in frames:
             position += 1
             self._counts["frames_in"] += 1
-            if last is not None and frame.rgb.shape != last.rgb.shape:
-                from vidrestore.errors import ShapeError
-
-                raise ShapeError(f"input frame {frame.index} (interpolation needs one frame size)",
-                                 frame.rgb.shape, f"the shape of earlier frames {last.rgb.shape}")
+            if last is not None:
+                check_same_shape(frame.rgb, last.rgb, f"input frame {frame.index} (interpolation needs one frame size)",
+                                 "earlier frames")
             self._frames[position] = frame
             if planned is not None:
                 planned.expect(frame.index)
