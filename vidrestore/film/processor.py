@@ -181,8 +181,8 @@ class FilmProcessor:
     """Film cleaning as a :class:`~vidrestore.stage.FrameProcessor` (see module docstring)."""
 
     def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
-                 occlusion_threshold: float = 1.0, inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
-                 analyse_only: bool = False, second_pass: bool = False,
+                 occlusion_threshold: float = 1.0, inpainter: Inpainter | None = None,
+                 mask_writer: MaskWriter | None = None, analyse_only: bool = False, second_pass: bool = False,
                  second_estimator: FlowEstimator | None = None) -> None:
         self.cfg = config
         self.device = resolve_device(config.device, key="film.device")
@@ -278,9 +278,9 @@ class FilmProcessor:
         starts a shot is decided from the ``CUT_MEMORY`` frames before it
         (:class:`~vidrestore.film.shots.WindowedSceneCuts`); re-grain is seeded by the frame index.
         A second dust pass (``film.dust_passes: 2``) adds its ``radius`` on the cleaned frames (it
-        takes the first pass's scene cuts, :class:`~vidrestore.film.shots.KnownCuts`). None (never split) when masks are written
-        (a warm-up frame would overwrite the mask of a frame another segment owns) or dust is
-        inpainted by the diffusion restorer (its latent state is recursive).
+        takes the first pass's scene cuts, :class:`~vidrestore.film.shots.KnownCuts`). None (never
+        split) when masks are written (a warm-up frame would overwrite the mask of a frame another
+        segment owns) or dust is inpainted by the diffusion restorer (its latent state is recursive).
         """
         reach = self._reach()
         return None if reach is None else reach[0]
