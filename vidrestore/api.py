@@ -52,7 +52,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
                 "cloud_values", "shadow_values", "composite", "reproject"),
 }
 
-INTERPOLATE_REF = "vidrestore.interpolate.processor:build_processor"
+INTERPOLATE_REF = "vidrestore.pipeline.stages:build_interpolation"
 
 
 @dataclass(frozen=True)
@@ -359,7 +359,7 @@ def _run_context(spec: JobSpec) -> Iterator[None]:
 
 def _wants_segments(spec: JobSpec, cfg: Config, info: VideoInfo, processor: Any | None) -> bool:
     from vidrestore.jobs.runner import wants_segments
-    from vidrestore.pipeline.base import segment_reach
+    from vidrestore.stage import segment_reach
 
     if spec.frames is not None or spec.segmented is True:
         return True
@@ -431,11 +431,12 @@ def _pinned_order(cfg: Config, output: str) -> Config:
 
 def _run_interpolate(spec: JobSpec, *, progress: Listener | None, cancel: threading.Event | None,
                      quiet: bool) -> JobResult:
-    from vidrestore.interpolate.processor import build_processor, job_context, wants_restorer
+    from vidrestore.interpolate.processor import job_context, wants_restorer
     from vidrestore.io.probe import probe_video
     from vidrestore.io.reader import open_reader
     from vidrestore.jobs.runner import run_job_segmented
     from vidrestore.pipeline.run import run_job
+    from vidrestore.pipeline.stages import build_interpolation as build_processor
 
     cfg = load_config(spec)
     what = f"{cfg.interpolate.fps} fps" if cfg.interpolate.fps else f"x{cfg.interpolate.factor}"

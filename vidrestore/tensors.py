@@ -1,4 +1,4 @@
-"""The one place where frames change representation.
+"""The one place where frames change representation, and the shape checks every module uses.
 
 numpy ``(H, W, 3)`` uint8/uint16 RGB  <->  torch ``(T, 3, H, W)`` float32 in ``[0, 1]``.
 See :mod:`vidrestore.types` for the conventions. torch is imported lazily so that the I/O
@@ -7,8 +7,8 @@ commands start fast.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,11 +20,41 @@ if TYPE_CHECKING:
 _MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
+def check_shape(x: Any, dims: Sequence[int | str], name: str = "tensor", *, multiple_of: int = 1,
+                note: str = "") -> None:
+    """Raise :class:`ShapeError` unless ``x`` (an array or a tensor) has the shape ``dims`` says.
+
+    ``dims`` names each axis: an int must match exactly (``("N", 3, "H", "W")``), a name matches any
+    size. ``multiple_of`` > 1 asks the axes named ``H`` and ``W`` to be divisible by it (2: even
+    sizes, for a model that halves the picture). The message shows the expected layout as written,
+    e.g. ``frame_t: expected shape (N, 3, H, W), got (1, 4, 8, 8)``; ``note`` adds to it.
+    """
+    shape = tuple(int(s) for s in x.shape)
+    expected = "(" + ", ".join(str(d) for d in dims) + ")" + (f", {note}" if note else "")
+    if len(shape) != len(dims) or any(isinstance(d, int) and s != d for s, d in zip(shape, dims, strict=True)):
+        raise ShapeError(name, shape, expected)
+    if multiple_of > 1:
+        sizes = [s for s, d in zip(shape, dims, strict=True) if d in ("H", "W")]
+        if any(s % multiple_of for s in sizes):
+            what = "even" if multiple_of == 2 else f"divisible by {multiple_of}"
+            raise ShapeError(name, shape, f"{expected} with H and W {what}")
+
+
+def check_same_shape(x: Any, ref: Any, name: str, ref_name: str, *, what: str = "the shape of") -> None:
+    """Raise :class:`ShapeError` unless ``x`` has the shape of ``ref`` (two frames of one pair ...)."""
+    if tuple(x.shape) != tuple(ref.shape):
+        raise ShapeError(name, x.shape, f"{what} {ref_name} {tuple(int(s) for s in ref.shape)}")
+
+
+def check_dtype(x: Any, dtypes: Collection[Any], name: str, what: str) -> None:
+    """Raise ``ValueError`` (``NAME: expected WHAT, got DTYPE``) unless ``x.dtype`` is one of ``dtypes``."""
+    if x.dtype not in dtypes:
+        raise ValueError(f"{name}: expected {what}, got {x.dtype}")
+
+
 def check_rgb(rgb: np.ndarray, name: str = "frame") -> None:
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ShapeError(name, rgb.shape, "(H, W, 3)")
-    if rgb.dtype not in _MAX:
-        raise ValueError(f"{name}: expected uint8 or uint16 RGB, got {rgb.dtype}")
+    check_shape(rgb, ("H", "W", 3), name)
+    check_dtype(rgb, _MAX, name, "uint8 or uint16 RGB")
 
 
 def rgb_to_float(rgb: np.ndarray) -> np.ndarray:
@@ -69,8 +99,7 @@ def from_tensor(t: torch.Tensor, dtype: np.dtype | type = np.uint8) -> list[np.n
 
     if t.ndim == 3:
         t = t.unsqueeze(0)
-    if t.ndim != 4 or t.shape[1] != 3:
-        raise ShapeError("tensor", t.shape, "(T, 3, H, W)")
+    check_shape(t, ("T", 3, "H", "W"), "tensor")
     dtype = np.dtype(dtype)
     scale = _MAX[dtype]
     # one copy into (T, H, W, 3) order (never an alias of t), then in place: about a third faster

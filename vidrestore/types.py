@@ -127,3 +127,15 @@ class VideoInfo:
     @property
     def is_high_bit_depth(self) -> bool:
         return self.bit_depth > 8
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What a stage will emit, known before the first frame (for the encoder and the progress bar)."""
+
+    width: int
+    height: int
+    time_base: Fraction
+    rate: Fraction | None  # nominal output frame rate (encoder rate control); None = unknown
+    num_frames: int | None  # expected output frame count; None = unknown
+    bit_depth: int = 8  # 8 -> uint8 frames, 16 -> uint16 frames

@@ -4,19 +4,16 @@ Each checkpoint is a :class:`WeightSpec` registered once (``register_weights``).
 looks for it, in order: an explicit path, ``$VIDRESTORE_WEIGHTS`` (a folder), the torch hub cache
 where torchvision keeps its checkpoints, and vidrestore's cache folder
 (``$VIDRESTORE_CACHE`` or ``~/.cache/vidrestore/weights``). The full sha256 is checked when the spec
-has one. Downloads happen only in ``vidrestore weights fetch NAME`` (or ``allow_download=True``);
-``VIDRESTORE_OFFLINE=1`` forbids them altogether.
+has one. Downloads happen only in ``vidrestore weights fetch NAME``
+(:mod:`vidrestore.io.checkpoints`, which writes checkpoints and their provenance records through the
+file-safety module); ``VIDRESTORE_OFFLINE=1`` forbids them altogether.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import shutil
-import tempfile
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,10 +161,12 @@ def resolve_weights(
     spec_or_name: WeightSpec | str,
     explicit: str | os.PathLike[str] | None = None,
     *,
-    allow_download: bool = False,
     verify: bool = True,
 ) -> Path:
-    """Return the path of a verified checkpoint, or raise :class:`WeightsNotFoundError`."""
+    """Return the path of a verified checkpoint, or raise :class:`WeightsNotFoundError`.
+
+    Never downloads: :func:`vidrestore.io.checkpoints.download_weights` does, for ``weights fetch``.
+    """
     spec = get_spec(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
     if explicit is not None:
         path = Path(explicit).expanduser()
@@ -192,8 +191,6 @@ def resolve_weights(
                     verify_file(cand, spec)
                 log.debug("weights %s found at %s", spec.name, cand)
                 return cand
-    if allow_download and spec.url and not os.environ.get("VIDRESTORE_OFFLINE"):
-        return download_weights(spec)
     where = ", ".join(str(d) for d in search_dirs())
     raise WeightsNotFoundError(
         f"weights {spec.name!r} ({spec.filename}) not found in {where}; "
@@ -208,69 +205,6 @@ def is_available(spec_or_name: WeightSpec | str) -> bool:
         return True
     except (WeightsNotFoundError, ChecksumMismatchError):
         return False
-
-
-def download_weights(spec: WeightSpec, dest_dir: Path | None = None, *, progress: bool = True) -> Path:
-    """Download a checkpoint into the cache, verify it, then move it into place atomically."""
-    if os.environ.get("VIDRESTORE_OFFLINE"):
-        raise WeightsNotFoundError(f"weights {spec.name!r}: downloads are disabled (VIDRESTORE_OFFLINE is set)")
-    if not spec.url:
-        raise WeightsNotFoundError(f"weights {spec.name!r} have no download URL; use '{fetch_command(spec)}'")
-    dest_dir = dest_dir or cache_dir()
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    final = dest_dir / spec.filename
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=dest_dir)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(spec.url, timeout=60) as resp:  # noqa: S310 - https URLs from the registry
-                    total = int(resp.headers.get("Content-Length") or 0) or None
-                    bar = _progress(total, spec.filename) if progress else None
-                    while True:
-                        block = resp.read(1 << 20)
-                        if not block:
-                            break
-                        out.write(block)
-                        if bar is not None:
-                            bar.update(len(block))
-                    if bar is not None:
-                        bar.close()
-            except OSError as err:
-                raise WeightsNotFoundError(f"weights {spec.name!r}: download from {spec.url} failed ({err})") from err
-        verify_file(tmp, spec)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    write_provenance(final, {"name": spec.name, "source": spec.url, "sha256": spec.sha256, "license": spec.license})
-    return final
-
-
-def _progress(total: int | None, desc: str) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False)
-
-
-def write_provenance(path: Path, info: Mapping[str, Any]) -> None:
-    from vidrestore.io import safety
-
-    side = path.with_name(path.name + ".json")
-    safety.atomic_write(side, json.dumps(dict(info), indent=2, sort_keys=True) + "\n", overwrite=True,
-                        what="weights provenance record")
-
-
-def install_file(src: Path, spec: WeightSpec, dest_dir: Path | None = None) -> Path:
-    """Copy a checkpoint into the cache after checking it (used by converters and tests)."""
-    verify_file(src, spec)
-    dest_dir = dest_dir or cache_dir()
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    final = dest_dir / spec.filename
-    tmp = final.with_name(f".{final.name}.part")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, final)
-    return final
 
 
 def load_state_dict(path: str | os.PathLike[str], *, keys: Iterable[str] = ("params_ema", "params", "state_dict")) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The film stage with the other restorers: a GAN model after it (upscaling), diffusion as the inpainter."""
+"""The film stage with the other restorers: a GAN model chained after it (upscaling), diffusion as the inpainter."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from tests.film.clips import frames_of, pan
 from vidrestore.config import load_config
 from vidrestore.film.damage import DamageSpec, render_damage
 from vidrestore.film.ops import dilate
-from vidrestore.film.processor import FilmProcessor, build_processor
+from vidrestore.film.processor import FilmProcessor
+from vidrestore.pipeline.chain import Chain
+from vidrestore.pipeline.factory import build_processor
+from vidrestore.restore.gan_processor import GanProcessor
 from vidrestore.types import VideoInfo
 
 
@@ -29,7 +32,7 @@ def test_film_then_gan_upscales_the_cleaned_frames() -> None:
                                                 "restorer.scale=2"])
     info = _info(64, 48, 6)
     proc = build_processor(cfg, info)
-    assert isinstance(proc, FilmProcessor) and proc.downstream is not None
+    assert isinstance(proc, Chain) and [type(s) for _, s in proc.stages] == [FilmProcessor, GanProcessor]
     spec = proc.output_spec(info, (64, 48))
     assert (spec.width, spec.height) == (128, 96)
     frames = frames_of(pan(6, 48, 64, seed=3))
@@ -37,7 +40,7 @@ def test_film_then_gan_upscales_the_cleaned_frames() -> None:
     assert [f.index for f in out] == list(range(6)) and [f.pts for f in out] == [f.pts for f in frames]
     assert all(f.rgb.shape == (96, 128, 3) for f in out)
     stats = proc.stats()
-    assert stats["film_frames"] == 6 and stats["restorer"]["frames_restored"] == 6
+    assert stats["film_frames"] == 6 and stats["restorer_frames_restored"] == 6
 
 
 def test_diffusion_inpaints_exactly_the_damaged_pixels(tmp_path: Path) -> None:
@@ -48,7 +51,7 @@ def test_diffusion_inpaints_exactly_the_damaged_pixels(tmp_path: Path) -> None:
                                                 "restorer.steps=2", "film.denoise=false", "film.deflicker=false"])
     proc = build_processor(cfg, _info(64, 48, 8))
     proc.keep_masks = True
-    assert proc.inpainter is not None and proc.downstream is None
+    assert isinstance(proc, FilmProcessor) and proc.inpainter is not None  # the restorer inpaints: no stage after
     damage = render_damage(pan(8, 48, 64, seed=1), DamageSpec(seed=1, dust_per_megapixel=2000, flicker=0, grain=0))
     out = list(proc.process(iter(frames_of(damage.frames))))
     assert proc.stats()["inpainted_frames"] >= 4

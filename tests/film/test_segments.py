@@ -178,7 +178,8 @@ def test_the_second_pass_cuts_where_the_first_does(three_shots: list[np.ndarray]
 def test_reach_adds_a_downstream_restorer_and_refuses_to_split_mask_writing(tmp_path: Path) -> None:
     from vidrestore.config import load_config
     from vidrestore.film.processor import MaskWriter, build_processor
-    from vidrestore.pipeline.base import segment_reach
+    from vidrestore.pipeline.chain import Chain
+    from vidrestore.stage import segment_reach
 
     proc = build_processor(load_config(preset="film"), None)  # type: ignore[arg-type]
     # pass 1 (radius, deflicker window, cut memory), then the second dust pass on its output (radius; it takes
@@ -188,10 +189,9 @@ def test_reach_adds_a_downstream_restorer_and_refuses_to_split_mask_writing(tmp_
     class _Downstream:
         warmup_frames, lookahead_frames = 3, 1
 
-    proc.downstream = _Downstream()  # type: ignore[assignment]
-    assert segment_reach(proc) == (2 + 8 + CUT_MEMORY + 2 + 3, 2 + 8 + 2 + 1)
-    proc.downstream = object()  # type: ignore[assignment]  # a restorer that declares no reach
-    assert segment_reach(proc) is None
-    proc.downstream = None
+    assert segment_reach(Chain([("", proc), ("restorer", _Downstream())])) == (  # type: ignore[list-item]
+        2 + 8 + CUT_MEMORY + 2 + 3, 2 + 8 + 2 + 1)
+    # a restorer that declares no reach
+    assert segment_reach(Chain([("", proc), ("restorer", object())])) is None  # type: ignore[list-item]
     proc.mask_writer = MaskWriter(tmp_path / "masks")
     assert segment_reach(proc) is None

@@ -330,7 +330,9 @@ def test_preset_film_cleans_dust_before_it_reaches_new_frames() -> None:
     """A dark speck on one input frame: interpolating the raw frames puts it into both new frames next
     to it; with ``--preset film`` (film stage first) the new frames are clean there."""
     from vidrestore.config import load_config
-    from vidrestore.interpolate.processor import FilmFirst, build_processor
+    from vidrestore.film.processor import FilmProcessor
+    from vidrestore.pipeline.chain import Chain
+    from vidrestore.pipeline.stages import build_interpolation as build_processor
     from vidrestore.types import Frame, VideoInfo
 
     img = texture(96, 128, seed=11)
@@ -350,7 +352,8 @@ def test_preset_film_cleans_dust_before_it_reaches_new_frames() -> None:
 
     proc, cleaned = run("film")
     _, raw = run("interpolate")
-    assert isinstance(proc, FilmFirst) and len(cleaned) == len(raw) == 18
+    assert isinstance(proc, Chain) and isinstance(proc.stage("film"), FilmProcessor)
+    assert len(cleaned) == len(raw) == 18
     spot = (slice(38, 48), slice(58, 68))
     for k in (7, 9):  # the new frames on both sides of frame 4 (output 8)
         truth = to_u8(shifted(img, 0.5 * k, 0.25 * k)).astype(float)

@@ -121,7 +121,7 @@ class _PixelIdentity:
     uses_pixels = True
 
     def output_spec(self, info, frame_size):
-        from vidrestore.pipeline.base import Passthrough
+        from vidrestore.stage import Passthrough
 
         return Passthrough().output_spec(info, frame_size)
 

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from vidrestore.pipeline.base import OutputSpec
-from vidrestore.types import Frame, VideoInfo
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 WEIGHTS = (1, 2, 4, 2)  # for t-2, t-1, t, t+1
 DELAY_ENV = "VIDRESTORE_TEST_FRAME_DELAY_MS"

@@ -123,7 +123,7 @@ def _film_gan(images: list[np.ndarray]) -> list[np.ndarray] | None:
     from fractions import Fraction
 
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film_chain as build_processor
     from vidrestore.types import Frame, VideoInfo
 
     h, w = images[0].shape[:2]

@@ -339,7 +339,7 @@ def _run_film(frames: list[np.ndarray]) -> list[np.ndarray]:
 
 def _interpolate_film_first(kept: list[np.ndarray]) -> list[np.ndarray]:
     from vidrestore.config import load_config
-    from vidrestore.interpolate.processor import build_processor
+    from vidrestore.pipeline.stages import build_interpolation as build_processor
 
     cfg = load_config(preset="film", overrides=[f"interpolate.rife_weights='{WEIGHTS}'", "interpolate.method=rife",
                                                 "interpolate.factor=2"])

@@ -98,8 +98,7 @@ def _run_video(args: argparse.Namespace, labels: tuple[str, str], io_cfg) -> int
     from vidrestore.config import EncodeConfig
     from vidrestore.io.reader import open_reader
     from vidrestore.metrics.compare import compose, plan_layout, sweep_position
-    from vidrestore.pipeline.base import OutputSpec
-    from vidrestore.types import Frame
+    from vidrestore.types import Frame, OutputSpec
 
     with open_reader(args.input, io_cfg) as ra, open_reader(args.restored, io_cfg) as rb:
         layout = plan_layout(ra.frame_size, rb.frame_size, mode=args.layout, height=args.height)

@@ -58,10 +58,10 @@ def _config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from vidrestore.flow import build_flow_estimator
-    from vidrestore.flow.raft import resolve_device
+    from vidrestore.device import resolve_device
 
     cfg = _config(args)
-    device = str(resolve_device(args.device))
+    device = str(resolve_device(args.device, key="--device", check=False))
     estimator = build_flow_estimator(cfg.flow, device=device, weights=args.weights)
     log.info("flow: %r on %s", estimator, device)
     if Path(args.output).suffix.lower() == ".npz":

@@ -86,7 +86,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_fetch(args: argparse.Namespace) -> int:
     from vidrestore.errors import VidrestoreError
-    from vidrestore.weights import download_weights, fetch_command, get_spec
+    from vidrestore.io.checkpoints import download_weights
+    from vidrestore.weights import fetch_command, get_spec
 
     specs = [get_spec(n) for n in args.names]
     for spec in specs:

@@ -14,11 +14,12 @@ by reading the TIFF structure itself.
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from vidrestore.io import safety
 
 COG_BLOCK = 512
 
@@ -53,7 +54,7 @@ def make_cogs(outputs: Any, keys: Iterable[str]) -> None:
         tmp.unlink(missing_ok=True)  # a leftover or planted link there is removed, never written through
         try:
             to_cog(partial, tmp)
-            os.replace(tmp, partial)
+            safety.place(tmp, partial, overwrite=True, what="cloud-optimised GeoTIFF")
         finally:
             tmp.unlink(missing_ok=True)
         side = partial.with_name(partial.name + ".aux.xml")

@@ -21,8 +21,9 @@ Per frame, in this order (each step switchable in the ``film`` config section):
    pass's scene cuts). Specks that grain or a flow failed on every neighbour hid from the first
    pass stand out there. It leaves regions next to a motion edge alone (``dust.second_pass_flow``):
    a repair there would paste the wrong side of the edge.
-6. Optional **restorer** after it: with ``restorer.name`` a GAN model, the cleaned frames go through
-   that restorer's processor (upscaling); the output size is the restorer's.
+6. A restorer after it (``restorer.name`` a GAN model, upscaling) is not this stage's business: the
+   builder in :mod:`vidrestore.pipeline.stages` chains it after the film stage
+   (:class:`~vidrestore.pipeline.chain.Chain`).
 
 The stage holds ``radius + deflicker.window`` frames of look-ahead (``+ radius`` with the second
 pass) and emits every input frame exactly once, in order, with its own ``pts``. uint16 frames stay
@@ -39,7 +40,7 @@ in the stage has an unbounded memory: deflicker chains exposures from the frame 
 over its window, scene cuts are decided from a bounded past (:mod:`~vidrestore.flow.cutmemory`), grain
 is drawn from the seed and the frame index. So a segment fed ``warmup_frames`` frames before it and
 ``lookahead_frames`` after it gives the frames of one uninterrupted run bit for bit (DIS flow and
-the film stage on the CPU; a downstream GAN restorer states its own conditions).
+the film stage on the CPU; a GAN restorer chained after it states its own conditions).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidrestore.device import resolve_device
 from vidrestore.film.align import (
     align_neighbours,
     local_motion,
@@ -70,8 +72,8 @@ from vidrestore.film.scratch import ScratchParams, confirm_lines, repair_lines, 
 from vidrestore.film.stats import FilmStats
 from vidrestore.film.window import FrameWindow
 from vidrestore.flow.cutmemory import KnownCuts
-from vidrestore.pipeline.base import FrameProcessor, OutputSpec
-from vidrestore.types import Frame, VideoInfo
+from vidrestore.stage import same_frames_spec
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 if TYPE_CHECKING:
     import torch
@@ -84,11 +86,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DiffusionInpainter", "FilmProcessor", "Inpainter", "MaskWriter", "build_processor", "film_device"]
+__all__ = ["DiffusionInpainter", "FilmProcessor", "Inpainter", "MaskWriter", "build_processor"]
 
 
 class FilmProcessor:
-    """Film cleaning as a :class:`~vidrestore.pipeline.base.FrameProcessor` (see module docstring).
+    """Film cleaning as a :class:`~vidrestore.stage.FrameProcessor` (see module docstring).
 
     ``config`` is the ``film`` section alone. ``keep_masks`` keeps every frame's final masks in
     :attr:`last_masks` (for a caller that scores them: tests, benchmarks); ``analyse_only`` detects
@@ -97,16 +99,16 @@ class FilmProcessor:
     """
 
     def __init__(self, *, config: FilmConfig, estimator: FlowEstimator, scene_cut_threshold: float | None = None,
-                 occlusion_threshold: float = 1.0, downstream: FrameProcessor | None = None,
+                 occlusion_threshold: float = 1.0,
                  inpainter: Inpainter | None = None, mask_writer: MaskWriter | None = None,
                  analyse_only: bool = False, keep_masks: bool = False, second_pass: bool = False,
                  second_estimator: FlowEstimator | None = None) -> None:
         self.cfg = config
-        self.device = film_device(config.device)
+        self.device = resolve_device(config.device, key="film.device")
         self.flow = NormalisedFlow(estimator)
         self.scene_cut_threshold = scene_cut_threshold  # None: no scene-cut detection
         self.occlusion_threshold = float(occlusion_threshold)
-        self.downstream = downstream
+        self.followed = False  # a stage runs after this one in a chain (set by the Chain; see _parallel)
         self.inpainter = inpainter
         self.mask_writer = mask_writer
         self.analyse_only = bool(analyse_only)
@@ -152,9 +154,8 @@ class FilmProcessor:
     # ----------------------------------------------------------------- contract
 
     def _reach(self) -> tuple[int, int] | None:
-        """``(warm-up, look-ahead)`` of the stage and its downstream restorer; None when it cannot be split."""
+        """``(warm-up, look-ahead)`` of the stage; None when it cannot be split."""
         from vidrestore.flow.cutmemory import CUT_MEMORY
-        from vidrestore.pipeline.base import segment_reach
 
         if self.mask_writer is not None or self.inpainter is not None:
             return None
@@ -162,14 +163,9 @@ class FilmProcessor:
         warmup, lookahead = self.cfg.lookahead + cuts, self.cfg.lookahead
         if self.second is not None and not self.analyse_only:
             again = self.second._reach()
-            assert again is not None  # no masks written, no inpainter, no downstream
+            assert again is not None  # no masks written, no inpainter
             warmup, lookahead = warmup + again[0], lookahead + again[1]
-        if self.downstream is None:
-            return warmup, lookahead
-        after = segment_reach(self.downstream)
-        if after is None:
-            return None
-        return warmup + after[0], lookahead + after[1]
+        return warmup, lookahead
 
     @property
     def warmup_frames(self) -> int | None:
@@ -181,8 +177,8 @@ class FilmProcessor:
         starts a shot is decided from the ``CUT_MEMORY`` frames before it
         (:class:`~vidrestore.flow.cutmemory.WindowedSceneCuts`); re-grain is seeded by the frame index.
         A second dust pass (``film.dust.passes: 2``) adds its ``radius`` on the cleaned frames (it
-        takes the first pass's scene cuts, :class:`~vidrestore.flow.cutmemory.KnownCuts`), and a
-        downstream restorer its warm-up. None (never split) when masks are written
+        takes the first pass's scene cuts, :class:`~vidrestore.flow.cutmemory.KnownCuts`). None (never
+        split) when masks are written
         (a warm-up frame would overwrite the mask of a frame another segment owns) or dust is
         inpainted by the diffusion restorer (its latent state is recursive).
         """
@@ -192,16 +188,12 @@ class FilmProcessor:
     @property
     def lookahead_frames(self) -> int | None:
         """Input frames after a segment its outputs read: ``radius + deflicker.window`` (+ the second pass's
-        ``radius``, + the restorer's)."""
+        ``radius``)."""
         reach = self._reach()
         return None if reach is None else reach[1]
 
     def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
-        if self.downstream is not None:
-            return self.downstream.output_spec(info, frame_size)
-        return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=info.time_base,
-                          rate=info.avg_rate or info.real_rate, num_frames=info.num_frames,
-                          bit_depth=16 if info.is_high_bit_depth else 8)
+        return same_frames_spec(info, frame_size)
 
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         from vidrestore.film.ops import use_torch_ops
@@ -214,10 +206,7 @@ class FilmProcessor:
         cleaned = self._process(frames)
         if self.second is not None and not self.analyse_only:
             cleaned = self._second_pass(cleaned)
-        if self.downstream is not None:
-            yield from self.downstream.process(cleaned)
-        else:
-            yield from cleaned
+        yield from cleaned
 
     def _parallel(self) -> bool:
         """Whether the two dust passes run side by side (``film.parallel``: two threads, both cores).
@@ -225,12 +214,12 @@ class FilmProcessor:
         Off by default: the first pass then runs up to 6 frames ahead of what the stage's look-ahead
         holds otherwise (a queue of 4 cleaned frames and one in the making), and within that bound
         nothing can overlap: each output of the second pass needs the first pass's newest frame.
-        Only with a fixed torch thread count (``film.threads`` > 0) and nothing downstream: the count
-        is then held for the whole run instead of being set and restored around each frame from two
-        threads at once.
+        Only with a fixed torch thread count (``film.threads`` > 0) and no stage after this one in a
+        chain (``followed``): the count is then held for the whole run, across the yields, instead of
+        being set and restored around each frame from two threads at once.
         """
         return (self.cfg.parallel and self.second is not None and not self.analyse_only and self.cfg.threads > 0
-                and self.downstream is None and self.inpainter is None)
+                and not self.followed and self.inpainter is None)
 
     def _process_parallel(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         """The first pass in a thread of its own (:func:`~vidrestore.film.parallel.run_ahead`), feeding the second
@@ -256,8 +245,6 @@ class FilmProcessor:
             out["inpainted_frames"] = self.tally.counts["inpainted_frames"]
         if self.mask_writer is not None:
             out["masks_written"] = self.mask_writer.written
-        if self.downstream is not None:
-            out["restorer"] = self.downstream.stats()
         return out
 
     # ----------------------------------------------------------------- streaming
@@ -504,19 +491,6 @@ class FilmProcessor:
         self.window.evict(keep_from)
 
 
-def film_device(name: str) -> torch.device:
-    """``film.device``: ``cpu``, ``cuda`` (refused in one line when there is none) or ``auto``."""
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from vidrestore.errors import ConfigError
-
-        raise ConfigError("film.device: cuda asked for, but torch sees no CUDA device here (use cpu or auto)")
-    return torch.device(name)
-
-
 def _second_pass_config(cfg: FilmConfig) -> FilmConfig:
     """The second dust pass: dust alone, on frames already deflickered, cleaned of scratches and denoised."""
     from dataclasses import replace
@@ -526,36 +500,24 @@ def _second_pass_config(cfg: FilmConfig) -> FilmConfig:
                    dust=replace(cfg.dust, passes=1), save_masks=None)
 
 
-def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
-    """``PROCESSORS["film"]``: film cleaning, then the configured restorer (a GAN model) if any."""
+def build_processor(cfg: Config, info: VideoInfo, *, inpainter: Inpainter | None = None) -> FilmProcessor:
+    """The film-cleaning stage alone, from ``cfg.film`` and ``cfg.flow``; ``inpainter`` repairs the damage
+    instead of the neighbours when given. A restorer after the stage, or the diffusion restorer as its
+    inpainter, is built and chained by :func:`vidrestore.pipeline.stages.build_film_chain`."""
     from vidrestore.flow import build_flow_estimator
-    from vidrestore.pipeline import factory
 
     film = cfg.film
-    downstream = None
-    inpainter = None
-    if cfg.restorer.name == "diffusion":
-        restorer = factory.build_processor(cfg, info, stages=False)
-        inpainter = DiffusionInpainter(restorer.restorer)  # type: ignore[attr-defined]
-        if inpainter.restorer.output_size(8, 8) != (8, 8):
-            from vidrestore.errors import ConfigError
-
-            raise ConfigError("film with restorer.name=diffusion inpaints dust and scratches: the diffusion model "
-                              "must work at the input size (restorer.scale: 1 and a latent or pixel model)")
-    elif cfg.restorer.name != "none":
-        downstream = factory.build_processor(cfg, info, stages=False)
     estimator = build_flow_estimator(cfg.flow)
     writer = MaskWriter(film.save_masks) if film.save_masks else None
-    log.info("film: flow %s, radius %d, deflicker %s, dust %s, scratches %s, denoise %s, regrain %s%s%s",
+    log.info("film: flow %s, radius %d, deflicker %s, dust %s, scratches %s, denoise %s, regrain %s%s",
              estimator.name, film.radius,
              f"+-{film.deflicker.window} grid {film.deflicker.grid}" if film.deflicker.enabled else "off",
              "on" if film.dust.enabled else "off", "on" if film.scratch.enabled else "off",
              f"{film.denoise.strength:g}" if film.denoise.enabled else "off",
              f"{film.grain.sigma:g}" if film.grain.sigma > 0 else "off",
-             f", inpainting with {inpainter.name}" if inpainter else "",
-             f", then {cfg.restorer.name}" if downstream else "")
+             f", inpainting with {inpainter.name}" if inpainter else "")
     return FilmProcessor(config=film, estimator=estimator,
                          scene_cut_threshold=cfg.flow.scene_cut_threshold if cfg.flow.scene_cut else None,
-                         occlusion_threshold=cfg.flow.occlusion_threshold, downstream=downstream,
+                         occlusion_threshold=cfg.flow.occlusion_threshold,
                          inpainter=inpainter, mask_writer=writer,
                          second_estimator=build_flow_estimator(cfg.flow) if film.dust.passes >= 2 else None)

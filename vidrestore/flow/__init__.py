@@ -67,9 +67,9 @@ METHODS = ("auto", "dis", "raft-small", "raft-large", "farneback")
 
 def _auto_raft_order(device: str | torch.device) -> tuple[str, ...]:
     """RAFT checkpoints ``auto`` tries: the large model first on a GPU, the small one first on the CPU."""
-    from vidrestore.flow.raft import resolve_device
+    from vidrestore.device import resolve_device
 
-    if resolve_device(device).type == "cuda":
+    if resolve_device(device, key="flow device", check=False).type == "cuda":
         return ("raft_large", "raft_small")
     return ("raft_small", "raft_large")
 

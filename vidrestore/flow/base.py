@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vidrestore.errors import ShapeError
+from vidrestore.tensors import check_same_shape, check_shape
 
 if TYPE_CHECKING:
     import torch
@@ -32,10 +33,8 @@ class FlowEstimator(Protocol):
 
 def check_pair(frame_t: torch.Tensor, frame_s: torch.Tensor) -> None:
     """Raise :class:`ShapeError` unless both are ``(N, 3, H, W)`` of the same shape."""
-    if frame_t.ndim != 4 or frame_t.shape[1] != 3:
-        raise ShapeError("frame_t", frame_t.shape, "(N, 3, H, W)")
-    if frame_s.shape != frame_t.shape:
-        raise ShapeError("frame_s", frame_s.shape, f"the shape of frame_t {tuple(frame_t.shape)}")
+    check_shape(frame_t, ("N", 3, "H", "W"), "frame_t")
+    check_same_shape(frame_s, frame_t, "frame_s", "frame_t")
     if frame_t.shape[0] == 0:
         raise ShapeError("frame_t", frame_t.shape, "(N >= 1, 3, H, W)")
     if not frame_t.is_floating_point() or not frame_s.is_floating_point():
@@ -44,8 +43,7 @@ def check_pair(frame_t: torch.Tensor, frame_s: torch.Tensor) -> None:
 
 def check_flow(flow: torch.Tensor, name: str = "flow") -> None:
     """Raise :class:`ShapeError` unless ``flow`` is ``(N, 2, H, W)``."""
-    if flow.ndim != 4 or flow.shape[1] != 2:
-        raise ShapeError(name, flow.shape, "(N, 2, H, W)")
+    check_shape(flow, ("N", 2, "H", "W"), name)
 
 
 def estimate_both(

@@ -27,9 +27,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vidrestore.errors import ShapeError
 from vidrestore.flow.base import FlowEstimator
 from vidrestore.flow.scenecut import SceneCutDetector
+from vidrestore.tensors import check_same_shape, check_shape
 
 if TYPE_CHECKING:
     import torch
@@ -91,13 +91,12 @@ class FlowCache:
         """
         if frame.ndim == 4 and frame.shape[0] == 1:
             frame = frame[0]
-        if frame.ndim != 3 or frame.shape[0] != 3:
-            raise ShapeError("frame", frame.shape, "(3, H, W)")
+        check_shape(frame, (3, "H", "W"), "frame")
         if self._last is not None and index != self._last + 1:
             raise ValueError(f"FlowCache.add: frames must be consecutive; got {index} after {self._last}")
         ref = next(iter(self._frames.values()), None)
-        if ref is not None and ref.shape != frame.shape:
-            raise ShapeError("frame", frame.shape, f"the size of earlier frames {tuple(ref.shape)}")
+        if ref is not None:
+            check_same_shape(frame, ref, "frame", "earlier frames", what="the size of")
         is_cut = False
         if self.detector is not None:
             is_cut = self.detector.push(frame) and self._last is not None
@@ -278,8 +277,7 @@ class FlowCache:
         idx = list(indices)
         if sources is None:
             sources = torch.stack([self.frame(i) for i in idx])
-        if sources.ndim != 4 or sources.shape[0] != len(idx):
-            raise ShapeError("sources", sources.shape, f"({len(idx)}, C, h, w), one per index")
+        check_shape(sources, (len(idx), "C", "h", "w"), "sources", note="one per index")
         size = (int(sources.shape[-2]), int(sources.shape[-1]))
         aligned, conf = [], []
         for k, i in enumerate(idx):

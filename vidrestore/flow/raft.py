@@ -23,6 +23,7 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
+from vidrestore.device import resolve_device
 from vidrestore.errors import VidrestoreError
 from vidrestore.flow.base import check_pair, downscaled_size
 
@@ -97,14 +98,6 @@ def normalize(frames: torch.Tensor) -> torch.Tensor:
     return ((frames.float() - 0.5) / 0.5).contiguous()
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    import torch
-
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 class RaftFlow:
     """torchvision RAFT as a :class:`~vidrestore.flow.base.FlowEstimator`.
 
@@ -128,7 +121,7 @@ class RaftFlow:
         self.name = f"raft-{size}"
         self.iterations = int(iterations)
         self.downscale = float(downscale)
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, key="flow device", check=False)
         self.precision = precision
         self.batch_size = int(batch_size)
         self.model = model.to(self.device).eval()

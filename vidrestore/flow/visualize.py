@@ -6,7 +6,7 @@ magenta-red 6). With ``max_flow=None`` each image is normalised by its own large
 as torchvision does per image; a fixed ``max_flow`` (pixels) keeps colours comparable from frame to
 frame in a video, saturating longer vectors.
 
-:class:`FlowVisualizer` is the :class:`~vidrestore.pipeline.base.FrameProcessor` behind
+:class:`FlowVisualizer` is the :class:`~vidrestore.stage.FrameProcessor` behind
 ``vidrestore flow INPUT -o OUT.mp4``: every input frame t is replaced by the picture of its flow
 to the next frame, with t's timestamp.
 """
@@ -24,8 +24,7 @@ from vidrestore.flow.base import FlowEstimator, check_flow
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.pipeline.base import OutputSpec
-    from vidrestore.types import Frame, VideoInfo
+    from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ class FlowVisualizer:
         self.max_seen = 0.0
 
     def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
-        from vidrestore.pipeline.base import OutputSpec
+        from vidrestore.types import OutputSpec
 
         return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=info.time_base,
                           rate=info.avg_rate or info.real_rate, num_frames=info.num_frames, bit_depth=8)

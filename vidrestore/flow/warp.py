@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from vidrestore.errors import ShapeError
 from vidrestore.flow.base import check_flow
+from vidrestore.tensors import check_shape
 
 if TYPE_CHECKING:
     import torch
@@ -117,8 +118,7 @@ def backward_warp(src: torch.Tensor, flow_t_to_s: torch.Tensor, *, mode: str = "
         src = src.unsqueeze(0)
     if flow_t_to_s.ndim == 3:
         flow_t_to_s = flow_t_to_s.unsqueeze(0)
-    if src.ndim != 4:
-        raise ShapeError("src", src.shape, "(N, C, H, W)")
+    check_shape(src, ("N", "C", "H", "W"), "src")
     check_flow(flow_t_to_s, "flow_t_to_s")
     if not src.is_floating_point():
         raise ValueError(f"backward_warp: src must be a float tensor, got {src.dtype}")

@@ -16,7 +16,10 @@ Frame flow, for each consecutive input pair (k, k + 1):
 The stage holds four input frames (k - 1 .. k + 2), so memory does not grow with the clip. With
 ``restorer.scale != 1`` a GAN restorer stage runs after it (interpolate at the low resolution,
 then upscale every output frame) or before it (``interpolate.order: upscale-first``); ``auto`` (the
-default) times both stages on a small test pair and picks the cheaper order.
+default) compares both orders' costs (:func:`measure_costs`, :func:`cheaper_order`). The chain
+itself (and the film stage before it with ``--preset film``) is built in
+:mod:`vidrestore.pipeline.stages`; :class:`InputSceneCuts` at its head finds the scene cuts on the
+input frames.
 
 Segments (``vidrestore interpolate --workdir/--resume/--engine ray``, :mod:`vidrestore.jobs`):
 the slots of pair (k, k + 1) need frames k - 1 .. k + 2, so a segment owning input frames
@@ -34,7 +37,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Container, Iterator, Mapping
@@ -43,9 +45,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidrestore.device import resolve_device
 from vidrestore.interpolate.timing import Retimer, Slot, parse_rate
-from vidrestore.pipeline.base import OutputSpec, segment_reach
-from vidrestore.types import Frame, VideoInfo
+from vidrestore.stage import same_frames_spec
+from vidrestore.tensors import check_same_shape
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 if TYPE_CHECKING:
     import torch
@@ -117,6 +121,11 @@ class InterpolationProcessor:
         self._seconds = 0.0
 
     # ----------------------------------------------------------------- contract
+
+    @property
+    def frame_ratio(self) -> Fraction | None:
+        """Output frames per input frame: the factor; None with a target rate (it depends on the timing)."""
+        return Fraction(self.factor) if self.factor is not None else None
 
     def _retimer(self, info: VideoInfo) -> Retimer:
         nominal = info.avg_rate or info.real_rate
@@ -197,11 +206,9 @@ class InterpolationProcessor:
         for frame in frames:
             position += 1
             self._counts["frames_in"] += 1
-            if last is not None and frame.rgb.shape != last.rgb.shape:
-                from vidrestore.errors import ShapeError
-
-                raise ShapeError(f"input frame {frame.index} (interpolation needs one frame size)",
-                                 frame.rgb.shape, f"the shape of earlier frames {last.rgb.shape}")
+            if last is not None:
+                check_same_shape(frame.rgb, last.rgb, f"input frame {frame.index} (interpolation needs one frame size)",
+                                 "earlier frames")
             self._frames[position] = frame
             if planned is not None:
                 planned.expect(frame.index)
@@ -289,69 +296,35 @@ class InterpolationProcessor:
         return rgb
 
 
-class ChainedProcessor:
-    """Two FrameProcessors run one after the other; the spec is the second's size with the timing given."""
+class InputSceneCuts:
+    """A stage that passes frames on unchanged and tells ``interpolator`` the scene cuts among them.
 
-    def __init__(self, *, first: Any, second: Any, spec_fn: Any) -> None:
-        self.first = first
-        self.second = second
-        self._spec_fn = spec_fn
+    Placed at the head of a chain whose interpolator sees other frames than the input (upscaled, or
+    cleaned by the film stage), so that cuts are found on the input frames, as :func:`job_context`
+    finds them for a segmented job. It does nothing when the interpolator has no detector or already
+    knows the video's cuts (a job context was given).
+    """
+
+    warmup_frames = 0
+    lookahead_frames = 0
+
+    def __init__(self, interpolator: InterpolationProcessor) -> None:
+        self.interpolator = interpolator
 
     def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
-        spec: OutputSpec = self._spec_fn(info, frame_size)
-        return spec
-
-    @property
-    def order(self) -> str:
-        return "interpolate-first" if isinstance(self.first, InterpolationProcessor) else "upscale-first"
-
-    def _reach(self) -> tuple[int, int] | None:
-        """Input frames of warm-up and look-ahead for the chain (None: run as one segment).
-
-        Upscale first: the restorer's own reach adds to the interpolator's. Interpolate first: the
-        restorer's reach counts output frames; a factor gives ``factor`` outputs per input frame, so
-        ``ceil(reach / factor)`` more input frames cover it (a target rate has no such bound).
-        """
-        interp = self.interpolator
-        stage = self.first if self.second is interp else self.second
-        reach = segment_reach(stage)
-        if reach is None:
-            return None
-        warm, ahead = reach
-        if self.first is stage:
-            return interp.warmup_frames + warm, interp.lookahead_frames + ahead
-        if warm == ahead == 0:
-            return interp.warmup_frames, interp.lookahead_frames
-        if interp.factor is None:
-            return None
-        return (interp.warmup_frames + math.ceil(warm / interp.factor),
-                interp.lookahead_frames + math.ceil(ahead / interp.factor))
-
-    @property
-    def warmup_frames(self) -> int | None:
-        reach = self._reach()
-        return reach[0] if reach is not None else None
-
-    @property
-    def lookahead_frames(self) -> int | None:
-        reach = self._reach()
-        return reach[1] if reach is not None else None
-
-    def use_job_context(self, context: Mapping[str, Any]) -> None:
-        self.interpolator.use_job_context(context)
+        return same_frames_spec(info, frame_size)
 
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         interp = self.interpolator
-        if self.order == "upscale-first" and interp._detector_template is not None and interp._origin is None:
-            frames = self._detect_cuts(frames, interp)
-        return self.second.process(self.first.process(frames))
+        if interp._detector_template is None or interp._origin is not None:
+            return frames
+        return self._detect_cuts(frames, interp)
 
     @staticmethod
     def _detect_cuts(frames: Iterator[Frame], interp: InterpolationProcessor) -> Iterator[Frame]:
-        """Scene cuts of the input frames (before upscaling), found as :func:`job_context` finds them."""
         detector = copy.deepcopy(interp._detector_template)
         cuts: set[int] = set()
-        interp.cuts = cuts  # read by the interpolator as upscaled frames reach it (always after this)
+        interp.cuts = cuts  # read by the interpolator as later frames reach it (always after this)
         first = True
         for frame in frames:
             if _starts_shot(detector, frame.rgb) and not first:
@@ -360,70 +333,7 @@ class ChainedProcessor:
             yield frame
 
     def stats(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for stage in (self.first, self.second):
-            prefix = "" if isinstance(stage, InterpolationProcessor) else "restorer_"
-            out.update({f"{prefix}{k}": v for k, v in stage.stats().items()})
-        return out
-
-    @property
-    def interpolator(self) -> InterpolationProcessor:
-        for stage in (self.first, self.second):
-            if isinstance(stage, InterpolationProcessor):
-                return stage
-        raise AttributeError("no interpolation stage in this chain")
-
-
-class FilmFirst:
-    """Film cleaning, then interpolation (and upscaling): ``vidrestore interpolate --preset film``.
-
-    New frames are made from their two neighbours; dust or a scratch present in one of them would be
-    warped into the new frame and, being there in two frames out of three, would survive any later
-    cleaning. So the film stage (:mod:`vidrestore.film.processor`) runs first, on the input frames at
-    their own rate, and the interpolator sees clean frames. The film stage is one frame in, one out,
-    so the reach of the chain is the sum of both, in input frames. Scene cuts for the interpolator
-    are found on the input frames (as :func:`job_context` finds them for a segmented job).
-    """
-
-    def __init__(self, *, film: Any, rest: Any) -> None:
-        film.downstream = rest
-        self.film = film
-        self.rest = rest
-
-    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
-        spec: OutputSpec = self.film.output_spec(info, frame_size)
-        return spec
-
-    @property
-    def warmup_frames(self) -> int | None:
-        return self.film.warmup_frames
-
-    @property
-    def lookahead_frames(self) -> int | None:
-        return self.film.lookahead_frames
-
-    @property
-    def interpolator(self) -> InterpolationProcessor:
-        return getattr(self.rest, "interpolator", self.rest)
-
-    @property
-    def order(self) -> str:
-        return getattr(self.rest, "order", "interpolate-first")
-
-    def use_job_context(self, context: Mapping[str, Any]) -> None:
-        self.rest.use_job_context(context)
-
-    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        interp = self.interpolator
-        if interp._detector_template is not None and interp._origin is None:
-            frames = ChainedProcessor._detect_cuts(frames, interp)
-        return self.film.process(frames)
-
-    def stats(self) -> dict[str, Any]:
-        out = {f"film_{k}" if not k.startswith("film") else k: v for k, v in self.film.stats().items()
-               if k != "restorer"}
-        out.update(self.rest.stats())
-        return out
+        return {}
 
 
 def _starts_shot(detector: Any, rgb: np.ndarray) -> bool:
@@ -469,12 +379,6 @@ def build_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = No
     return FrameSynthesizer(params=SynthesisParams.from_section(cfg), refiner=refiner)
 
 
-def _rife_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def choose_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = None) -> Any:
     """``interpolate.method``: ``rife`` (its weights must resolve), ``flow``, or ``auto`` (RIFE when its
     weights resolve, else flow); logs which one runs and why."""
@@ -485,7 +389,7 @@ def choose_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = N
 
         try:
             synth = build_rife_synthesizer(cfg.rife_weights, params=RifeParams.from_section(cfg),
-                                           device=_rife_device())
+                                           device=resolve_device("auto").type)
         except WeightsNotFoundError as err:
             if cfg.method == "rife" or cfg.rife_weights is not None:
                 raise
@@ -580,53 +484,3 @@ def measure_costs(gan: Any, interp: InterpolationProcessor, *, ratio: float, sid
         fn()
         costs.append((time.perf_counter() - t0) / pixels / per)
     return costs[0], costs[1]
-
-
-def build_processor(cfg: Config, info: VideoInfo) -> Any:
-    """Interpolation, chained with the GAN restorer when ``restorer.scale != 1`` (order: ``interpolate.order``),
-    after the film stage when ``film.enabled`` (:class:`FilmFirst`)."""
-    rest = _build_interpolation(cfg, info)
-    if not cfg.film.enabled:
-        return rest
-    import dataclasses
-
-    from vidrestore.film.processor import build_processor as build_film
-
-    log.info("interpolate: film cleaning first, on the input frames")
-    film = build_film(dataclasses.replace(cfg, restorer=dataclasses.replace(cfg.restorer, name="none")), info)
-    return FilmFirst(film=film, rest=rest)
-
-
-def _build_interpolation(cfg: Config, info: VideoInfo) -> Any:
-    interp = build_interpolator(cfg)
-    if not wants_restorer(cfg):
-        return interp
-    from vidrestore.errors import ConfigError
-    from vidrestore.restore.gan_processor import build_processor as build_gan
-
-    if cfg.restorer.name in ("none", "diffusion"):
-        raise ConfigError(f"restorer.name: --scale needs a GAN model (e.g. realesr-animevideov3), not "
-                          f"{cfg.restorer.name!r}")
-    gan = build_gan(cfg, info)
-
-    def spec(source: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
-        timing = interp.output_spec(source, frame_size)
-        h, w = gan.restorer.output_size(frame_size[1], frame_size[0])
-        return OutputSpec(width=w, height=h, time_base=timing.time_base, rate=timing.rate,
-                          num_frames=timing.num_frames, bit_depth=timing.bit_depth)
-
-    order = cfg.interpolate.order
-    if order == "auto":
-        ratio = outputs_per_input(cfg, info)
-        h, w = gan.restorer.output_size(info.height, info.width)
-        gan_cost, interp_cost = measure_costs(gan, interp, ratio=ratio)
-        order = cheaper_order(ratio=ratio, area_scale=(h * w) / (info.height * info.width),
-                              gan_cost=gan_cost, interp_cost=interp_cost)
-        log.info("interpolate: order auto -> %s (measured per megapixel: restorer %.2f s, interpolation pair "
-                 "%.2f s, %.2f frames out per frame in, x%g)", order, gan_cost * 1e6, interp_cost * 1e6, ratio,
-                 cfg.restorer.scale)
-    if order == "upscale-first":
-        log.info("interpolate: upscaling x%g first, then interpolating at the output size", cfg.restorer.scale)
-        return ChainedProcessor(first=gan, second=interp, spec_fn=spec)
-    log.info("interpolate: interpolating at the input size, then upscaling x%g", cfg.restorer.scale)
-    return ChainedProcessor(first=interp, second=gan, spec_fn=spec)

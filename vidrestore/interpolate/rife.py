@@ -34,7 +34,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vidrestore.errors import ShapeError
+from vidrestore.tensors import check_same_shape, check_shape
 
 if TYPE_CHECKING:
     import torch
@@ -189,10 +189,8 @@ class RifeSynthesizer:
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor, *_: Any, **__: Any) -> RifeState:
         """Per-pair work: the network's flows and mask, and the fallback's confidence."""
-        if frame0.ndim != 4 or frame0.shape[:2] != (1, 3):
-            raise ShapeError("frame0", frame0.shape, "(1, 3, H, W)")
-        if frame1.shape != frame0.shape:
-            raise ShapeError("frame1", frame1.shape, f"the shape of frame0 {tuple(frame0.shape)}")
+        check_shape(frame0, (1, 3, "H", "W"), "frame0")
+        check_same_shape(frame1, frame0, "frame1", "frame0")
         f0, f1 = frame0.float(), frame1.float()
         self.counts["pairs"] += 1
         n0, n1 = f0, f1

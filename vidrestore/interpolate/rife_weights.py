@@ -114,7 +114,8 @@ def import_rife(path: Path | None = None, dest: Path | None = None, *, overwrite
 
     An existing copy whose provenance checks out is kept (``skipped``) unless ``overwrite``.
     """
-    from vidrestore.weights import cache_dir, sha256_file, write_provenance
+    from vidrestore.io.checkpoints import write_provenance
+    from vidrestore.weights import cache_dir, sha256_file
 
     dest = dest or cache_dir()
     final = dest / SPEC.filename

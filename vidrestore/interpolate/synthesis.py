@@ -44,7 +44,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vidrestore.errors import ShapeError
+from vidrestore.tensors import check_same_shape, check_shape
 
 if TYPE_CHECKING:
     import torch
@@ -227,14 +227,11 @@ def _round_trip_confidence(flow_ab: torch.Tensor, flow_ba: torch.Tensor, thresho
 
 
 def _check_frames(frame0: torch.Tensor, frame1: torch.Tensor, flow01: torch.Tensor, flow10: torch.Tensor) -> None:
-    if frame0.ndim != 4 or frame0.shape[0] != 1 or frame0.shape[1] != 3:
-        raise ShapeError("frame0", frame0.shape, "(1, 3, H, W)")
-    if frame1.shape != frame0.shape:
-        raise ShapeError("frame1", frame1.shape, f"the shape of frame0 {tuple(frame0.shape)}")
-    expected = (1, 2, *frame0.shape[-2:])
+    check_shape(frame0, (1, 3, "H", "W"), "frame0")
+    check_same_shape(frame1, frame0, "frame1", "frame0")
+    h, w = (int(s) for s in frame0.shape[-2:])
     for name, f in (("flow_0_to_1", flow01), ("flow_1_to_0", flow10)):
-        if tuple(f.shape) != expected:
-            raise ShapeError(name, f.shape, str(expected))
+        check_shape(f, (1, 2, h, w), name)
 
 
 # --------------------------------------------------------------------------- the synthesizer

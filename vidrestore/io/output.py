@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidrestore.errors import OutputError
+from vidrestore.errors import MediaError, OutputError
 from vidrestore.io import safety
 
 CONTAINERS = {
@@ -119,3 +119,11 @@ def release_output(target: OutputTarget) -> None:
     for lk in list(safety._LOCKS):
         if lk.final == target.final:
             lk.release()
+
+
+def finalize_output(target: OutputTarget, frames_written: int) -> None:
+    """Move a finished output into place; an output without frames is removed and refused."""
+    if frames_written == 0:
+        discard_output(target)
+        raise MediaError(target.final, "no frame was written; output not created")
+    commit_output(target)

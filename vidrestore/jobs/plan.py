@@ -4,7 +4,7 @@ A segment owns the input frames ``[start, stop)`` and writes their outputs. To m
 equal to one uninterrupted run it reads ``[read_start, read_stop)``: ``warmup`` frames before
 ``start`` (the temporal state at ``start`` is rebuilt from them) and ``lookahead`` frames after
 ``stop`` (a centred window needs them), clipped to the video. See
-:class:`vidrestore.pipeline.base.Segmentable`.
+:class:`vidrestore.stage.Segmentable`.
 
 Where segments start (``jobs.split``):
 

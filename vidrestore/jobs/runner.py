@@ -4,7 +4,7 @@
 :func:`wants_segments`): it
 
 1. probes the input, builds the processor once (early errors, its output size and its
-   :func:`~vidrestore.pipeline.base.segment_reach`), and reads the frame table (packets only);
+   :func:`~vidrestore.stage.segment_reach`), and reads the frame table (packets only);
 2. creates the work directory with its manifest, or with ``--resume`` checks that the input and
    the config are those of the interrupted job (:class:`~vidrestore.errors.ResumeError` otherwise:
    one line naming what changed, exit code 2) and that every finished part is intact;
@@ -52,8 +52,8 @@ from vidrestore.jobs.media import build_frame_table, scan_scene_cuts
 from vidrestore.jobs.plan import (AUTO_MAX_FRAMES, FrameTable, Segment, auto_segment_frames, make_segments,
                                   overlap_share, plan_boundaries)
 from vidrestore.jobs.worker import SegmentResult, SegmentTask, load_pieces, part_name, remove_pieces, run_segment
-from vidrestore.pipeline.base import FrameProcessor, segment_reach
 from vidrestore.pipeline.progress import Cancelled, Listener, Meter, TqdmBar
+from vidrestore.stage import FrameProcessor, segment_reach
 from vidrestore.types import VideoInfo
 
 #: ``context_fn(info, table, cfg) -> dict`` (JSON-serialisable): job-wide facts for every segment.

@@ -35,7 +35,7 @@ from vidrestore.errors import VidrestoreError
 from vidrestore.jobs.manifest import sha256_file, sha256_tree
 from vidrestore.jobs.media import frame_time, read_range
 from vidrestore.jobs.plan import FrameTable, Segment
-from vidrestore.pipeline.base import FrameProcessor
+from vidrestore.stage import FrameProcessor
 from vidrestore.types import Frame, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def load_processor_factory(ref: str) -> Callable[[Config, VideoInfo], FrameProce
 def cached_processor(task: SegmentTask) -> FrameProcessor:
     """One processor per (builder, config, input) in this process, reused by later segments.
 
-    Reuse is allowed by the :class:`~vidrestore.pipeline.base.Segmentable` promise that every
+    Reuse is allowed by the :class:`~vidrestore.stage.Segmentable` promise that every
     ``process()`` call starts from a clean state; it saves loading the model for every segment.
     """
     from vidrestore.jobs.manifest import config_hash
@@ -226,7 +226,7 @@ def intact_pieces(part: Path, seg: Segment, *, resumable: bool) -> list[dict[str
 def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
                 progress: Callable[[int], None] | None = None) -> SegmentResult:
     """Process one segment into its part file, or into parts of ``jobs.part_seconds`` (see the module docstring)."""
-    from vidrestore.pipeline.base import segment_reach
+    from vidrestore.stage import segment_reach
 
     t0 = time.perf_counter()
     set_thread_budget(task.threads)

@@ -29,6 +29,7 @@ from torch import nn
 
 from vidrestore.errors import ShapeError, VidrestoreError
 from vidrestore.metrics.lpips_weights import lpips_status, resolve_lpips_weights
+from vidrestore.tensors import check_same_shape, check_shape
 from vidrestore.weights import load_state_dict
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,8 @@ class LPIPSAlex(nn.Module):
     def forward(self, img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` x2 in [0, 1] -> distances ``(N,)``."""
         for name, x in (("img0", img0), ("img1", img1)):
-            if x.ndim != 4 or x.shape[1] != 3:
-                raise ShapeError(name, x.shape, "(N, 3, H, W)")
-        if img0.shape != img1.shape:
-            raise ShapeError("img1", img1.shape, f"the shape of img0 {tuple(img0.shape)}")
+            check_shape(x, ("N", 3, "H", "W"), name)
+        check_same_shape(img1, img0, "img1", "img0")
         if min(img0.shape[-2:]) < MIN_SIZE:
             raise ShapeError("img0", img0.shape, f"(N, 3, H, W) with H, W >= {MIN_SIZE}")
         x0 = ((img0.float() * 2.0 - 1.0) - self.shift) / self.scale

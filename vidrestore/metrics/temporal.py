@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vidrestore.errors import ShapeError
+from vidrestore.tensors import check_shape
 
 if TYPE_CHECKING:
     import torch
@@ -66,8 +67,7 @@ class PairMotion:
 
 
 def _check_frame(x: torch.Tensor, name: str) -> None:
-    if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != 3:
-        raise ShapeError(name, x.shape, "(1, 3, H, W)")
+    check_shape(x, (1, 3, "H", "W"), name)
 
 
 def _check_same(a: torch.Tensor, b: torch.Tensor, name: str) -> None:

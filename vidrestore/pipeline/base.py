@@ -1,112 +1,18 @@
-"""The processing-stage contract the streaming pipeline drives.
+"""Deprecated location of the stage contract, kept for one release: import from :mod:`vidrestore.stage`.
 
-A :class:`FrameProcessor` turns the stream of decoded frames into the stream of frames to
-encode. It is a generator so that it can hold a bounded look-ahead (a temporal window),
-emit more frames than it reads (interpolation) and keep state across windows. It must emit
-frames in presentation order with strictly increasing ``pts`` in ``OutputSpec.time_base``.
+Nothing inside vidrestore imports this module; it only re-exports the names code outside the
+package may still use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, Protocol, runtime_checkable
+from vidrestore.stage import (
+    FrameProcessor,
+    Passthrough,
+    ProcessorStats,
+    Segmentable,
+    segment_reach,
+)
+from vidrestore.types import OutputSpec
 
-from vidrestore.types import Frame, VideoInfo
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    """What the processor will emit, known before the first frame (for the encoder and the progress bar)."""
-
-    width: int
-    height: int
-    time_base: Fraction
-    rate: Fraction | None  # nominal output frame rate (encoder rate control); None = unknown
-    num_frames: int | None  # expected output frame count; None = unknown
-    bit_depth: int = 8  # 8 -> uint8 frames, 16 -> uint16 frames
-
-
-@dataclass
-class ProcessorStats:
-    """Counters a processor reports at the end of a run (printed in the summary, saved as JSON)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@runtime_checkable
-class FrameProcessor(Protocol):
-    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
-        """``frame_size`` is (width, height) of the frames the reader delivers (rotation applied)."""
-
-    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        """Consume input frames, yield output frames in order."""
-
-    def stats(self) -> dict[str, Any]:
-        """Counters for the run summary (e.g. flows computed per frame)."""
-
-
-@runtime_checkable
-class Segmentable(Protocol):
-    """What a processor declares so that a job can be cut into segments (resume, many workers).
-
-    A segment is the output frames of input frames ``[start, stop)``. It is run alone by feeding the
-    input frames ``[start - warmup_frames, stop + lookahead_frames)`` (clipped to the video) to a
-    fresh ``process()`` call and keeping the outputs whose time lies in ``[time(start), time(stop))``.
-    Declaring these two numbers is a promise:
-
-    * ``warmup_frames``: how many input frames before ``start`` must be fed so that every output from
-      ``start`` on equals the output of one uninterrupted run over the whole video (bit-exact, or
-      within a tolerance the processor states in its docstring when its state is recursive and only
-      fades out). 0 for processors that look at one frame at a time.
-    * ``lookahead_frames``: how many input frames after ``stop - 1`` the outputs before ``stop`` may
-      depend on (a centred temporal window, an interpolator that needs the next frame). 0 when none.
-    * Every call of ``process()`` starts from a clean state (nothing carried over from a previous
-      call), and outputs are a function of the input frames and their ``index``/``pts`` only (seeds
-      derived from the frame index, never from a running counter of frames seen).
-
-    A processor that does not declare them is never split: its job runs as one segment.
-    """
-
-    warmup_frames: int
-    lookahead_frames: int
-
-
-def segment_reach(processor: object) -> tuple[int, int] | None:
-    """``(warmup_frames, lookahead_frames)`` of a processor, or None when it declares no reach."""
-    warmup = getattr(processor, "warmup_frames", None)
-    lookahead = getattr(processor, "lookahead_frames", None)
-    if warmup is None or lookahead is None:
-        return None
-    warmup, lookahead = int(warmup), int(lookahead)
-    if warmup < 0 or lookahead < 0:
-        raise ValueError(f"{type(processor).__name__}: warmup_frames and lookahead_frames must be >= 0, "
-                         f"got {warmup} and {lookahead}")
-    return warmup, lookahead
-
-
-class Passthrough:
-    """Emit every frame unchanged: the ``passthrough`` preset.
-
-    It never looks at pixels (``uses_pixels = False``), so the pipeline reads in native mode and the
-    decoded pictures go to the encoder without a round trip through RGB. It has no temporal state
-    (``warmup_frames = lookahead_frames = 0``).
-    """
-
-    uses_pixels = False
-    warmup_frames = 0
-    lookahead_frames = 0
-
-    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
-        rate = info.avg_rate or info.real_rate
-        return OutputSpec(
-            width=frame_size[0], height=frame_size[1], time_base=info.time_base, rate=rate,
-            num_frames=info.num_frames, bit_depth=16 if info.is_high_bit_depth else 8,
-        )
-
-    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        yield from frames
-
-    def stats(self) -> dict[str, Any]:
-        return {}
+__all__ = ["FrameProcessor", "OutputSpec", "Passthrough", "ProcessorStats", "Segmentable", "segment_reach"]

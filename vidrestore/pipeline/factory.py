@@ -14,14 +14,14 @@ from typing import Any
 
 from vidrestore.config import Config
 from vidrestore.errors import ConfigError
-from vidrestore.pipeline.base import FrameProcessor, Passthrough
+from vidrestore.stage import FrameProcessor, Passthrough
 from vidrestore.types import VideoInfo
 
 PROCESSORS: dict[str, str] = {
     "none": "vidrestore.pipeline.factory:build_passthrough",
     "gan": "vidrestore.restore.gan_processor:build_processor",
     "diffusion": "vidrestore.restore.diffusion.processor:build_processor",
-    "film": "vidrestore.film.processor:build_processor",  # film cleaning, then the restorer (issue 6)
+    "film": "vidrestore.pipeline.stages:build_film_chain",  # film cleaning, then the restorer (issue 6)
 }
 
 

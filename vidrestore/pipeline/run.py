@@ -24,9 +24,9 @@ from vidrestore.config import Config, dump_config
 from vidrestore.errors import VidrestoreError
 from vidrestore.io.reader import FrameReader, open_reader
 from vidrestore.io.writer import open_writer, output_path_for_config
-from vidrestore.pipeline.base import FrameProcessor, OutputSpec
 from vidrestore.pipeline.progress import Cancelled, Listener, Meter, TqdmBar
-from vidrestore.types import Frame, VideoInfo
+from vidrestore.stage import FrameProcessor
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 log = logging.getLogger(__name__)
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidrestore.device import resolve_device
 from vidrestore.errors import ConfigError, VidrestoreError, WeightsNotFoundError
 from vidrestore.threads import torch_threads
 
@@ -158,21 +159,6 @@ def _blend_denoise(name: str, sd: dict[str, torch.Tensor], denoise: float) -> tu
 
 
 # --------------------------------------------------------------------------- device and precision
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cuda``/``cuda:N`` must be available."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as err:
-        raise ConfigError(f"restorer.device: {device!r} is not a device (auto, cpu, cuda, cuda:N)") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"restorer.device: {device!r} asked for, but no CUDA device is available")
-    return dev
 
 
 def cpu_has_native_bf16() -> bool:
@@ -297,7 +283,7 @@ class GanRestorer:
         from vidrestore.restore.tiles import TiledRunner
 
         self.name = name
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, key="restorer.device")
         self.precision = choose_precision(precision, self.device, high_bit_depth=high_bit_depth)
         self.cpu_kernel = choose_cpu_kernel(cpu_kernel, self.device, self.precision)
         # winograd: the frames of a batch run side by side, one per torch thread (counted at each call),

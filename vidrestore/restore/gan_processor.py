@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidrestore.pipeline.base import OutputSpec
-from vidrestore.types import Frame, VideoInfo
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 if TYPE_CHECKING:
     import torch

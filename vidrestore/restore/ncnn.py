@@ -320,7 +320,9 @@ def _import_one(model: NcnnModel, src: Path, dest: Path, arch: str, kwargs: dict
                 overwrite: bool) -> ImportResult:
     from safetensors.torch import save_file
 
-    from vidrestore.weights import sha256_file, write_provenance
+    from vidrestore.io import safety
+    from vidrestore.io.checkpoints import write_provenance
+    from vidrestore.weights import sha256_file
 
     param, binf = src / f"{model.stem}.param", src / f"{model.stem}.bin"
     if not param.is_file() or not binf.is_file():
@@ -336,17 +338,12 @@ def _import_one(model: NcnnModel, src: Path, dest: Path, arch: str, kwargs: dict
     if abs(graph_scale - model.out_scale) > 1e-6:
         raise NcnnFormatError(f"{param}: graph scales by {graph_scale}, expected x{model.out_scale}")
     dest.mkdir(parents=True, exist_ok=True)
-    tmp = dest / f".{model.filename}.part"
-    try:
+    with safety.temp_target(final, overwrite=True, what="converted ncnn weights", suffix=".safetensors") as tmp:
         save_file({k: v.contiguous() for k, v in sd.items()}, str(tmp),
                   metadata={"source": model.stem, "arch": arch, "converter": "vidrestore.restore.ncnn"})
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o644 & ~umask)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     digest = sha256_file(final)
     write_provenance(final, {
         "name": model.spec_name,

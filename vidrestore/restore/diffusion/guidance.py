@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vidrestore.errors import ShapeError
+from vidrestore.tensors import check_shape
 
 if TYPE_CHECKING:
     import torch
@@ -87,8 +88,7 @@ class Downsample:
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         import torch.nn.functional as F
 
-        if x.shape[-1] % self.factor or x.shape[-2] % self.factor:
-            raise ShapeError("x", x.shape, f"(N, C, H, W) with H and W divisible by {self.factor}")
+        check_shape(x, ("N", "C", "H", "W"), "x", multiple_of=self.factor)
         return x if self.factor == 1 else F.avg_pool2d(x, self.factor)
 
     def pinv(self, y: torch.Tensor) -> torch.Tensor:

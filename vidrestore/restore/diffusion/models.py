@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vidrestore.device import resolve_device
 from vidrestore.errors import ConfigError, VidrestoreError
 from vidrestore.restore.diffusion.schedule import NoiseSchedule
 
@@ -299,17 +300,6 @@ class DiffusionModel:
 # --------------------------------------------------------------------------- loading
 
 
-def resolve_device(device: str) -> torch.device:
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"restorer.device: {device!r} asked for, but no CUDA device is available")
-    return dev
-
-
 def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
     import torch
 
@@ -398,7 +388,7 @@ def load_model(path: str | os.PathLike[str], *, device: str = "auto", precision:
     import torch
     from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 
-    dev = resolve_device(device)
+    dev = resolve_device(device, key="restorer.device")
     dtype = resolve_dtype(precision, dev)
     folder = layout.path
     schedule = NoiseSchedule.from_config(read_scheduler_config(folder), beta_schedule=beta_schedule)

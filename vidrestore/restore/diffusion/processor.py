@@ -18,8 +18,7 @@ import numpy as np
 
 from vidrestore.config import Config
 from vidrestore.errors import ConfigError
-from vidrestore.pipeline.base import OutputSpec
-from vidrestore.types import Frame, VideoInfo
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 log = logging.getLogger(__name__)
 

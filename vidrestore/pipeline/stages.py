@@ -1,0 +1,125 @@
+"""Builders that chain stages from a whole :class:`~vidrestore.config.Config` (layer 6).
+
+The stage packages build one stage each from their own section; which stages run together, in which
+order, is decided here and composed with :class:`~vidrestore.pipeline.chain.Chain`:
+
+* ``restore --preset film``: film cleaning, then the configured restorer (:func:`build_film_chain`);
+  with ``restorer.name: diffusion`` the diffusion restorer is the film stage's inpainter instead.
+* ``interpolate``: interpolation alone, or with the GAN restorer before or after it
+  (``interpolate.order``), and after the film stage with ``film.enabled``
+  (:func:`build_interpolation`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Any
+
+from vidrestore.errors import ConfigError
+from vidrestore.pipeline.chain import Chain
+from vidrestore.stage import FrameProcessor
+
+if TYPE_CHECKING:
+    from vidrestore.config import Config
+    from vidrestore.interpolate.processor import InterpolationProcessor
+    from vidrestore.types import VideoInfo
+
+log = logging.getLogger(__name__)
+
+
+def build_film_chain(cfg: Config, info: VideoInfo) -> FrameProcessor:
+    """``PROCESSORS["film"]``: the film stage, then the restorer ``restorer.name`` names (none: film alone).
+
+    The restorer is built first, so a restorer refused by its config leaves nothing behind (the mask
+    folder of ``film.save_masks`` is created with the film stage).
+    """
+    from vidrestore.film.processor import DiffusionInpainter
+    from vidrestore.film.processor import build_processor as build_film
+    from vidrestore.pipeline import factory
+
+    name = cfg.restorer.name
+    if name == "diffusion":
+        restorer = factory.build_processor(cfg, info, stages=False)
+        inpainter = DiffusionInpainter(restorer.restorer)  # type: ignore[attr-defined]
+        if inpainter.restorer.output_size(8, 8) != (8, 8):
+            raise ConfigError("film with restorer.name=diffusion inpaints dust and scratches: the diffusion model "
+                              "must work at the input size (restorer.scale: 1 and a latent or pixel model)")
+        return build_film(cfg, info, inpainter=inpainter)
+    if name == "none":
+        return build_film(cfg, info)
+    after = factory.build_processor(cfg, info, stages=False)
+    film = build_film(cfg, info)
+    log.info("film: then %s", name)
+    return Chain([("", film), ("restorer", after)])
+
+
+class InterpolationChain(Chain):
+    """A chain with an interpolation stage: the interpolate command asks it for its interpolator and
+    the stage order it runs (``interpolate-first`` or ``upscale-first``)."""
+
+    def __init__(self, stages: list[tuple[str, FrameProcessor]], *, interpolator: InterpolationProcessor,
+                 order: str) -> None:
+        super().__init__(stages)
+        self.interpolator = interpolator
+        self.order = order
+
+
+def build_interpolation(cfg: Config, info: VideoInfo) -> Any:
+    """``vidrestore interpolate``: interpolation, with the GAN restorer when ``restorer.scale != 1`` (in
+    the order ``interpolate.order`` says), after the film stage when ``film.enabled``.
+
+    New frames are made from their two neighbours: dust present in one of them would be warped into
+    the new frame and, there in two frames out of three, survive any later cleaning; so the film stage
+    runs first, on the input frames at their own rate. Whenever the interpolator sees other frames than
+    the input, :class:`~vidrestore.interpolate.processor.InputSceneCuts` heads the chain so that
+    scene cuts are found on the input frames.
+    """
+    from vidrestore.interpolate.processor import InputSceneCuts, build_interpolator
+
+    interp = build_interpolator(cfg)
+    gan, order = _interpolation_restorer(cfg, info, interp)
+    if gan is None:
+        rest: list[tuple[str, Any]] = [("", interp)]
+    elif order == "upscale-first":
+        log.info("interpolate: upscaling x%g first, then interpolating at the output size", cfg.restorer.scale)
+        rest = [("restorer", gan), ("", interp)]
+    else:
+        log.info("interpolate: interpolating at the input size, then upscaling x%g", cfg.restorer.scale)
+        rest = [("", interp), ("restorer", gan)]
+    stages = rest
+    if cfg.film.enabled:
+        from vidrestore.film.processor import build_processor as build_film
+
+        log.info("interpolate: film cleaning first, on the input frames")
+        film = build_film(dataclasses.replace(cfg, restorer=dataclasses.replace(cfg.restorer, name="none")), info)
+        stages = [("film", film), *rest]
+    if len(stages) == 1:
+        return interp
+    return InterpolationChain([("cuts", InputSceneCuts(interp)), *stages] if stages[0][1] is not interp else stages,
+                              interpolator=interp, order=order)
+
+
+def _interpolation_restorer(cfg: Config, info: VideoInfo, interp: InterpolationProcessor) -> tuple[Any, str]:
+    """The GAN stage ``restorer.scale`` asks for (None when it is 1) and the order to run it in."""
+    from vidrestore.interpolate.processor import cheaper_order, measure_costs, outputs_per_input, wants_restorer
+
+    if not wants_restorer(cfg):
+        return None, "interpolate-first"
+    if cfg.restorer.name in ("none", "diffusion"):
+        raise ConfigError(f"restorer.name: --scale needs a GAN model (e.g. realesr-animevideov3), not "
+                          f"{cfg.restorer.name!r}")
+    from vidrestore.pipeline import factory
+
+    gan = factory.build_processor(cfg, info, stages=False)
+    order = cfg.interpolate.order
+    if order == "auto":
+        ratio = outputs_per_input(cfg, info)
+        h, w = gan.restorer.output_size(info.height, info.width)  # type: ignore[attr-defined]
+        gan_cost, interp_cost = measure_costs(gan, interp, ratio=ratio)
+        order = cheaper_order(ratio=ratio, area_scale=(h * w) / (info.height * info.width),
+                              gan_cost=gan_cost, interp_cost=interp_cost)
+        log.info("interpolate: order auto -> %s (measured per megapixel: restorer %.2f s, interpolation pair "
+                 "%.2f s, %.2f frames out per frame in, x%g)", order, gan_cost * 1e6, interp_cost * 1e6, ratio,
+                 cfg.restorer.scale)
+    return gan, order
