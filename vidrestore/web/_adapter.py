@@ -90,7 +90,8 @@ def run(spec: JobSpec, *, progress: Callable[[Progress], None] | None = None,
 
     if spec.frames is not None:
         raise VidrestoreError("previews need vidrestore.api (frames=...), not merged yet")
-    code = main(["-q", *_argv(spec)])
+    argv = _argv(spec)
+    code = main([argv[0], "-q", *argv[1:]])
     if code:
         raise VidrestoreError(f"vidrestore {spec.command} ended with exit code {code}")
     return {"output": spec.output}

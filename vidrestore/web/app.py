@@ -15,6 +15,7 @@ outside them). Errors the CLI would print as one line (a bad key, an unreadable 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,8 +50,15 @@ class ServerConfig:
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    app = FastAPI(title="vidrestore", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     store = JobStore(config.state_dir, max_running=config.max_running)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202 - running jobs stop as *interrupted* (resumable)
+        yield
+        store.shutdown()
+
+    app = FastAPI(title="vidrestore", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.config = config
     app.state.store = store
     _guard(app, config)
@@ -65,11 +73,6 @@ def create_app(config: ServerConfig) -> FastAPI:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-    @app.on_event("shutdown")
-    def stop_jobs() -> None:
-        store.shutdown()
-
     return app
 
 

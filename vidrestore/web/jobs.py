@@ -37,6 +37,7 @@ from vidrestore.web.worker import (FINAL_STATES, JOB, PROGRESS, RESULTS, STATUS,
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+ACTIVE = ("queued", "starting", "running")
 
 
 class JobConflict(VidrestoreError):
@@ -111,7 +112,7 @@ class JobStore:
         for other in self.list():
             if os.path.realpath(other["spec"]["output"]) != want:
                 continue
-            if other["state"] in ("queued", "running"):
+            if other["state"] in ACTIVE:
                 raise JobConflict(f"{output}: job {other['id']} is already writing this output; one job per output")
             if other["resumable"]:
                 raise JobConflict(f"{output}: job {other['id']} was interrupted writing this output; resume it "
@@ -146,7 +147,7 @@ class JobStore:
         """Forget a job that is not running: its folder in the state directory (never its output)."""
         with self.lock:
             info = self.describe(job_id)
-            if info["state"] in ("queued", "running"):
+            if info["state"] in ACTIVE:
                 raise JobConflict(f"job {job_id} is {info['state']}; cancel it first")
             shutil.rmtree(self.folder(job_id))
 

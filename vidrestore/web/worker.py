@@ -157,7 +157,7 @@ def make_extras(folder: Path, spec: Any) -> dict[str, str]:
         "compare": [*base, "compare", str(spec.input), spec.output, "-o", str(results / "compare.png"),
                     "--labels", "before,after", "--count", "4", "--match",
                     "time" if spec.command == "interpolate" else "index", "-q"],
-        "eval": [*base, "eval", str(spec.input), spec.output, "--metrics", "psnr,ssim,flicker", "--resize",
+        "eval": [*base, "eval", str(spec.input), spec.output, "--metrics", "psnr,ssim", "--resize",
                  "--max-frames", "300", "--plot", str(results / "eval.png"), "--json", str(results / "eval.json"),
                  *(["--match", "pts", "--partial"] if spec.command == "interpolate" else []), "-q"],
     }
