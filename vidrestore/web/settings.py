@@ -102,7 +102,7 @@ def _inputs(value: Any, roots: Roots, command: str, *, required: bool) -> str | 
     if not refs:
         if required:
             raise SettingsError("input: pick a video, image folder or GeoTIFF series under a root")
-        return "" if command != "decloud" else ()
+        return "" if command != "decloud" else ("",)  # the form and the command preview work before a pick
     paths = [str(roots.resolve(r, must_exist=True)) for r in refs]
     if command == "decloud":
         return tuple(paths)
