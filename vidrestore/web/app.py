@@ -27,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from vidrestore import __version__
-from vidrestore.errors import VidrestoreError
+from vidrestore.errors import ConfigError, VidrestoreError
 from vidrestore.web import browse, form
 from vidrestore.web.jobs import JobConflict, JobStore, preview_key
 from vidrestore.web.security import Forbidden, Roots, host_is_local, token_ok
@@ -222,18 +222,19 @@ def _preview_routes(app: FastAPI, config: ServerConfig, store: JobStore) -> None
 
     @app.post("/api/preview")
     async def preview(request: Request) -> dict[str, Any]:
-        body = await request.json()
-        spec = build_spec({**body, "output": ""}, config.roots, for_schema=True)
-        cfg = load_config(spec)
-        check_config_paths(cfg, spec, config.roots, config.state_dir)
-        spec = await run_in_threadpool(_preview_spec, spec, cfg, body, config)
         from vidrestore.config import config_to_dict
         from vidrestore.web.worker import spec_to_dict
 
-        key = preview_key(input_identity=input_identity(spec.input), config=config_to_dict(cfg),
-                          spec=spec_to_dict(spec))
-        folder = store.previews_dir / key
-        spec = _place_preview(spec, folder)
+        body = await request.json()
+        spec = build_spec({**body, "output": ""}, config.roots, for_schema=True, need_input=True)
+        masks = bool(spec.options.get("save_masks"))
+        spec = replace(spec, options={k: v for k, v in spec.options.items() if k != "save_masks"})
+        cfg = load_config(spec)
+        check_config_paths(cfg, spec, config.roots, config.state_dir)
+        spec = await run_in_threadpool(_preview_spec, spec, cfg, body, config, masks)
+        key = preview_key(input_identity=await run_in_threadpool(input_identity, spec.input),
+                          config=config_to_dict(cfg), spec={**spec_to_dict(spec), "masks": masks})
+        spec = _place_preview(spec, store.previews_dir / key, masks=masks)
         folder, status = await run_in_threadpool(store.preview, spec, key)
         if status.get("state") != "done":
             text = status.get("message") or "the preview failed"
@@ -250,15 +251,26 @@ def _preview_routes(app: FastAPI, config: ServerConfig, store: JobStore) -> None
                             headers={"Cache-Control": "private, max-age=86400"})
 
 
-def _preview_spec(spec: Any, cfg: Any, body: dict[str, Any], config: ServerConfig) -> Any:
+MASK_PREVIEW_MAX_FRAMES = 600
+
+
+def _preview_spec(spec: Any, cfg: Any, body: dict[str, Any], config: ServerConfig, masks: bool = False) -> Any:
     """The frame range around the time the user picked, ``count`` frames (the API adds the warm-up
-    and look-ahead the stages need, so these frames equal those of the full run)."""
+    and look-ahead the stages need, so these frames equal those of the full run).
+
+    The film stage declares no reach while it writes masks (a warm-up frame must not write the mask
+    of a frame another segment owns), so a preview with masks is a pass over the whole clip: allowed
+    for short clips only, refused with the reason for long ones."""
     if spec.command == "decloud":
         return replace(spec, options={**spec.options, "dry_run": True})
     from vidrestore.io.probe import probe_video
 
     info = probe_video(str(spec.input), fps=cfg.io.fps)
     total = info.num_frames or 1
+    if masks and total > MASK_PREVIEW_MAX_FRAMES:
+        raise ConfigError(f"{spec.input}: mask overlays need a pass of the film stage over the whole clip "
+                          f"({total} frames, more than {MASK_PREVIEW_MAX_FRAMES}); preview without masks, or run "
+                          "the job with save masks and review them there")
     count = max(1, min(int(body.get("count") or config.preview_frames), 16, total))
     rate = float(info.avg_rate or info.real_rate or 25)
     if body.get("frame") is not None:
@@ -269,21 +281,23 @@ def _preview_spec(spec: Any, cfg: Any, body: dict[str, Any], config: ServerConfi
     return replace(spec, frames=(start, start + count))
 
 
-def _place_preview(spec: Any, folder: Path) -> Any:
-    options = dict(spec.options)
-    if options.get("save_masks"):
-        options["save_masks"] = str(folder / "masks")
+def _place_preview(spec: Any, folder: Path, *, masks: bool) -> Any:
+    """Where a preview's files go: its own folder in the cache (the masks too, when asked for)."""
+    options = {**spec.options, **({"save_masks": str(folder / "masks")} if masks else {})}
     return replace(spec, output=str(folder / "after"), options=options, overwrite=True)
 
 
 def _preview_listing(key: str, folder: Path, spec: Any) -> dict[str, Any]:
-    def files(sub: str) -> list[str]:
+    def files(sub: str, frames: tuple[int, int] | None = None) -> list[str]:
         d = folder / sub
         if not d.is_dir():
             return []
-        return [f"/api/preview/{key}/{p.relative_to(folder).as_posix()}" for p in sorted(d.glob("*.png"))]
+        found = sorted(d.glob("*.png"))
+        if frames is not None:  # masks are named by input frame: those of the range
+            found = [p for p in found if p.stem.isdigit() and frames[0] <= int(p.stem) < frames[1]]
+        return [f"/api/preview/{key}/{p.relative_to(folder).as_posix()}" for p in found]
 
-    masks = {kind: files(f"masks/{kind}") for kind in ("dust", "scratch")}
+    masks = {kind: files(f"masks/{kind}", spec.frames) for kind in ("dust", "scratch")}
     quick = sorted((folder / "after").glob("*quicklook*.png"))
     return {"key": key, "frames": list(spec.frames) if spec.frames else None, "before": files("before"),
             "after": files("after"), "masks": {k: v for k, v in masks.items() if v},

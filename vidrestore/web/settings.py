@@ -71,15 +71,16 @@ class SettingsError(ConfigError):
     """A malformed request from the page (a missing field, an unknown command)."""
 
 
-def build_spec(body: Mapping[str, Any], roots: Roots, *, workdir: str | None = None, for_schema: bool = False) -> Any:
+def build_spec(body: Mapping[str, Any], roots: Roots, *, workdir: str | None = None, for_schema: bool = False,
+               need_input: bool | None = None) -> Any:
     """The page's settings -> JobSpec. ``for_schema``: input and output may be left empty (the form and
-    the command preview work before a file is picked)."""
+    the command preview work before a file is picked); ``need_input`` overrides that for the input."""
     from vidrestore.web.backend import JobSpec
 
     command = body.get("command") or "restore"
     if command not in COMMANDS:
         raise SettingsError(f"command {command!r}: expected one of {', '.join(COMMANDS)}")
-    inputs = _inputs(body.get("input"), roots, command, required=not for_schema)
+    inputs = _inputs(body.get("input"), roots, command, required=not for_schema if need_input is None else need_input)
     output = str(roots.resolve(body["output"])) if body.get("output") else ""
     if not output and not for_schema:
         raise SettingsError("output: choose where the result goes (a file or folder under a root)")
