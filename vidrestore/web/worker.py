@@ -233,7 +233,21 @@ def write_before(spec: Any, out: Path) -> None:
                                         what="preview frame")
 
 
+def _log_to_stderr() -> None:
+    """vidrestore's messages (segments kept, resumed, joined; warnings) as ``vidrestore: ...`` lines in
+    the job's log.txt (the worker's stderr)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s vidrestore: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger("vidrestore")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
 def main(argv: list[str]) -> int:
+    _log_to_stderr()
     folder = Path(argv[0])
     kind = read_json(folder / JOB).get("kind", "job")
     return run_preview(folder) if kind == "preview" else run_job(folder)
