@@ -302,7 +302,7 @@ def _preview_listing(key: str, folder: Path, spec: Any) -> dict[str, Any]:
     return {"key": key, "frames": list(spec.frames) if spec.frames else None, "before": files("before"),
             "after": files("after"), "masks": {k: v for k, v in masks.items() if v},
             "quicklook": [f"/api/preview/{key}/{p.relative_to(folder).as_posix()}" for p in quick],
-            "decloud_masks": files("after/masks") if spec.command == "decloud" else []}
+            "decloud_masks": files("masks") if spec.command == "decloud" else []}
 
 
 # --------------------------------------------------------------------------- run

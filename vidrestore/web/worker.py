@@ -200,7 +200,9 @@ def run_preview(folder: Path) -> int:
         return code
     job = read_json(folder / JOB)
     spec = spec_from(job["spec"])
-    if spec.command != "decloud" and spec.frames is not None:
+    if spec.command == "decloud":  # a dry run: the masks it wrote, as coloured PNGs for the page
+        decloud_extras(Path(spec.output), folder)
+    elif spec.frames is not None:
         try:
             write_before(spec, folder / "before")
         except VidrestoreError as err:

@@ -257,7 +257,9 @@ async function runPreview() {
     $("#frame-slider").value = String(state.frame);
     status.textContent = a.frames ? `frames ${a.frames[0]}–${a.frames[1] - 1} ready` : "ready";
     status.className = "msg ok";
-    $("#quicklook").replaceChildren(...(a.quicklook || []).map((u) => el("img", { src: u, alt: "quick-look" })));
+    $("#quicklook").replaceChildren(...(a.quicklook || []).map((u) => el("img", { src: u, alt: "quick-look" })),
+      ...(a.decloud_masks || []).map((u) => el("figure", {}, el("img", { src: u, alt: "mask", class: "mask-view" }),
+        el("figcaption", {}, u.split("/").pop().replace(".png", "") + " (white cloud, orange shadow)"))));
     showView();
   } catch (err) {
     status.textContent = err.message; status.className = "msg bad";
@@ -308,20 +310,34 @@ function setMask(sel, url, rgb, on) {
   src.src = url;
 }
 
+function fit(paneW, paneH) {
+  const img = $("#img-a").naturalWidth ? $("#img-a") : $("#img-b");
+  const w = img.naturalWidth || 4, h = img.naturalHeight || 3, k = Math.min(paneW / w, paneH / h);
+  return { w: w * k, x: (paneW - w * k) / 2, y: (paneH - h * k) / 2 };
+}
+
 function applyView() {
   const viewer = $("#viewer"), mode = $("#view-mode").value;
   viewer.className = "viewer " + mode;
   const paneW = mode === "side" ? viewer.clientWidth / 2 : viewer.clientWidth;
-  for (const id of ["#img-a", "#img-b", "#ov-dust", "#ov-scratch"]) $(id).style.width = paneW + "px";
+  const f = fit(paneW, viewer.clientHeight);
+  state.fit = f;
+  for (const id of ["#img-a", "#img-b", "#ov-dust", "#ov-scratch"]) $(id).style.width = f.w + "px";
   const t = `translate(${state.tx}px, ${state.ty}px) scale(${state.zoom})`;
-  document.querySelectorAll(".viewer .layer").forEach((l) => (l.style.transform = t));
+  document.querySelectorAll(".viewer .layer").forEach((l) => {
+    l.style.left = f.x + "px"; l.style.top = f.y + "px"; l.style.transform = t;
+  });
   const w = parseInt($("#wipe").value, 10);
   $("#pane-b").style.clipPath = mode === "wipe" ? `inset(0 0 0 ${w}%)` : "none";
+  const divider = $("#divider");
+  divider.hidden = mode !== "wipe";
+  divider.style.left = `calc(${w}% - 1px)`;
 }
 
 function zoomBy(f, cx, cy) {
   const z = Math.min(32, Math.max(1, state.zoom * f));
-  cx = cx ?? 0; cy = cy ?? 0;
+  const off = state.fit || { x: 0, y: 0 };
+  cx = (cx ?? 0) - off.x; cy = (cy ?? 0) - off.y;
   state.tx = cx - ((cx - state.tx) * z) / state.zoom; state.ty = cy - ((cy - state.ty) * z) / state.zoom;
   state.zoom = z; if (z === 1) { state.tx = 0; state.ty = 0; }
   applyView();
@@ -339,10 +355,13 @@ function setupViewer() {
   v.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, y: e.clientY, tx: state.tx, ty: state.ty }; v.setPointerCapture(e.pointerId); });
   v.addEventListener("pointermove", (e) => { if (!drag) return; state.tx = drag.tx + e.clientX - drag.x; state.ty = drag.ty + e.clientY - drag.y; applyView(); });
   v.addEventListener("pointerup", () => (drag = null));
-  $("#zoom-in").onclick = () => zoomBy(1.5, v.clientWidth / 4, v.clientHeight / 2);
-  $("#zoom-out").onclick = () => zoomBy(1 / 1.5, v.clientWidth / 4, v.clientHeight / 2);
+  const centre = () => [($("#view-mode").value === "side" ? v.clientWidth / 4 : v.clientWidth / 2), v.clientHeight / 2];
+  $("#zoom-in").onclick = () => zoomBy(1.5, ...centre());
+  $("#zoom-out").onclick = () => zoomBy(1 / 1.5, ...centre());
   $("#zoom-reset").onclick = () => { state.zoom = 1; state.tx = 0; state.ty = 0; applyView(); };
   $("#wipe").addEventListener("input", applyView);
+  $("#img-a").addEventListener("load", applyView);
+  $("#img-b").addEventListener("load", applyView);
   $("#view-mode").addEventListener("change", applyView);
   $("#pair").addEventListener("change", showView);
   $("#mask-dust").addEventListener("change", showView);
