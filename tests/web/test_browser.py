@@ -68,6 +68,12 @@ def test_pick_set_preview_run_compare(served, page, tmp_path: Path) -> None:
     page.dispatch_event("[data-key='film.radius']", "change")
     page.wait_for_selector("[data-field='film.radius'] .field-error")
     assert page.inner_text("[data-field='film.radius'] .field-error") == "film.radius: must be in [1, 8]"
+    # B: the same preset with radius 2, kept to compare two settings on the same frames; A: radius 1
+    page.fill("[data-key='film.radius']", "2")
+    page.dispatch_event("[data-key='film.radius']", "change")
+    page.wait_for_function("document.querySelector('#check-msg').textContent === 'settings valid'")
+    page.click("#keep-b")
+    assert page.inner_text("#b-label") == "B = film + 1 changes"
     page.fill("[data-key='film.radius']", "1")
     page.dispatch_event("[data-key='film.radius']", "change")
     page.wait_for_function("document.querySelector('#check-msg').textContent === 'settings valid'")
@@ -97,6 +103,14 @@ def test_pick_set_preview_run_compare(served, page, tmp_path: Path) -> None:
     assert "scale(1.5)" in page.evaluate("document.querySelector('#pane-a .layer').style.transform")
     page.locator("#viewer").screenshot(path=str(art / "side-zoom.png"))
     page.click("#zoom-reset")
+    page.select_option("#pair", "a-b")  # the two settings on the same frames
+    page.wait_for_function("document.querySelector('#img-a').src.includes('/after/') && "
+                           "document.querySelector('#img-b').src.includes('/after/') && "
+                           "document.querySelector('#img-a').src !== document.querySelector('#img-b').src && "
+                           "document.querySelector('#img-b').naturalWidth > 0")
+    assert (page.inner_text("#tag-a"), page.inner_text("#tag-b")) == ("A", "B")
+    page.locator("#viewer").screenshot(path=str(art / "a-b.png"))
+    page.select_option("#pair", "before-a")
     page.select_option("#view-mode", "wipe")
     # run: start, watch the progress reach 100 %, open the comparison
     page.uncheck("[data-option='save_masks']")
@@ -104,16 +118,18 @@ def test_pick_set_preview_run_compare(served, page, tmp_path: Path) -> None:
     page.wait_for_selector("#jobs .job")
     job = page.locator("#jobs .job").first
     job_id = job.get_attribute("data-id")
-    seen = set()
+    seen, rates = set(), set()
     for _ in range(2400):
         seen.add(page.inner_text(f".job[data-id='{job_id}'] .pct"))
+        rates.add(page.inner_text(f".job[data-id='{job_id}'] .fps"))
         if page.locator(f".job[data-id='{job_id}'].done").count():
             break
         page.wait_for_timeout(250)
     done = page.locator(f".job[data-id='{job_id}']")
     assert done.get_attribute("class") == "job done", page.inner_text(f".job[data-id='{job_id}']")
     assert done.locator(".pct").inner_text() == "100 %"
-    assert any(s.endswith("%") and s != "100 %" for s in seen) or True  # a fast job may jump straight to 100
+    assert any(s.endswith(" %") and s not in ("0 %", "100 %") for s in seen), seen  # live progress on the way
+    assert any(r.endswith(" fps") for r in rates), rates
     page.wait_for_selector(f".job[data-id='{job_id}'] .extras img")
     compare = done.locator(".extras img[alt='compare.png']")
     compare.scroll_into_view_if_needed()
@@ -127,7 +143,8 @@ def test_pick_set_preview_run_compare(served, page, tmp_path: Path) -> None:
     page.screenshot(path=str(art / "page.png"), full_page=True)
     shot = os.environ.get("VIDRESTORE_SCREENSHOT")
     if shot:
-        page.set_viewport_size({"width": 1400, "height": 1100})
+        page.set_viewport_size({"width": 1400, "height": 1400})
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(ROOT / shot), full_page=False)
     # the output equals the CLI's in frame count and sound
     ours = media_digest(root / "moving.film.mp4")

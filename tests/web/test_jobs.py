@@ -41,6 +41,8 @@ def test_job_runs_streams_progress_and_shows_results(client, web_root: Path, sta
                 events.append(json.loads(line[6:]))
     assert events[-1]["state"] == "done", events[-1]
     assert events[-1]["result"]["frames_out"] == 75
+    last = events[-1]["progress"]  # the API's Progress: frames, fps, ETA, phase
+    assert (last["done"], last["total"]) == (75, 75) and last["fps"] > 0 and set(last) >= {"eta_s", "phase", "elapsed_s"}
     job = wait_state(client, job_id, ("done",))
     assert job["spec"]["input"] == "media/moving.mp4" and job["spec"]["output"] == "media/copy.mp4"  # never absolute
     assert "vidrestore restore" in job["command_line"] and "--workdir" not in job["command_line"]
@@ -93,7 +95,11 @@ def test_interrupted_job_is_listed_resumable_after_restart(web_root: Path, state
 
 
 def test_unknown_job_is_404(client) -> None:
-    for path in ("/api/jobs/nope", "/api/jobs/nope/events", "/api/jobs/..%2f..%2fetc/log"):
+    for path in ("/api/jobs/nope", "/api/jobs/nope/events", "/api/jobs/..%2f..%2fetc/log", "/api/jobs/../log",
+                 "/api/jobs/nope/files/x.png"):
+        assert client.get(path).status_code in (403, 404), path
+    for path in ("/api/preview/../jobs/x.png", "/api/preview/..%2f/x.png", "/api/preview/abc/x.png",
+                 "/api/preview/%2e%2e/x.png"):
         assert client.get(path).status_code in (403, 404), path
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,8 @@ def _preview_routes(app: FastAPI, config: ServerConfig, store: JobStore) -> None
 
     @app.get("/api/preview/{key}/{name:path}")
     def preview_file(key: str, name: str) -> FileResponse:
+        if not re.fullmatch(r"[0-9a-f]{24}", key):
+            raise Forbidden(f"{key}: not a preview")
         base = (store.previews_dir / key).resolve()
         real = (base / name).resolve()
         if not real.is_relative_to(base) or real.suffix.lower() not in IMAGE_TYPES or not real.is_file():
