@@ -68,8 +68,8 @@ def test_pick_set_preview_run_compare(served, page, tmp_path: Path) -> None:
     page.dispatch_event("[data-key='film.radius']", "change")
     page.wait_for_selector("[data-field='film.radius'] .field-error")
     assert page.inner_text("[data-field='film.radius'] .field-error") == "film.radius: must be in [1, 8]"
-    # B: the same preset with radius 2, kept to compare two settings on the same frames; A: radius 1
-    page.fill("[data-key='film.radius']", "2")
+    # B: the same preset with radius 3, kept to compare two settings on the same frames; A: radius 1
+    page.fill("[data-key='film.radius']", "3")
     page.dispatch_event("[data-key='film.radius']", "change")
     page.wait_for_function("document.querySelector('#check-msg').textContent === 'settings valid'")
     page.click("#keep-b")

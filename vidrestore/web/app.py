@@ -407,4 +407,4 @@ def _public(config: ServerConfig, job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["ServerConfig", "create_app", "config_yaml"]
+__all__ = ["ServerConfig", "config_yaml", "create_app"]

@@ -76,7 +76,7 @@ def _default_of(f: dataclasses.Field) -> Any:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source_comments(cls: type) -> dict[str, str]:
     """``field name -> the comment after it`` in ``cls``'s source (continuation comment lines that
     start deeper than the field joined on), for sections that carry no ``metadata["help"]``."""

@@ -31,8 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from vidrestore.errors import VidrestoreError
-from vidrestore.web.worker import (FINAL_STATES, JOB, PROGRESS, RESULTS, STATUS, read_json, spec_from,
-                                   spec_to_dict, write_json)
+from vidrestore.web.worker import (
+    FINAL_STATES,
+    JOB,
+    PROGRESS,
+    RESULTS,
+    STATUS,
+    read_json,
+    spec_to_dict,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 

@@ -162,7 +162,7 @@ def make_extras(folder: Path, spec: Any) -> dict[str, str]:
                  *(["--match", "pts", "--partial"] if spec.command == "interpolate" else []), "-q"],
     }
     for name, argv in steps.items():
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=1800)
         made[name] = "ok" if done.returncode == 0 else one_line(done.stderr.strip().splitlines()[-1:][0]
                                                                  if done.stderr.strip() else f"exit {done.returncode}")
     return made
