@@ -71,12 +71,14 @@ def test_pick_set_preview_run_compare(served, page, tmp_path: Path) -> None:
     # B: the same preset with radius 3, kept to compare two settings on the same frames; A: radius 1
     page.fill("[data-key='film.radius']", "3")
     page.dispatch_event("[data-key='film.radius']", "change")
-    page.wait_for_function("document.querySelector('#check-msg').textContent === 'settings valid'")
+    page.wait_for_function("document.querySelector('#cmdline').textContent.includes('film.radius=3') && "
+                           "document.querySelector('#check-msg').textContent === 'settings valid'")
     page.click("#keep-b")
     assert page.inner_text("#b-label") == "B = film + 1 changes"
     page.fill("[data-key='film.radius']", "1")
     page.dispatch_event("[data-key='film.radius']", "change")
-    page.wait_for_function("document.querySelector('#check-msg').textContent === 'settings valid'")
+    page.wait_for_function("document.querySelector('#cmdline').textContent.includes('film.radius=1') && "
+                           "document.querySelector('#check-msg').textContent === 'settings valid'")
     assert "--set film.radius=1" in page.inner_text("#cmdline") and "--preset film" in page.inner_text("#cmdline")
     assert "radius: 1" in page.inner_text("#yaml")
     assert page.get_attribute("#download-yaml", "href").startswith("blob:")

@@ -144,3 +144,23 @@ def test_preview_gives_the_frames_of_the_full_run_and_is_cached(client, web_root
         (tmp_path / "p.png").write_bytes(got.content)
         want = read_image(sorted(full.glob("*.png"))[24 + i])
         assert np.array_equal(read_image(tmp_path / "p.png"), want), f"preview frame {24 + i} differs from the full run"
+
+
+@pytest.mark.slow
+def test_cancel_is_clean_and_the_job_resumes(client, web_root: Path, state_dir: Path) -> None:
+    body = {"command": "restore", "input": "media/moving.mp4", "output": "media/film.mp4", "preset": "film",
+            "changes": {"film.radius": "1", "jobs.segment_frames": "20"}}
+    job_id = client.post("/api/jobs", json=body).json()["id"]
+    end = time.monotonic() + 600
+    while (client.get(f"/api/jobs/{job_id}").json()["progress"] or {}).get("done", 0) < 25:
+        assert time.monotonic() < end, "no progress in 600 s"
+        time.sleep(0.2)
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+    job = wait_state(client, job_id, ("cancelled", "done", "failed"))
+    assert job["state"] == "cancelled" and job["resumable"], job
+    assert not (web_root / "film.mp4").exists()  # nothing partial at the output
+    assert sorted(p.name for p in web_root.iterdir()) == ["moving.mp4"]
+    assert client.post(f"/api/jobs/{job_id}/resume").status_code == 200
+    job = wait_state(client, job_id, ("done", "failed"), timeout=900)
+    assert job["state"] == "done" and job["result"]["reused"], job
+    assert frame_count(web_root / "film.mp4") == 75
