@@ -327,11 +327,14 @@ function applyView() {
   document.querySelectorAll(".viewer .layer").forEach((l) => {
     l.style.left = f.x + "px"; l.style.top = f.y + "px"; l.style.transform = t;
   });
-  const w = parseInt($("#wipe").value, 10);
-  $("#pane-b").style.clipPath = mode === "wipe" ? `inset(0 0 0 ${w}%)` : "none";
+  // the wipe is a position in the picture (0 = its left edge, 100 = its right edge), wherever pan and zoom put it
+  const w = parseInt($("#wipe").value, 10) / 100;
+  const x = Math.min(paneW, Math.max(0, f.x + state.tx + w * f.w * state.zoom));
+  state.wipeX = x;
+  $("#pane-b").style.clipPath = mode === "wipe" ? `inset(0px 0px 0px ${x.toFixed(1)}px)` : "none";
   const divider = $("#divider");
   divider.hidden = mode !== "wipe";
-  divider.style.left = `calc(${w}% - 1px)`;
+  divider.style.left = `${x - 1}px`;
 }
 
 function zoomBy(f, cx, cy) {
