@@ -32,7 +32,6 @@ from typing import Any
 
 from vidrestore.errors import VidrestoreError
 from vidrestore.web.worker import (
-    FINAL_STATES,
     JOB,
     PROGRESS,
     RESULTS,
@@ -144,6 +143,10 @@ class JobStore:
             if not info["resumable"]:
                 raise JobConflict(f"job {job_id} cannot be resumed (state {info['state']}, "
                                   f"{'no' if not (self.folder(job_id) / 'work' / MANIFEST).is_file() else 'a'} work directory)")
+            old = self.procs.get(job_id)
+            if old is not None and old.poll() is None:
+                raise JobConflict(f"job {job_id} is still stopping; resume it in a moment")
+            self.procs.pop(job_id, None)  # its ended process: reaped here, not mistaken for the new run's
             folder = self.folder(job_id)
             job = read_json(folder / JOB)
             job["spec"]["resume"] = True
@@ -210,7 +213,7 @@ class JobStore:
                 del self.procs[job_id]
                 folder = self.jobs_dir / job_id
                 status = read_json(folder / STATUS)
-                if status.get("state") not in FINAL_STATES:  # died without a word: a signal, a native crash
+                if status.get("state") in ("starting", "running"):  # died without a word: a signal, a crash
                     write_json(folder / STATUS, {**status, "state": "failed",
                                                  "message": f"the job's process ended with code {code}; see log.txt"})
         self.pump()
