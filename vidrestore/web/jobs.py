@@ -144,8 +144,11 @@ class JobStore:
                 raise JobConflict(f"job {job_id} cannot be resumed (state {info['state']}, "
                                   f"{'no' if not (self.folder(job_id) / 'work' / MANIFEST).is_file() else 'a'} work directory)")
             old = self.procs.get(job_id)
-            if old is not None and old.poll() is None:
-                raise JobConflict(f"job {job_id} is still stopping; resume it in a moment")
+            if old is not None and old.poll() is None:  # it has written its final state and is exiting
+                try:
+                    old.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    raise JobConflict(f"job {job_id} is still stopping; resume it in a moment") from None
             self.procs.pop(job_id, None)  # its ended process: reaped here, not mistaken for the new run's
             folder = self.folder(job_id)
             job = read_json(folder / JOB)
