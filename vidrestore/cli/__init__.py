@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "eval": "vidrestore.cli.eval_cmd",
     "compare": "vidrestore.cli.compare_cmd",
     "interpolate": "vidrestore.cli.interpolate_cmd",
+    "serve": "vidrestore.cli.serve_cmd",
 }
 
 EXIT_OK = 0
