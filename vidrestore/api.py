@@ -335,13 +335,25 @@ def run(spec: JobSpec, *, progress: Listener | None = None, cancel: threading.Ev
 
     ``progress`` is called with a :class:`Progress` as the job advances (from the job's threads);
     a set ``cancel`` raises :class:`Cancelled` (nothing partial at the output; finished segments
-    kept for ``resume=True``). ``bar`` draws the terminal's progress bar on stderr (the CLI's).
+    kept for ``resume=True``). The last report has phase ``done``, once the output is in place.
+    ``bar`` draws the terminal's progress bar on stderr (the CLI's).
     """
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"{spec.output}: cancelled before it started; nothing was written")
     runner = {"restore": _run_restore, "interpolate": _run_interpolate, "decloud": _run_decloud}[spec.command]
+    last: list[Progress] = []
+
+    def relay(p: Progress) -> None:
+        last[:] = [p]
+        progress(p)  # type: ignore[misc]
+
     with _run_context(spec):
-        return runner(spec, progress=progress, cancel=cancel, quiet=not bar)
+        result = runner(spec, progress=relay if progress is not None else None, cancel=cancel, quiet=not bar)
+    if progress is not None:  # one last report once the output is in place
+        done = last[0].done if last else result.frames_out
+        progress(Progress(done=done, total=done, elapsed_s=result.seconds, fps=result.fps, eta_s=0.0,
+                          phase="done"))
+    return result
 
 
 @contextmanager

@@ -34,7 +34,8 @@ def test_restore_reports_progress_to_the_total(tmp_path: Path) -> None:
     assert result.frames_in == result.frames_out == 75 and result.config.preset == "passthrough"
     done = [p.done for p in seen]
     assert done == sorted(done) and done[-1] == 75 and {p.total for p in seen} == {75}
-    assert seen[-1].eta_s == 0.0 and seen[-1].fps > 0 and seen[-1].phase == "process"
+    assert seen[-2].phase == "process" and seen[-1].phase == "done"
+    assert seen[-1].eta_s == 0.0 and seen[-1].fps > 0 and seen[-1].done == 75
 
 
 def test_cancel_of_a_direct_run_leaves_no_output_and_no_temporaries(tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_cancel_of_a_segmented_job_keeps_segments_and_resume_equals_one_run(tmp_
     seen: list[api.Progress] = []
     resumed = api.run(api.JobSpec(output=str(out), resume=True, **common), progress=seen.append)
     assert resumed.reused == [0, 1] and resumed.computed == [2, 3]
-    assert seen[0].done == kept and seen[-1].phase == "join" and seen[-1].done == 48
+    assert seen[0].done == kept and [p.phase for p in seen[-2:]] == ["join", "done"] and seen[-1].done == 48
     assert frame_hashes(out) == frame_hashes(tmp_path / "whole.mp4")
     assert not workdir.exists() and _leftovers(tmp_path) == []
 
@@ -122,7 +123,7 @@ def test_decloud_through_the_api_with_progress_and_cancel(s2_folder, tmp_path: P
     out = tmp_path / "clean"
     result = api.decloud(folder, out, bands="blue=1,green=2,red=3,nir=4", progress=seen.append)
     assert result.frames_out == 6 and (out / "decloud_report.json").is_file()
-    assert seen and seen[-1].done == seen[-1].total and seen[-1].phase == "blocks"
+    assert seen[-2].done == seen[-2].total and seen[-2].phase == "blocks" and seen[-1].phase == "done"
 
     cancel = threading.Event()
     other = tmp_path / "other"
