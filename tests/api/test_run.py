@@ -146,3 +146,51 @@ def test_interpolate_wrapper_takes_options_as_keywords(tmp_path: Path) -> None:
     assert result.frames_in == 6 and result.frames_out == 18
     assert result.config.interpolate.factor == 3 and seen[-1].done == 18
     assert np.all(np.diff([p.done for p in seen]) >= 0)
+
+
+CANCEL_IN_WARMUP = threading.Event()
+SEEN: list[int] = []
+
+
+class _LongWarmup:
+    """Emits every frame unchanged, declares 30 frames of warm-up, and sets CANCEL_IN_WARMUP at frame 15."""
+
+    uses_pixels = True
+    warmup_frames = 30
+    lookahead_frames = 0
+
+    def output_spec(self, info, frame_size):  # noqa: ANN001, ANN201
+        from vidrestore.pipeline.base import OutputSpec
+
+        return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=info.time_base, rate=info.avg_rate,
+                          num_frames=info.num_frames)
+
+    def process(self, frames):  # noqa: ANN001, ANN201
+        for frame in frames:
+            SEEN.append(frame.index)
+            if frame.index == 15:
+                CANCEL_IN_WARMUP.set()
+            yield frame
+
+    def stats(self) -> dict:
+        return {}
+
+
+def build_long_warmup(cfg, info) -> _LongWarmup:  # noqa: ANN001
+    return _LongWarmup()
+
+
+def test_cancel_reaches_a_segment_during_its_warmup(tmp_path: Path) -> None:
+    """A preview of frames 40..44 reads from frame 10; a cancel at frame 15 stops the reading there, long
+    before the first output frame."""
+    from vidrestore.pipeline import factory
+
+    factory.PROCESSORS["api_long_warmup"] = f"{__name__}:build_long_warmup"
+    CANCEL_IN_WARMUP.clear()
+    SEEN.clear()
+    out = tmp_path / "preview"
+    with pytest.raises(api.Cancelled):
+        api.run(api.JobSpec(command="restore", input=str(MOVING), output=str(out), frames=(40, 45),
+                            overrides=("restorer.name=api_long_warmup",)), cancel=CANCEL_IN_WARMUP)
+    assert SEEN[0] == 10 and max(SEEN) <= 17
+    assert not out.exists() and _leftovers(tmp_path) == []

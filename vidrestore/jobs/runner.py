@@ -494,7 +494,7 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
         else:
             for k, task in enumerate(tasks, 1):
                 meter.set_phase(f"segment {len(reused) + k}/{len(man.segments)}")
-                record(run_segment(task, processor=processor, progress=meter.advance))
+                record(run_segment(task, processor=processor, progress=meter.advance, check=meter.check))
     except Cancelled as err:
         done = len(man.done_ids())
         raise Cancelled(f"{target.final}: cancelled; nothing partial was left at the output; {done} of "
