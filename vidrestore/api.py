@@ -108,6 +108,9 @@ class JobSpec:
         if self.frames is not None:
             _check_range(self)
 
+    def __hash__(self) -> int:  # options is a dict: hash the equivalent command line (specs as cache keys)
+        return hash(command_line(self))
+
     @property
     def inputs(self) -> tuple[str, ...]:
         """The inputs as a tuple (one for restore and interpolate)."""
