@@ -194,3 +194,15 @@ def test_cancel_reaches_a_segment_during_its_warmup(tmp_path: Path) -> None:
                             overrides=("restorer.name=api_long_warmup",)), cancel=CANCEL_IN_WARMUP)
     assert SEEN[0] == 10 and max(SEEN) <= 17
     assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_a_range_outside_the_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from vidrestore.cli import main
+
+    rc = main(["restore", str(MOVING), "-o", str(tmp_path / "o.mp4"), "--frames", "70:90"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "has 75 frames (0..74)" in err[0] and "Traceback" not in err[0]
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SystemExit) as exit_:
+        main(["restore", str(MOVING), "-o", str(tmp_path / "o.mp4"), "--frames", "12"])
+    assert exit_.value.code == 2 and "START:STOP" in capsys.readouterr().err

@@ -355,8 +355,8 @@ def check_frames(frames: tuple[int, int], count: int, input_path: str) -> None:
     """Refuse a frame range that is empty or outside the input's ``count`` frames (one line)."""
     start, stop = frames
     if not 0 <= start < stop <= count:
-        raise ConfigError(f"frames {start}..{stop}: {input_path} has frames 0..{count} (start < stop, "
-                          "stop at most the frame count)")
+        raise ConfigError(f"frames {start}:{stop}: {input_path} has {count} frames (0..{count - 1}); expected "
+                          f"0 <= start < stop <= {count}")
 
 
 def _range_plan(table: FrameTable, reach: tuple[int, int] | None,
