@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from vidrestore.config import Config
     from vidrestore.types import VideoInfo
 
-__all__ = ["JobSpec", "JobResult", "Progress", "Cancelled", "load_config", "command_line", "run", "restore",
-           "interpolate", "decloud", "COMMANDS", "OPTIONS"]
+__all__ = ["COMMANDS", "OPTIONS", "Cancelled", "JobResult", "JobSpec", "Progress", "command_line", "decloud",
+           "interpolate", "load_config", "restore", "run"]
 
 #: The preset each command takes when neither ``preset`` nor ``config`` is given.
 DEFAULT_PRESETS = {"restore": "passthrough", "interpolate": "interpolate", "decloud": "decloud"}

@@ -159,13 +159,13 @@ class _LongWarmup:
     warmup_frames = 30
     lookahead_frames = 0
 
-    def output_spec(self, info, frame_size):  # noqa: ANN001, ANN201
+    def output_spec(self, info, frame_size):
         from vidrestore.pipeline.base import OutputSpec
 
         return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=info.time_base, rate=info.avg_rate,
                           num_frames=info.num_frames)
 
-    def process(self, frames):  # noqa: ANN001, ANN201
+    def process(self, frames):
         for frame in frames:
             SEEN.append(frame.index)
             if frame.index == 15:
@@ -176,7 +176,7 @@ class _LongWarmup:
         return {}
 
 
-def build_long_warmup(cfg, info) -> _LongWarmup:  # noqa: ANN001
+def build_long_warmup(cfg, info) -> _LongWarmup:
     return _LongWarmup()
 
 
@@ -196,7 +196,7 @@ def test_cancel_reaches_a_segment_during_its_warmup(tmp_path: Path) -> None:
     assert not out.exists() and _leftovers(tmp_path) == []
 
 
-def test_a_range_outside_the_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_a_range_outside_the_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, capsys) -> None:
     from vidrestore.cli import main
 
     rc = main(["restore", str(MOVING), "-o", str(tmp_path / "o.mp4"), "--frames", "70:90"])
