@@ -4,6 +4,7 @@ frames of an uninterrupted run; decloud through the same door."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 from tests.jobs.clips import LOSSLESS, make_clip
 from tests.jobs.helpers import frame_hashes, manifest
 from vidrestore import api
+from vidrestore.pipeline.base import OutputSpec
+from vidrestore.types import Frame, VideoInfo
 from vidrestore.errors import VidrestoreError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,13 +162,12 @@ class _LongWarmup:
     warmup_frames = 30
     lookahead_frames = 0
 
-    def output_spec(self, info, frame_size):
-        from vidrestore.pipeline.base import OutputSpec
+    def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
 
         return OutputSpec(width=frame_size[0], height=frame_size[1], time_base=info.time_base, rate=info.avg_rate,
                           num_frames=info.num_frames)
 
-    def process(self, frames):
+    def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         for frame in frames:
             SEEN.append(frame.index)
             if frame.index == 15:
@@ -176,7 +178,7 @@ class _LongWarmup:
         return {}
 
 
-def build_long_warmup(cfg, info) -> _LongWarmup:
+def build_long_warmup(cfg: object, info: VideoInfo) -> _LongWarmup:
     return _LongWarmup()
 
 
@@ -196,7 +198,8 @@ def test_cancel_reaches_a_segment_during_its_warmup(tmp_path: Path) -> None:
     assert not out.exists() and _leftovers(tmp_path) == []
 
 
-def test_a_range_outside_the_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, capsys) -> None:
+def test_a_range_outside_the_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     from vidrestore.cli import main
 
     rc = main(["restore", str(MOVING), "-o", str(tmp_path / "o.mp4"), "--frames", "70:90"])
