@@ -501,6 +501,7 @@ def _run_decloud(spec: JobSpec, *, progress: Listener | None, cancel: threading.
         meter.set_done(done, total)
 
     t0 = time.perf_counter()
+    made_folder = not Path(spec.output).exists()
     try:
         if tiled:
             res = run_decloud_tiled(list(spec.inputs), spec.output, cfg=cfg, resume=spec.resume,
@@ -508,6 +509,10 @@ def _run_decloud(spec: JobSpec, *, progress: Listener | None, cancel: threading.
         else:
             res = run_decloud(list(spec.inputs), spec.output, cfg=cfg, overwrite=spec.overwrite, progress=step)
     except Cancelled as err:
+        if made_folder:  # the empty output folder this run made goes too (never a file in it: none is ours)
+            from vidrestore.io import safety
+
+            safety.remove_workdir(spec.output, (), created=True)
         kept = "; finished tiles are kept for resume" if tiled else ""
         raise Cancelled(f"{spec.output}: cancelled; nothing partial was left{kept}") from err
     finally:

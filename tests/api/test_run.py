@@ -136,9 +136,22 @@ def test_decloud_through_the_api_with_progress_and_cancel(s2_folder, tmp_path: P
 
     with pytest.raises(api.Cancelled):
         api.decloud(folder, other, bands="blue=1,green=2,red=3,nir=4", progress=stop, cancel=cancel)
-    written = [p for p in other.rglob("*") if p.is_file()] if other.exists() else []
-    assert [p.name for p in written if not p.name.startswith(".")] == []
-    assert _leftovers(tmp_path) == []
+    assert not other.exists() and _leftovers(tmp_path) == []  # not even the empty folder it had made
+
+    tiled = tmp_path / "tiled"
+    cancel.clear()
+    with pytest.raises(api.Cancelled) as err:
+        api.decloud(folder, tiled, bands="blue=1,green=2,red=3,nir=4", segmented=True, progress=stop, cancel=cancel)
+    assert "finished tiles are kept" in str(err.value) and not tiled.exists() and _leftovers(tmp_path) == []
+    resumed = api.decloud(folder, tiled, bands="blue=1,green=2,red=3,nir=4", resume=True)
+    assert resumed.segmented and (tiled / "decloud_report.json").is_file()
+    import rasterio
+
+    images = sorted(out.glob("S2_*.tif"))
+    assert images
+    for image in images:  # the resumed tiled job gives the pixels of the uninterrupted one-pass run
+        with rasterio.open(image) as a, rasterio.open(tiled / image.name) as b:
+            assert np.array_equal(a.read(), b.read()), image.name
 
 
 def test_interpolate_wrapper_takes_options_as_keywords(tmp_path: Path) -> None:
