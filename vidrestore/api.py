@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from vidrestore.config import Config
     from vidrestore.types import VideoInfo
 
-__all__ = ["JobSpec", "JobResult", "Progress", "Cancelled", "load_config", "command_line", "run", "restore",
-           "interpolate", "decloud", "COMMANDS", "OPTIONS"]
+__all__ = ["COMMANDS", "OPTIONS", "Cancelled", "JobResult", "JobSpec", "Progress", "command_line", "decloud",
+           "interpolate", "load_config", "restore", "run"]
 
 #: The preset each command takes when neither ``preset`` nor ``config`` is given.
 DEFAULT_PRESETS = {"restore": "passthrough", "interpolate": "interpolate", "decloud": "decloud"}
@@ -107,6 +107,9 @@ class JobSpec:
             raise ConfigError(f"engine {self.engine!r}: expected local or ray")
         if self.frames is not None:
             _check_range(self)
+
+    def __hash__(self) -> int:  # options is a dict: hash the equivalent command line (specs as cache keys)
+        return hash(command_line(self))
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -335,13 +338,25 @@ def run(spec: JobSpec, *, progress: Listener | None = None, cancel: threading.Ev
 
     ``progress`` is called with a :class:`Progress` as the job advances (from the job's threads);
     a set ``cancel`` raises :class:`Cancelled` (nothing partial at the output; finished segments
-    kept for ``resume=True``). ``bar`` draws the terminal's progress bar on stderr (the CLI's).
+    kept for ``resume=True``). The last report has phase ``done``, once the output is in place.
+    ``bar`` draws the terminal's progress bar on stderr (the CLI's).
     """
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"{spec.output}: cancelled before it started; nothing was written")
     runner = {"restore": _run_restore, "interpolate": _run_interpolate, "decloud": _run_decloud}[spec.command]
+    last: list[Progress] = []
+
+    def relay(p: Progress) -> None:
+        last[:] = [p]
+        progress(p)  # type: ignore[misc]
+
     with _run_context(spec):
-        return runner(spec, progress=progress, cancel=cancel, quiet=not bar)
+        result = runner(spec, progress=relay if progress is not None else None, cancel=cancel, quiet=not bar)
+    if progress is not None:  # one last report once the output is in place
+        done = last[0].done if last else result.frames_out
+        progress(Progress(done=done, total=done, elapsed_s=result.seconds, fps=result.fps, eta_s=0.0,
+                          phase="done"))
+    return result
 
 
 @contextmanager
@@ -487,6 +502,7 @@ def _run_decloud(spec: JobSpec, *, progress: Listener | None, cancel: threading.
         meter.set_done(done, total)
 
     t0 = time.perf_counter()
+    made_folder = not Path(spec.output).exists()
     try:
         if tiled:
             res = run_decloud_tiled(list(spec.inputs), spec.output, cfg=cfg, resume=spec.resume,
@@ -494,6 +510,10 @@ def _run_decloud(spec: JobSpec, *, progress: Listener | None, cancel: threading.
         else:
             res = run_decloud(list(spec.inputs), spec.output, cfg=cfg, overwrite=spec.overwrite, progress=step)
     except Cancelled as err:
+        if made_folder:  # the empty output folder this run made goes too (never a file in it: none is ours)
+            from vidrestore.io import safety
+
+            safety.remove_workdir(spec.output, (), created=True)
         kept = "; finished tiles are kept for resume" if tiled else ""
         raise Cancelled(f"{spec.output}: cancelled; nothing partial was left{kept}") from err
     finally:

@@ -36,6 +36,11 @@ def test_command_line_parses_back_into_the_same_spec(spec: api.JobSpec) -> None:
     assert job_spec(args, spec.command, api.OPTIONS[spec.command]) == spec
 
 
+def test_specs_are_hashable_and_equal_specs_hash_alike() -> None:
+    twin = api.JobSpec(**{**SPECS[0].__dict__, "options": dict(SPECS[0].options)})
+    assert twin == SPECS[0] and hash(twin) == hash(SPECS[0]) and len({*SPECS, twin}) == len(SPECS)
+
+
 def test_command_line_is_shell_quoted() -> None:
     line = api.command_line(SPECS[0])
     assert "'in put.mp4'" in line and "'/tmp/w d'" in line and "--frames 10:20" in line

@@ -319,7 +319,8 @@ def run_job_segmented(
                                  info=info, context_fn=context_fn, frames=frames)
             if created:
                 man.data["workdir_created"] = True
-            meter = _meter(man, one_to_one=one_to_one, desc=desc, quiet=quiet, progress=progress,
+            expected = spec.num_frames if frames is None else None
+            meter = _meter(man, one_to_one=one_to_one, expected=expected, desc=desc, quiet=quiet, progress=progress,
                            cancel=cancel, output=output_path)
             try:
                 result = _run(man, cfg=cfg, info=task_info, table=table, target=target, codec=codec,
@@ -354,8 +355,8 @@ def check_frames(frames: tuple[int, int], count: int, input_path: str) -> None:
     """Refuse a frame range that is empty or outside the input's ``count`` frames (one line)."""
     start, stop = frames
     if not 0 <= start < stop <= count:
-        raise ConfigError(f"frames {start}..{stop}: {input_path} has frames 0..{count} (start < stop, "
-                          "stop at most the frame count)")
+        raise ConfigError(f"frames {start}:{stop}: {input_path} has {count} frames (0..{count - 1}); expected "
+                          f"0 <= start < stop <= {count}")
 
 
 def _range_plan(table: FrameTable, reach: tuple[int, int] | None,
@@ -428,16 +429,21 @@ def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str
                         processor_ref=processor_ref, reach=reach, table=table, segments=segments, plan=plan,
                         context=context)
     man.save()
+    if frames is not None:
+        log.info("%s: frames %d..%d of %d as one segment (warm-up %d, look-ahead %d frames)", workdir, frames[0],
+                 frames[1] - 1, table.count, plan["warmup"], plan["lookahead"])
+        return man
     log.info("%s: %d frames in %d segments of ~%d (split at %s; warm-up %s, look-ahead %s: %.1f%% extra frames)",
              workdir, table.count, len(segments), plan["segment_frames"], plan["split"],
              plan.get("warmup", 0), plan.get("lookahead", 0), 100 * plan.get("overlap_share", 0.0))
     return man
 
 
-def _meter(man: mf.Manifest, *, one_to_one: bool, desc: str, quiet: bool,
+def _meter(man: mf.Manifest, *, one_to_one: bool, expected: int | None, desc: str, quiet: bool,
            progress: Listener | None, cancel: threading.Event | None, output: str) -> Meter:
-    """The job's meter: output frames of the segments (known ahead for a one-to-one processor)."""
-    total = sum(int(e["stop"]) - int(e["start"]) for e in man.segments) if one_to_one else None
+    """The job's meter: output frames of the segments (for another processor what its output spec
+    expects for the whole video, the total a one-pass run shows)."""
+    total = sum(int(e["stop"]) - int(e["start"]) for e in man.segments) if one_to_one else expected
     return Meter(total, phase="start", listeners=[TqdmBar(desc, quiet=quiet), progress], cancel=cancel, what=output)
 
 
@@ -488,7 +494,7 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
         else:
             for k, task in enumerate(tasks, 1):
                 meter.set_phase(f"segment {len(reused) + k}/{len(man.segments)}")
-                record(run_segment(task, processor=processor, progress=meter.advance))
+                record(run_segment(task, processor=processor, progress=meter.advance, check=meter.check))
     except Cancelled as err:
         done = len(man.done_ids())
         raise Cancelled(f"{target.final}: cancelled; nothing partial was left at the output; {done} of "

@@ -224,8 +224,13 @@ def intact_pieces(part: Path, seg: Segment, *, resumable: bool) -> list[dict[str
 
 
 def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
-                progress: Callable[[int], None] | None = None) -> SegmentResult:
-    """Process one segment into its part file, or into parts of ``jobs.part_seconds`` (see the module docstring)."""
+                progress: Callable[[int], None] | None = None,
+                check: Callable[[], None] | None = None) -> SegmentResult:
+    """Process one segment into its part file, or into parts of ``jobs.part_seconds`` (see the module docstring).
+
+    ``progress(n)`` is told of every ``n`` output frames written; ``check()`` runs before every input
+    frame is fed (a cancel raises there, also during the warm-up, when no output comes yet).
+    """
     from vidrestore.stage import segment_reach
 
     t0 = time.perf_counter()
@@ -263,6 +268,8 @@ def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
         source = read_range(info, task.table, read_start, last, io_cfg=cfg.io, native=native)
         pending: Frame | None = None
         for frame in source:
+            if check is not None:
+                check()
             t = frame_time(frame)
             latest[0] = t
             if begin <= frame.index <= seg.stop:
