@@ -785,11 +785,13 @@ def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
     """``PROCESSORS["film"]``: film cleaning, then the configured restorer (a GAN model) if any."""
     from vidrestore.flow import build_flow_estimator
     from vidrestore.pipeline import factory
+    from vidrestore.restore.registry import capabilities
 
     film = cfg.film
     downstream = None
     inpainter = None
-    if cfg.restorer.name == "diffusion":
+    restorer_can = capabilities(cfg.restorer.name)
+    if restorer_can.can_inpaint:
         restorer = factory.build_processor(cfg, info, stages=False)
         inpainter = DiffusionInpainter(restorer.restorer)  # type: ignore[attr-defined]
         if inpainter.restorer.output_size(8, 8) != (8, 8):
@@ -797,7 +799,7 @@ def build_processor(cfg: Config, info: VideoInfo) -> FilmProcessor:
 
             raise ConfigError("film with restorer.name=diffusion inpaints dust and scratches: the diffusion model "
                               "must work at the input size (restorer.scale: 1 and a latent or pixel model)")
-    elif cfg.restorer.name != "none":
+    elif restorer_can.needs_pixels:
         downstream = factory.build_processor(cfg, info, stages=False)
     estimator = build_flow_estimator(cfg.flow)
     writer = MaskWriter(film.save_masks) if film.save_masks else None

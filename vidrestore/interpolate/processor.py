@@ -610,12 +610,13 @@ def _build_interpolation(cfg: Config, info: VideoInfo) -> Any:
     if not wants_restorer(cfg):
         return interp
     from vidrestore.errors import ConfigError
-    from vidrestore.restore.gan_processor import build_processor as build_gan
+    from vidrestore.restore.registry import RestorerSections, build_restorer, capabilities
 
-    if cfg.restorer.name in ("none", "diffusion"):
+    if not capabilities(cfg.restorer.name).scales_frame_by_frame:
         raise ConfigError(f"restorer.name: --scale needs a GAN model (e.g. realesr-animevideov3), not "
                           f"{cfg.restorer.name!r}")
-    gan = build_gan(cfg, info)
+    gan = build_restorer(RestorerSections(restorer=cfg.restorer, temporal=cfg.temporal, flow=cfg.flow,
+                                          diffusion=cfg.diffusion), info)
 
     def spec(source: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
         timing = interp.output_spec(source, frame_size)

@@ -73,8 +73,7 @@ class GanWeights:
 
 
 def _load(path: Path) -> dict[str, torch.Tensor]:
-    from vidrestore.restore.ncnn import check_provenance
-    from vidrestore.weights import load_state_dict
+    from vidrestore.weights import check_provenance, load_state_dict
 
     if path.suffix == ".safetensors":
         check_provenance(path)
@@ -83,7 +82,7 @@ def _load(path: Path) -> dict[str, torch.Tensor]:
 
 def _resolve_registered(name: str, explicit: str | os.PathLike[str] | None) -> tuple[Path, str]:
     """Path of a registered checkpoint; an official one falls back to its ncnn conversion."""
-    from vidrestore.restore.gan_weights import ncnn_fallbacks
+    from vidrestore.restore.gan.weights import ncnn_fallbacks
     from vidrestore.weights import resolve_weights
 
     try:
@@ -116,8 +115,8 @@ def load_gan_weights(name: str, weights: str | os.PathLike[str] | None = None, *
     ``denoise`` (realesr-general-x4v3 only) blends its weights with the wdn variant's, as Real-ESRGAN's
     ``-dn``: ``denoise * x4v3 + (1 - denoise) * wdn``; 1 keeps x4v3's strong denoising.
     """
-    from vidrestore.restore.archs import infer_arch
-    from vidrestore.restore.gan_weights import gan_names
+    from vidrestore.restore.gan.archs import infer_arch
+    from vidrestore.restore.gan.weights import gan_names
     from vidrestore.weights import get_spec
 
     if denoise is not None and name != GENERAL:
@@ -294,7 +293,7 @@ class GanRestorer:
                  cpu_kernel: str = "auto", name: str = "gan") -> None:
         import torch
 
-        from vidrestore.restore.tiles import TiledRunner
+        from vidrestore.restore.gan.tiles import TiledRunner
 
         self.name = name
         self.device = resolve_device(device)
@@ -335,7 +334,7 @@ class GanRestorer:
 
     @classmethod
     def from_config(cls, cfg: RestorerConfig, *, high_bit_depth: bool = False) -> GanRestorer:
-        from vidrestore.restore.archs import build_arch, input_multiple, load_into, native_scale
+        from vidrestore.restore.gan.archs import build_arch, input_multiple, load_into, native_scale
 
         loaded = load_gan_weights(cfg.name, cfg.weights, denoise=getattr(cfg, "denoise", None))
         net = build_arch(loaded.arch, loaded.arch_kwargs)
