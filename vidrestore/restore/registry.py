@@ -155,6 +155,12 @@ def family_for(name: str) -> RestorerFamily:
     return found
 
 
+def known_names() -> tuple[str, ...]:
+    """Every name ``restorer.name`` resolves without ``restorer.weights``: family names, then model names."""
+    by_name, by_model, _ = _registry()
+    return tuple(dict.fromkeys([*by_name, *by_model]))
+
+
 def capabilities(name: str) -> Capabilities:
     """Shorthand: the capabilities of the family behind restorer ``name``."""
     return family_for(name).capabilities

@@ -134,7 +134,9 @@ def load_gan_weights(name: str, weights: str | os.PathLike[str] | None = None, *
     if weights is None:
         import difflib
 
-        close = difflib.get_close_matches(name, gan_names(), n=1)
+        from vidrestore.restore.registry import known_names
+
+        close = difflib.get_close_matches(name, known_names(), n=1)  # a slip may aim at another family's model
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"restorer.name: unknown GAN model {name!r}{hint}; known: {', '.join(gan_names())}; "
                           "or give restorer.weights with a Real-ESRGAN checkpoint")
