@@ -19,8 +19,8 @@ basicsr 1.4.2 imports ``torchvision.transforms.functional_tensor``, which torchv
 torch, torchvision and basicsr are imported only when an architecture is built.
 
 Start-up: importing the ``realesrgan`` package runs its ``__init__``, which imports all of basicsr
-(datasets, degradations, models, scipy, torchvision): about 4.5 s on a 2-core CPU, more than the
-model takes on a short clip. ``SRVGGNetCompact`` needs none of that, so :func:`_light_srvgg` executes
+(datasets, degradations, models, scipy, torchvision): seconds of start-up, more than the model takes
+on a short clip. ``SRVGGNetCompact`` needs none of that, so :func:`_light_srvgg` executes
 realesrgan's own ``archs/srvgg_arch.py`` (the installed file, unchanged) as a private module, with
 basicsr's registry decorator provided for the duration of that one import. If anything about the
 installed package differs from what it expects, the normal import is used instead.
