@@ -9,8 +9,9 @@ rejects unknown keys with a suggestion and checks ranges once, at load time.
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import logging
 import os
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -21,6 +22,9 @@ from typing import Any, Union
 import yaml
 
 from vidrestore.errors import ConfigError
+from vidrestore.sections import apply_renames, check, choice, deprecation_line, rename_key, suggest
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- sections
 
@@ -469,20 +473,10 @@ class Config:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check(key: str, ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key}: {message}")
-
-
-def _choice(key: str, value: object, choices: Iterable[str]) -> None:
-    choices = tuple(choices)
-    if value not in choices:
-        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}{_suggest(str(value), choices)}")
-
-
-def _suggest(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+# The section helpers live in vidrestore.sections (the core layer, so stage packages can use them).
+_check = check
+_choice = choice
+_suggest = suggest
 
 
 def _is_dataclass_type(tp: Any) -> bool:
@@ -650,6 +644,81 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def renames() -> dict[str, str]:
+    """Old dotted key -> new dotted key, collected from the ``RENAMES`` table of every module that
+    defines a section of :class:`Config` (nested sections included), so a section module declares
+    its renames beside its fields and nothing else needs editing."""
+    table: dict[str, str] = {}
+    for module in _section_modules(Config):
+        for old, new in getattr(module, "RENAMES", {}).items():
+            if table.get(old, new) != new:
+                raise ConfigError(f"config key {old} is renamed twice ({table[old]}, {new})")
+            table[old] = new
+    return table
+
+
+def _section_modules(cls: type, seen: set[type] | None = None) -> list[Any]:
+    seen = set() if seen is None else seen
+    if cls in seen:
+        return []
+    seen.add(cls)
+    modules = [sys.modules[cls.__module__]]
+    for tp in typing.get_type_hints(cls).values():
+        if _is_dataclass_type(tp):
+            modules += [m for m in _section_modules(tp, seen) if m not in modules]
+    return modules
+
+
+#: Old keys already reported by this process: one deprecation line per old key per run.
+_REPORTED: set[str] = set()
+
+
+def _report_old_keys(old_keys: Iterable[str], table: Mapping[str, str]) -> None:
+    """Log one line per old key, once per process (a run loads its config more than once)."""
+    for old in old_keys:
+        if old not in _REPORTED:
+            _REPORTED.add(old)
+            log.warning(deprecation_line(old, table[old]))
+
+
+def _renamed(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """One source (a file or a mapping) with its old keys moved to the new ones."""
+    table = renames()
+    if not table:
+        return dict(data)
+    out, old_keys = apply_renames(data, table, where=where)
+    _report_old_keys(old_keys, table)
+    return out
+
+
+def _apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> None:
+    """Set each ``--set KEY=VALUE`` in ``data`` (later ones win), old key names mapped to new ones.
+
+    The ``--set`` list is one source: naming one key both ways in it is refused.
+    """
+    table = renames()
+    new_form: dict[str, str] = {}
+    old_form: dict[str, str] = {}
+    for text in overrides:
+        keys, value = parse_override(text)
+        dotted, old = rename_key(".".join(keys), value, table)
+        (old_form if old else new_form)[dotted] = old or dotted
+        if old:
+            _report_old_keys([old], table)
+        keys = dotted.split(".")
+        node = data
+        for k in keys[:-1]:
+            child = node.get(k)
+            if not isinstance(child, dict):
+                child = {}
+                node[k] = child
+            node = child
+        node[keys[-1]] = value
+    for dotted, old in old_form.items():
+        if dotted in new_form:
+            raise ConfigError(f"--set: both {old} (old name) and {dotted} are given; keep only {dotted}")
+
+
 def load_config(
     preset: str | None = None,
     path: str | os.PathLike[str] | None = None,
@@ -658,9 +727,10 @@ def load_config(
 ) -> Config:
     """Build a :class:`Config` from a preset name and/or YAML file, then ``--set`` overrides.
 
-    A file may name a parent with ``base: PRESET`` to inherit from it.
+    A file may name a parent with ``base: PRESET`` to inherit from it. Old key names (see
+    :func:`renames`) are accepted from every source with one deprecation line each.
     """
-    data: dict[str, Any] = dict(base or {})
+    data: dict[str, Any] = _renamed(base or {}, where="config")
     name = "custom"
     if preset is not None:
         presets = list_presets()
@@ -671,22 +741,13 @@ def load_config(
     if path is not None:
         data = _deep_merge(data, _load_with_base(Path(path), seen=()))
         name = data.get("preset", Path(path).stem)
-    for text in overrides:
-        keys, value = parse_override(text)
-        node = data
-        for k in keys[:-1]:
-            child = node.get(k)
-            if not isinstance(child, dict):
-                child = {}
-                node[k] = child
-            node = child
-        node[keys[-1]] = value
+    _apply_overrides(data, overrides)
     data["preset"] = str(data.get("preset", name))
     return _build(Config, data)
 
 
 def _load_with_base(path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
-    data = _read_yaml(path)
+    data = _renamed(_read_yaml(path), where=str(path))
     parent = data.pop("base", None)
     if parent is None:
         return data

@@ -84,22 +84,40 @@ def jobs_parser(*, segment_frames: bool = True) -> argparse.ArgumentParser:
     if segment_frames:
         g.add_argument("--segment-frames", type=int, metavar="N",
                        help="input frames per segment (default: auto, 48..300 frames)")
+        g.add_argument("--frames", type=_frame_range, metavar="START:STOP",
+                       help="only the outputs of input frames START..STOP-1 (a preview), equal to those frames of "
+                            "the whole job: warm-up and look-ahead frames are read as the stages need; no sound")
     return p
 
 
-def job_overrides(args: argparse.Namespace) -> list[str]:
-    """``--set`` overrides for the job flags given on the command line (config keys under ``jobs.``)."""
-    import json
+def _frame_range(text: str) -> tuple[int, int]:
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        first, end = int(start), int(stop)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:STOP input frame numbers like 100:148, got {text!r}") \
+            from None
+    if not 0 <= first < end:
+        raise argparse.ArgumentTypeError(f"expected 0 <= START < STOP, got {text!r}")
+    return first, end
 
-    flags = {"workdir": "workdir", "engine": "engine", "address": "address", "workers": "workers",
-             "threads_per_worker": "threads_per_worker", "segment_frames": "segment_frames"}
-    out = [f"jobs.{key}={json.dumps(getattr(args, attr))}" for attr, key in flags.items()
-           if getattr(args, attr, None) is not None]
-    if getattr(args, "keep_workdir", False):
-        out.append("jobs.keep_workdir=true")
-    if getattr(args, "engine", None) == "ray" or getattr(args, "address", None):
-        out.append("jobs.engine=ray")
-    return out
+
+def job_spec(args: argparse.Namespace, command: str, options: Sequence[str]):  # noqa: ANN201 - api.JobSpec
+    """The :class:`~vidrestore.api.JobSpec` the parsed arguments of a job command describe."""
+    from vidrestore.api import JobSpec
+
+    inputs = getattr(args, "inputs", None) or args.input
+    values = {k: getattr(args, k, None) for k in options}
+    given = {k: v for k, v in values.items() if v is not None and v is not False}  # a 0 is given (--scale 0)
+    return JobSpec(command=command, input=tuple(inputs) if isinstance(inputs, list) else inputs, output=args.output,
+                   preset=args.preset, config=args.config, overrides=tuple(args.overrides), overwrite=args.overwrite,
+                   resume=getattr(args, "resume", False), workdir=getattr(args, "workdir", None),
+                   keep_workdir=getattr(args, "keep_workdir", False), engine=getattr(args, "engine", None),
+                   address=getattr(args, "address", None), workers=getattr(args, "workers", None),
+                   threads_per_worker=getattr(args, "threads_per_worker", None),
+                   frames=getattr(args, "frames", None), options=given)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from vidrestore.cli import job_overrides, jobs_parser
+from vidrestore.cli import job_spec, jobs_parser
 
 EPILOG = """examples:
   vidrestore decloud scenes/ -o clean/ --bands blue=1,green=2,red=3,nir=4
@@ -66,91 +66,19 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.set_defaults(func=run)
 
 
-def _int_list(flag: str, text: str) -> list[int]:
-    from vidrestore.errors import ConfigError
-
-    try:
-        return [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError as err:
-        raise ConfigError(f"{flag} {text!r}: expected comma-separated integers like 8,9,10") from err
-
-
-def _overrides(args: argparse.Namespace) -> list[str]:
-    """The --set list followed by the shortcut flags, as decloud.* overrides (flags win)."""
-    import json
-
-    from vidrestore.decloud.series import parse_band_map
-
-    out = list(args.overrides)
-    if args.pattern:
-        out.append(f"decloud.pattern={json.dumps(args.pattern)}")
-    if args.bands:
-        out.append(f"decloud.bands={json.dumps(parse_band_map(args.bands))}")
-    if args.masks:
-        out.append(f"decloud.masks={json.dumps(args.masks)}")
-    if args.mask_type:
-        out.append(f"decloud.mask_type={args.mask_type}")
-    if args.cloud_values:
-        out.append(f"decloud.cloud_values={_int_list('--cloud-values', args.cloud_values)}")
-    if args.shadow_values:
-        out.append(f"decloud.shadow_values={_int_list('--shadow-values', args.shadow_values)}")
-    if args.composite:
-        out.append(f"decloud.composite={args.composite}")
-    if args.reproject:
-        out.append("decloud.reproject=true")
-    if args.detector:
-        out.append(f"decloud.detector={args.detector}")
-    if args.scale is not None:
-        if not args.scale > 0:
-            from vidrestore.errors import ConfigError
-
-            raise ConfigError(f"--scale {args.scale:g}: must be > 0 (the pixel value meaning reflectance 1)")
-        out.append(f"decloud.reflectance_scale={args.scale!r}")
-    for flag in ("dry_run", "cog", "stac"):
-        if getattr(args, flag):
-            out.append(f"decloud.{flag}=true")
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    from vidrestore.config import load_config
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore import api
 
-    from vidrestore.decloud.tiles import run_decloud_tiled, wants_tiles
+    spec = job_spec(args, "decloud", api.OPTIONS["decloud"])
+    if args.quiet:
+        job = api.run(spec)
+    else:
+        from tqdm.contrib.logging import logging_redirect_tqdm
 
-    preset = args.preset if (args.preset or args.config) else "decloud"
-    cfg = load_config(preset=preset, path=args.config, overrides=[*_overrides(args), *job_overrides(args)])
-    tiled = wants_tiles(cfg, args.output, resume=args.resume)
-
-    def decloud(**kw):  # noqa: ANN003, ANN202
-        if tiled:
-            return run_decloud_tiled(args.inputs, args.output, cfg=cfg, resume=args.resume, **kw)[0]
-        return run_decloud(args.inputs, args.output, cfg=cfg, **kw)
-
-    bars: list = []
-
-    def progress(done: int, total: int) -> None:
-        if args.quiet:
-            return
-        if not bars:  # made on the first block, so errors found before it leave no bar behind
-            from tqdm import tqdm
-
-            bars.append(tqdm(total=total, unit="tile" if tiled else "block", desc="decloud", leave=False))
-        bars[0].n = done
-        bars[0].refresh()
-
-    try:
-        if not args.quiet:
-            from tqdm.contrib.logging import logging_redirect_tqdm
-
-            with logging_redirect_tqdm():
-                result = decloud(overwrite=args.overwrite, progress=progress)
-        else:
-            result = decloud(overwrite=args.overwrite, progress=progress)
-    finally:
-        for bar in bars:
-            bar.close()
-    if not args.quiet and cfg.decloud.dry_run:
+        with logging_redirect_tqdm():
+            job = api.run(spec, bar=True)
+    result = job.detail
+    if not args.quiet and job.config.decloud.dry_run:
         masked = sum(s.cloud + s.shadow for s in result.stats)
         print(f"{args.output}: dry run, {len(result.stats)} dates: {masked} px would be replaced "
               f"(masks and report written, no image); report {result.report}")

@@ -19,13 +19,20 @@ reuses them) and reach each segment's processor through ``use_job_context`` (see
 :mod:`vidrestore.jobs.worker`). Scene cuts found there also place the segment borders.
 
 A processor that declares no reach runs as a single segment (never a seam), still resumable as a
-whole. An error or Ctrl-C keeps the finished segments; the message says how to resume.
+whole. An error, Ctrl-C or a set cancel event keeps the finished segments; the message says how to
+resume. Progress goes to a :class:`~vidrestore.pipeline.progress.Meter` (the terminal's bar and
+the caller's callback are its listeners).
+
+``frames=(start, stop)`` makes the job one segment owning the input frames ``[start, stop)``, read
+with the warm-up and look-ahead of the processor's reach (from the first frame and to the last
+when it declares none), so its frames equal those of the whole job; the source's sound and
+subtitles are left out (they would not match a range).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -46,6 +53,7 @@ from vidrestore.jobs.plan import (AUTO_MAX_FRAMES, FrameTable, Segment, auto_seg
                                   overlap_share, plan_boundaries)
 from vidrestore.jobs.worker import SegmentResult, SegmentTask, load_pieces, part_name, remove_pieces, run_segment
 from vidrestore.pipeline.base import FrameProcessor, segment_reach
+from vidrestore.pipeline.progress import Cancelled, Listener, Meter, TqdmBar
 from vidrestore.types import VideoInfo
 
 #: ``context_fn(info, table, cfg) -> dict`` (JSON-serialisable): job-wide facts for every segment.
@@ -262,11 +270,17 @@ def run_job_segmented(
     one_to_one: bool = True,
     info: VideoInfo | None = None,
     context_fn: ContextFn | None = None,
+    frames: tuple[int, int] | None = None,
+    progress: Listener | None = None,
+    cancel: threading.Event | None = None,
 ) -> SegmentedResult:
     """Run INPUT -> OUTPUT as segments (see the module docstring).
 
     ``processor_ref`` is the ``"module:function"`` that builds the processor from ``(cfg, info)``
     (workers build their own from it); ``processor`` an already built one for this process.
+    ``progress`` is called with a :class:`~vidrestore.pipeline.progress.Progress` after every
+    output frame; a set ``cancel`` event stops the job with
+    :class:`~vidrestore.pipeline.progress.Cancelled` (finished segments kept for ``resume``).
     """
     t0 = time.perf_counter()
     input_path, output_path = str(input_path), str(output_path)
@@ -289,6 +303,8 @@ def run_job_segmented(
         from vidrestore.errors import MediaError
 
         raise MediaError(input_path, "no video frame to process")
+    if frames is not None:
+        check_frames(frames, table.count, input_path)
     workdir = workdir_for(cfg, output_path)
     sidecar = output_path_for_config(output_path)
     try:
@@ -300,13 +316,19 @@ def run_job_segmented(
         with mf.workdir_lock(workdir):
             man = _open_manifest(workdir, resume=resume, command=command, input_path=input_path, target=target,
                                  codec=codec, cfg=cfg, processor_ref=processor_ref, reach=reach, table=table,
-                                 info=info, context_fn=context_fn)
+                                 info=info, context_fn=context_fn, frames=frames)
             if created:
                 man.data["workdir_created"] = True
-            result = _run(man, cfg=cfg, info=task_info, table=table, target=target, codec=codec,
-                          processor=processor, processor_ref=processor_ref, one_to_one=one_to_one, quiet=quiet,
-                          desc=desc, resume=resume)
-            _join(man, target=target, info=info, cfg=cfg, time_base=spec.time_base)
+            meter = _meter(man, one_to_one=one_to_one, desc=desc, quiet=quiet, progress=progress,
+                           cancel=cancel, output=output_path)
+            try:
+                result = _run(man, cfg=cfg, info=task_info, table=table, target=target, codec=codec,
+                              processor=processor, processor_ref=processor_ref, one_to_one=one_to_one, meter=meter,
+                              resume=resume)
+                meter.set_phase("join")
+            finally:
+                meter.close()
+            _join(man, target=target, info=info, cfg=cfg, time_base=spec.time_base, sound=frames is None)
             dump_config(cfg, sidecar, overwrite=overwrite, inputs=(input_path,))
             man.data["complete"] = True
             man.data["output"]["sha256"] = (mf.sha256_tree(target.final) if target.kind == "images"
@@ -328,9 +350,32 @@ def run_job_segmented(
     return result
 
 
+def check_frames(frames: tuple[int, int], count: int, input_path: str) -> None:
+    """Refuse a frame range that is empty or outside the input's ``count`` frames (one line)."""
+    start, stop = frames
+    if not 0 <= start < stop <= count:
+        raise ConfigError(f"frames {start}..{stop}: {input_path} has frames 0..{count} (start < stop, "
+                          "stop at most the frame count)")
+
+
+def _range_plan(table: FrameTable, reach: tuple[int, int] | None,
+                frames: tuple[int, int]) -> tuple[list[Segment], dict[str, Any]]:
+    """One segment owning ``frames``, read with the processor's warm-up and look-ahead (all frames
+    before and after when it declares no reach: only then are its outputs those of one pass)."""
+    start, stop = frames
+    warmup, lookahead = reach if reach is not None else (start, table.count - stop)
+    seg = Segment(id=0, start=start, stop=stop, read_start=max(0, start - warmup),
+                  read_stop=min(table.count, stop + lookahead))
+    plan = {"segment_frames": stop - start, "split": "none", "frames": [start, stop],
+            "warmup": start - seg.read_start, "lookahead": seg.read_stop - stop,
+            "overlap_share": round(overlap_share([seg]), 4)}
+    return [seg], plan
+
+
 def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str, target: OutputTarget,
                    codec: str | None, cfg: Config, processor_ref: str, reach: tuple[int, int] | None,
-                   table: FrameTable, info: VideoInfo, context_fn: ContextFn | None = None) -> mf.Manifest:
+                   table: FrameTable, info: VideoInfo, context_fn: ContextFn | None = None,
+                   frames: tuple[int, int] | None = None) -> mf.Manifest:
     exists = (workdir / mf.MANIFEST).is_file()
     if exists and not resume:
         old = mf.Manifest.load(workdir)
@@ -359,6 +404,10 @@ def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str
             raise ResumeError(f"{workdir}: the processor's temporal reach is {reach} now, {planned} when the job "
                               "started (another vidrestore version?); its segments would not join exactly: remove "
                               "the work directory to start over")
+        ranged = man.data.get("plan", {}).get("frames")
+        if ranged != (list(frames) if frames is not None else None):
+            raise ResumeError(f"{workdir}: the interrupted job made frames {ranged or 'all'}, this one asks for "
+                              f"{list(frames) if frames is not None else 'all'}; remove the folder to start over")
         if man.data.get("vidrestore") != __version__:
             log.warning("%s: started by vidrestore %s, resumed by %s", workdir, man.data.get("vidrestore"),
                         __version__)
@@ -371,7 +420,10 @@ def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str
         context = context_fn(info, table, cfg)
         log.info("%s: job context computed in %.1f s (kept in the manifest)", workdir, time.perf_counter() - t0)
     cuts = context.get("scene_cuts") if context else None
-    segments, plan = _plan(info, table, cfg, reach, known_cuts=cuts)
+    if frames is not None:
+        segments, plan = _range_plan(table, reach, frames)
+    else:
+        segments, plan = _plan(info, table, cfg, reach, known_cuts=cuts)
     man = _new_manifest(workdir, command=command, input_path=input_path, target=target, codec=codec, cfg=cfg,
                         processor_ref=processor_ref, reach=reach, table=table, segments=segments, plan=plan,
                         context=context)
@@ -382,17 +434,15 @@ def _open_manifest(workdir: Path, *, resume: bool, command: str, input_path: str
     return man
 
 
-def _progress_bar(total: int | None, initial: int, desc: str, quiet: bool) -> Any:
-    if quiet:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit="frame", dynamic_ncols=True, file=sys.stderr,
-                leave=True, smoothing=0.1, disable=None)
+def _meter(man: mf.Manifest, *, one_to_one: bool, desc: str, quiet: bool,
+           progress: Listener | None, cancel: threading.Event | None, output: str) -> Meter:
+    """The job's meter: output frames of the segments (known ahead for a one-to-one processor)."""
+    total = sum(int(e["stop"]) - int(e["start"]) for e in man.segments) if one_to_one else None
+    return Meter(total, phase="start", listeners=[TqdmBar(desc, quiet=quiet), progress], cancel=cancel, what=output)
 
 
 def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, target: OutputTarget,
-         codec: str | None, processor: FrameProcessor, processor_ref: str, one_to_one: bool, quiet: bool, desc: str,
+         codec: str | None, processor: FrameProcessor, processor_ref: str, one_to_one: bool, meter: Meter,
          resume: bool) -> SegmentedResult:
     workdir = man.workdir
     _clean_stale(workdir)
@@ -410,8 +460,6 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
                          part_path=str(workdir / man.segment(s.id)["part"]), codec=codec or "png",
                          one_to_one=one_to_one, context=man.data.get("context")) for s in pending]
     done_frames = sum(int(man.segment(i)["frames"]) for i in reused)
-    total = table.count if one_to_one else None
-    bar = _progress_bar(total, done_frames, desc, quiet)
 
     def record(res: SegmentResult) -> None:
         entry = man.segment(res.id)
@@ -428,28 +476,30 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
         log.debug("segment %d (frames %d..%d) done in %.1f s", res.id, entry["start"], entry["stop"] - 1, res.seconds)
 
     try:
+        meter.begin(done_frames)
         if cfg.jobs.engine == "ray":
             from vidrestore.jobs.ray_engine import run_ray
 
             def on_progress(frames: int) -> None:
-                if bar is not None:
-                    bar.n = done_frames + frames
-                    bar.refresh()
+                meter.set_done(done_frames + frames)
 
+            meter.set_phase(f"{len(tasks)} segments on ray")
             run_ray(tasks, jobs=cfg.jobs, on_result=record, on_progress=on_progress)
         else:
-            tick: Callable[[int], None] | None = bar.update if bar is not None else None
-            for task in tasks:
-                record(run_segment(task, processor=processor, progress=tick))
+            for k, task in enumerate(tasks, 1):
+                meter.set_phase(f"segment {len(reused) + k}/{len(man.segments)}")
+                record(run_segment(task, processor=processor, progress=meter.advance))
+    except Cancelled as err:
+        done = len(man.done_ids())
+        raise Cancelled(f"{target.final}: cancelled; nothing partial was left at the output; {done} of "
+                        f"{len(man.segments)} segments are finished and kept in {workdir} (resume continues them)"
+                        ) from err
     except BaseException:
         done = len(man.done_ids())
         if done:
                 log.warning("%s: %d of %d segments are finished and kept; continue with the same command and --resume",
                         workdir, done, len(man.segments))
         raise
-    finally:
-        if bar is not None:
-            bar.close()
     frames_out = sum(int(e["frames"]) for e in man.segments)
     return SegmentedResult(input=info.path, output=str(target.final), frames_in=table.count, frames_out=frames_out,
                            seconds=0.0, workdir=str(workdir), segments=len(man.segments), computed=list(run["computed"]),
@@ -457,7 +507,8 @@ def _run(man: mf.Manifest, *, cfg: Config, info: VideoInfo, table: FrameTable, t
                            engine=cfg.jobs.engine, stats={"processor": dict(processor.stats())})
 
 
-def _join(man: mf.Manifest, *, target: OutputTarget, info: VideoInfo, cfg: Config, time_base: Fraction) -> None:
+def _join(man: mf.Manifest, *, target: OutputTarget, info: VideoInfo, cfg: Config, time_base: Fraction,
+          sound: bool = True) -> None:
     from vidrestore.jobs.join import join_images, join_video
 
     pieces = [p for e in man.segments for p in (e.get("pieces") or [e])]  # a segment written in parts: its parts
@@ -468,7 +519,8 @@ def _join(man: mf.Manifest, *, target: OutputTarget, info: VideoInfo, cfg: Confi
     else:
         carry = 0 if cfg.io.apply_rotation else info.rotation
         firsts = [Fraction(p["first_time"]) for p in pieces]
-        stats = join_video(parts, target, source=info, encode=cfg.encode, time_base=time_base, first_times=firsts,
+        encode = cfg.encode if sound else replace(cfg.encode, audio="none", subtitles="none")
+        stats = join_video(parts, target, source=info, encode=encode, time_base=time_base, first_times=firsts,
                            carry_rotation=carry)
     man.data["join"] = {"seconds": round(time.perf_counter() - t0, 3), "packets": stats.packets,
                         "aux_packets": stats.aux_packets, "dts_raised": stats.dts_raised}

@@ -1,8 +1,10 @@
 """The streaming job: decode thread -> processing stage -> encode thread.
 
 Bounded queues give backpressure, so memory stays flat however long the clip is. Frame order is
-kept. An error anywhere, or Ctrl-C, stops all three stages, removes the partial output and is
-re-raised in the caller's thread. The output appears under its final name only when complete;
+kept. An error anywhere, Ctrl-C or a set cancel event stops all three stages, removes the partial
+output and is re-raised in the caller's thread (:class:`~vidrestore.pipeline.progress.Cancelled`
+for a cancel). Progress goes to a :class:`~vidrestore.pipeline.progress.Meter`, whose listeners
+are the terminal's bar and the caller's callback. The output appears under its final name only when complete;
 the resolved config is written beside it as ``OUTPUT.vidrestore.yaml``.
 """
 
@@ -11,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from vidrestore.errors import VidrestoreError
 from vidrestore.io.reader import FrameReader, open_reader
 from vidrestore.io.writer import open_writer, output_path_for_config
 from vidrestore.pipeline.base import FrameProcessor, OutputSpec
+from vidrestore.pipeline.progress import Cancelled, Listener, Meter, TqdmBar
 from vidrestore.types import Frame, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -55,12 +57,20 @@ class _Stop(Exception):
 
 
 class _Stage:
-    """Shared stop flag and first error of the job."""
+    """Shared stop flag and first error of the job; a set ``cancel`` event stops it like an error."""
 
-    def __init__(self) -> None:
+    def __init__(self, cancel: threading.Event | None = None, what: str = "the job") -> None:
         self.stop = threading.Event()
         self.error: BaseException | None = None
+        self.cancel = cancel
+        self.what = what
         self._lock = threading.Lock()
+
+    def _check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set() and not self.stop.is_set():
+            self.fail(Cancelled(f"{self.what}: cancelled; nothing partial was left"))
+        if self.stop.is_set():
+            raise _Stop
 
     def fail(self, err: BaseException) -> None:
         with self._lock:
@@ -70,8 +80,7 @@ class _Stage:
 
     def put(self, q: queue.Queue, item: object) -> None:
         while True:
-            if self.stop.is_set():
-                raise _Stop
+            self._check()
             try:
                 q.put(item, timeout=0.1)
                 return
@@ -80,21 +89,11 @@ class _Stage:
 
     def get(self, q: queue.Queue) -> object:
         while True:
-            if self.stop.is_set():
-                raise _Stop
+            self._check()
             try:
                 return q.get(timeout=0.1)
             except queue.Empty:
                 continue
-
-
-def _progress(total: int | None, desc: str, quiet: bool) -> Any:
-    if quiet:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="frame", dynamic_ncols=True, file=sys.stderr, leave=True,
-                smoothing=0.1, disable=None)
 
 
 def run_job(
@@ -109,8 +108,15 @@ def run_job(
     reader: FrameReader | None = None,
     write_config: bool = True,
     expected_frames: Callable[[int], int | None] | None = None,
+    progress: Listener | None = None,
+    cancel: threading.Event | None = None,
 ) -> JobResult:
-    """Run one job from INPUT to OUTPUT. ``processor`` may be a factory taking the probed VideoInfo."""
+    """Run one job from INPUT to OUTPUT. ``processor`` may be a factory taking the probed VideoInfo.
+
+    ``progress`` is called with a :class:`~vidrestore.pipeline.progress.Progress` after every
+    output frame (from the encoder thread); a set ``cancel`` event stops the job with
+    :class:`~vidrestore.pipeline.progress.Cancelled` and no output.
+    """
     t0 = time.perf_counter()
     reader = reader or open_reader(input_path, cfg.io)
     info = reader.info
@@ -120,11 +126,13 @@ def run_job(
     carry = 0 if cfg.io.apply_rotation else info.rotation
     writer = open_writer(output_path, spec=spec, source=info, encode=cfg.encode, overwrite=overwrite,
                          inputs=(str(input_path),), carry_rotation=carry, sidecar=write_config)
-    stage = _Stage()
+    stage = _Stage(cancel, what=str(output_path))
     in_q: queue.Queue = queue.Queue(maxsize=cfg.io.queue_size)
     out_q: queue.Queue = queue.Queue(maxsize=cfg.io.queue_size)
     counts = {"in": 0, "out": 0}
-    bar = _progress(spec.num_frames, desc, quiet)
+    meter = Meter(spec.num_frames, phase="process", listeners=[TqdmBar(desc, quiet=quiet), progress],
+                  what=str(output_path))
+    meter.begin()
 
     def decode() -> None:
         try:
@@ -147,8 +155,7 @@ def run_job(
                     break
                 writer.write(item)  # type: ignore[arg-type]
                 counts["out"] += 1
-                if bar is not None:
-                    bar.update(1)
+                meter.advance(1)
         except _Stop:
             pass
         except BaseException as err:  # noqa: BLE001
@@ -195,8 +202,7 @@ def run_job(
         dec_thread.join(timeout=10)
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        meter.close()
         reader.close()
     seconds = time.perf_counter() - t0
     stats = dict(proc.stats())
