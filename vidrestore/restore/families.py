@@ -12,6 +12,7 @@ FAMILIES: tuple[str, ...] = (
     "vidrestore.restore.registry:PASSTHROUGH",
     "vidrestore.restore.gan:FAMILY",
     "vidrestore.restore.diffusion:FAMILY",
+    "vidrestore.restore.realcugan:FAMILY",
 )
 
 LOADED: tuple[RestorerFamily, ...] = tuple(import_ref(ref) for ref in FAMILIES)
