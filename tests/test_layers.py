@@ -57,9 +57,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # --- interpolate's job_context (whole-video facts for segmented jobs) reads frames through jobs/: it
     # belongs beside run_job_segmented (api part)
     ("vidrestore.interpolate.processor", "vidrestore.jobs.media"): "api part: job context beside the jobs",
-    # --- film part: scene-cut memory moves from film/shots.py to flow/ (issue 21, film part)
-    ("vidrestore.restore.diffusion.processor", "vidrestore.film.shots"): "film part: scene-cut memory in flow/",
-    ("vidrestore.restore.diffusion.restorer", "vidrestore.film.shots"): "film part: scene-cut memory in flow/",
 }
 
 

@@ -117,8 +117,8 @@ def check_gan(rows: list[dict], weights: Path) -> None:
     import torch
 
     _provide_srvgg()
-    from vidrestore.restore.archs import build_arch, load_into
-    from vidrestore.restore.gan import GanRestorer
+    from vidrestore.restore.gan.archs import build_arch, load_into
+    from vidrestore.restore.gan.restorer import GanRestorer
     from vidrestore.weights import load_state_dict
 
     sd = load_state_dict(weights)
@@ -169,8 +169,8 @@ def check_cpu_fast_path(rows: list[dict], weights: Path) -> None:
     import torch
 
     _provide_srvgg()
-    from vidrestore.restore.archs import build_arch, load_into
-    from vidrestore.restore.gan import GanRestorer, cpu_has_native_bf16
+    from vidrestore.restore.gan.archs import build_arch, load_into
+    from vidrestore.restore.gan.restorer import GanRestorer, cpu_has_native_bf16
     from vidrestore.weights import load_state_dict
 
     sd = load_state_dict(weights)

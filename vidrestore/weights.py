@@ -12,6 +12,7 @@ file-safety module); ``VIDRESTORE_OFFLINE=1`` forbids them altogether.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -82,7 +83,7 @@ def get_spec(name: str) -> WeightSpec:
 # Modules that register weight specs when imported (kept light: no torch at import time).
 KNOWN_SPEC_MODULES: tuple[str, ...] = (
     "vidrestore.flow.raft_weights",
-    "vidrestore.restore.gan_weights",
+    "vidrestore.restore.families",  # every restorer family registers its checkpoints
     "vidrestore.metrics.lpips_weights",
     "vidrestore.interpolate.rife_weights",
 )
@@ -205,6 +206,27 @@ def is_available(spec_or_name: WeightSpec | str) -> bool:
         return True
     except (WeightsNotFoundError, ChecksumMismatchError):
         return False
+
+
+def check_provenance(path: Path) -> dict[str, Any] | None:
+    """Check a file we made (a conversion, a copy) against the sha256 in its ``.json`` provenance record.
+
+    Returns the record, or None when there is none (a user-made file). Raises
+    :class:`~vidrestore.errors.ChecksumMismatchError` when the digest differs.
+    """
+    side = path.with_name(path.name + ".json")
+    if not side.is_file():
+        return None
+    try:
+        record = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise VidrestoreError(f"{side}: unreadable provenance file ({err})") from err
+    expected = record.get("sha256")
+    if expected:
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ChecksumMismatchError(path, expected, actual)
+    return record
 
 
 def load_state_dict(path: str | os.PathLike[str], *, keys: Iterable[str] = ("params_ema", "params", "state_dict")) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from tests.jobs.clips import LOSSLESS, make_clip
 from tests.jobs.helpers import frame_hashes, manifest
 from vidrestore import api
-from vidrestore.pipeline.base import OutputSpec
+from vidrestore.types import OutputSpec
 from vidrestore.types import Frame, VideoInfo
 from vidrestore.errors import VidrestoreError
 

@@ -16,7 +16,7 @@ from vidrestore.film.ops import dilate
 from vidrestore.film.processor import FilmProcessor
 from vidrestore.pipeline.chain import Chain
 from vidrestore.pipeline.factory import build_processor
-from vidrestore.restore.gan_processor import GanProcessor
+from vidrestore.restore.gan.processor import GanProcessor
 from vidrestore.types import VideoInfo
 
 

@@ -144,7 +144,7 @@ def test_gan_restorer_in_parts_resumes_from_a_part_to_the_frames_of_one_pass(tmp
     import torch
 
     from vidrestore.cli import main
-    from vidrestore.restore.archs import build_arch
+    from vidrestore.restore.gan.archs import build_arch
 
     torch.manual_seed(0)
     net = build_arch("SRVGGNetCompact", {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_conv": 2,

@@ -122,7 +122,7 @@ def test_more_outputs_than_inputs_each_segment_owns_its_time_span(noisy: Path, t
 def test_gan_restorer_with_temporal_fusion_segments_exactly(tmp_path: Path) -> None:
     """The real GAN stage (tiny random-weight network, DIS-flow temporal fusion) through the CLI."""
     torch = pytest.importorskip("torch")
-    from vidrestore.restore.archs import build_arch
+    from vidrestore.restore.gan.archs import build_arch
 
     torch.manual_seed(0)
     net = build_arch("SRVGGNetCompact", {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_conv": 2,

@@ -11,7 +11,7 @@ import pytest
 SCRIPT = r"""
 import sys, time
 import torch
-from vidrestore.restore.archs import build_arch, install_functional_tensor_alias
+from vidrestore.restore.gan.archs import build_arch, install_functional_tensor_alias
 
 kw = dict(num_in_ch=3, num_out_ch=3, num_feat=16, num_conv=4, upscale=4, act_type="prelu")
 t0 = time.perf_counter()
@@ -45,7 +45,7 @@ def test_after_basicsr_is_imported_the_package_class_is_used() -> None:
     if importlib.util.find_spec("realesrgan") is None:
         pytest.skip("realesrgan is not installed")
     script = (
-        "from vidrestore.restore.archs import install_functional_tensor_alias, build_arch\n"
+        "from vidrestore.restore.gan.archs import install_functional_tensor_alias, build_arch\n"
         "install_functional_tensor_alias()\n"
         "import basicsr.utils.registry\n"
         "net = build_arch('SRVGGNetCompact', dict(num_feat=8, num_conv=2, upscale=2))\n"

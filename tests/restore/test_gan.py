@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from tests.restore.gan_data import animevideo_weights, real_crops
 from vidrestore.config import RestorerConfig
 from vidrestore.errors import ConfigError
-from vidrestore.restore.archs import build_arch, install_functional_tensor_alias
-from vidrestore.restore.gan import GanRestorer, choose_precision, cpu_has_native_bf16
-from vidrestore.restore.tiles import OutOfMemoryError, Span, TiledRunner, _ramps, plan_axis
+from vidrestore.restore.gan.archs import build_arch, install_functional_tensor_alias
+from vidrestore.restore.gan.restorer import GanRestorer, choose_precision, cpu_has_native_bf16
+from vidrestore.restore.gan.tiles import OutOfMemoryError, Span, TiledRunner, _ramps, plan_axis
 
 
 def psnr(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray, peak: float = 1.0) -> float:

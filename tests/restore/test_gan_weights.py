@@ -12,9 +12,9 @@ import torch
 
 from vidrestore.cli import main
 from vidrestore.errors import ChecksumMismatchError, ConfigError, WeightsNotFoundError
-from vidrestore.restore.archs import build_arch, infer_arch
-from vidrestore.restore.gan import GanRestorer, load_gan_weights
-from vidrestore.restore.gan_weights import NCNN_MODELS, OFFICIAL, OFFICIAL_BY_NAME
+from vidrestore.restore.gan.archs import build_arch, infer_arch
+from vidrestore.restore.gan.restorer import GanRestorer, load_gan_weights
+from vidrestore.restore.gan.weights import NCNN_MODELS, OFFICIAL, OFFICIAL_BY_NAME
 from vidrestore.weights import all_weights, sha256_file
 
 ANIMEVIDEO_SHA = "4e1e09ba96d08bd4b8455e8897c3242a3501e3766f359941ea894122e158a932"
@@ -129,7 +129,7 @@ def test_params_ema_preferred_over_params_and_arch_recognised(tmp_path: Path) ->
 
 
 def _load(loaded) -> torch.nn.Module:
-    from vidrestore.restore.archs import load_into
+    from vidrestore.restore.gan.archs import load_into
 
     net = build_arch(loaded.arch, loaded.arch_kwargs)
     load_into(net, loaded.state_dict, source="test")
@@ -188,7 +188,7 @@ def test_weights_cli_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[st
 
 
 def test_denoise_blends_general_with_its_wdn_variant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import vidrestore.restore.gan as gan
+    import vidrestore.restore.gan.restorer as gan
 
     spec = OFFICIAL_BY_NAME["realesr-general-x4v3"]
     files = {}

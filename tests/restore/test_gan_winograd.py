@@ -13,7 +13,7 @@ import torch
 from tests.restore.gan_data import animevideo_weights, real_crops
 from vidrestore.config import RestorerConfig
 from vidrestore.errors import ConfigError
-from vidrestore.restore.gan import GanRestorer, choose_cpu_kernel, nnpack_works
+from vidrestore.restore.gan.restorer import GanRestorer, choose_cpu_kernel, nnpack_works
 
 pytestmark = pytest.mark.skipif(not nnpack_works(), reason="NNPACK does not run in this PyTorch build")
 
@@ -94,7 +94,7 @@ def test_kernel_choice() -> None:
 
 
 def test_the_processor_hands_the_restorer_whole_pairs(shared_dir: Path, two_threads) -> None:
-    from vidrestore.restore.gan_processor import GanProcessor
+    from vidrestore.restore.gan.processor import GanProcessor
     from vidrestore.types import Frame
 
     wino = _restorer(shared_dir, "winograd")

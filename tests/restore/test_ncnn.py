@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from vidrestore.restore import ncnn
-from vidrestore.restore.archs import build_arch, load_into
-from vidrestore.restore.gan import GanRestorer
-from vidrestore.restore.gan_weights import NCNN_MODELS, OFFICIAL_BY_NAME
+from vidrestore.restore.gan import ncnn
+from vidrestore.restore.gan.archs import build_arch, load_into
+from vidrestore.restore.gan.restorer import GanRestorer
+from vidrestore.restore.gan.weights import NCNN_MODELS, OFFICIAL_BY_NAME
 from vidrestore.weights import load_state_dict
 
 TINY = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 4, "num_conv": 1, "upscale": 2, "act_type": "prelu"}

@@ -82,7 +82,7 @@ def test_a_segment_with_its_warm_up_is_within_the_tolerance_and_without_it_is_no
 
 def test_default_reach_from_the_config() -> None:
     from vidrestore.config import load_config
-    from vidrestore.film.shots import CUT_MEMORY
+    from vidrestore.flow.cutmemory import CUT_MEMORY
 
     d = load_config(preset="diffusion").diffusion
     assert (d.noise_anchor, d.segment_warmup) == (16, 16) and CUT_MEMORY == 24

@@ -240,7 +240,7 @@ def test_a_flash_is_kept_and_fused_only_with_flicker_offset() -> None:
 
 @pytest.fixture(scope="module")
 def gan(shared_dir: Path):
-    from vidrestore.restore.gan import GanRestorer
+    from vidrestore.restore.gan.restorer import GanRestorer
 
     path = animevideo_weights(shared_dir)
     return GanRestorer.from_config(RestorerConfig(name="realesr-animevideov3", weights=str(path), scale=4,

@@ -72,7 +72,7 @@ def _median_time(fn, reps: int) -> float:
 
 def _restorer(**kw):
     from vidrestore.config import RestorerConfig
-    from vidrestore.restore.gan import GanRestorer
+    from vidrestore.restore.gan.restorer import GanRestorer
 
     cfg = RestorerConfig(name="realesr-animevideov3", weights=str(WEIGHTS), scale=4, **kw)
     return GanRestorer.from_config(cfg)
@@ -99,7 +99,7 @@ def bench_fast_path(quick: bool) -> list[BenchRow]:
     """
     import torch
 
-    from vidrestore.restore.gan import cpu_has_native_bf16
+    from vidrestore.restore.gan.restorer import cpu_has_native_bf16
 
     rows = []
     fast = _restorer(device="cpu")
@@ -324,9 +324,9 @@ def bench_quality(quick: bool) -> list[BenchRow]:
     import torch
 
     from tests.restore.gan_data import real_crops
-    from vidrestore.restore.archs import build_arch, install_functional_tensor_alias, load_into
-    from vidrestore.restore.gan import GanRestorer
-    from vidrestore.restore.gan_weights import OFFICIAL_BY_NAME
+    from vidrestore.restore.gan.archs import build_arch, install_functional_tensor_alias, load_into
+    from vidrestore.restore.gan.restorer import GanRestorer
+    from vidrestore.restore.gan.weights import OFFICIAL_BY_NAME
 
     rows = []
     fp32 = _restorer(device="cpu", precision="fp32")
@@ -348,7 +348,7 @@ def bench_quality(quick: bool) -> list[BenchRow]:
     rows.append(BenchRow("tiled (48 px, overlap 16, feathered) vs whole frame", f"{t_psnr:.1f} dB",
                          target=f">= {TILED_DB:g} dB", passed=t_psnr >= TILED_DB, command=CMD))
     try:
-        from vidrestore.restore import ncnn
+        from vidrestore.restore.gan import ncnn
 
         d = ncnn.wheel_models_dir()
         sd, summary = ncnn.convert(d / "realesr-animevideov3-x4.param", d / "realesr-animevideov3-x4.bin")

@@ -60,7 +60,7 @@ def _weights(tmp: Path) -> tuple[Path, str]:
         return real, "realesr-animevideov3 (real weights)"
     import torch
 
-    from vidrestore.restore.archs import build_arch
+    from vidrestore.restore.gan.archs import build_arch
 
     torch.manual_seed(0)
     net = build_arch("SRVGGNetCompact", {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 16,

@@ -106,8 +106,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     from vidrestore.errors import ChecksumMismatchError, VidrestoreError
-    from vidrestore.restore.ncnn import check_provenance
-    from vidrestore.weights import all_weights, get_spec, verify_file
+    from vidrestore.weights import all_weights, check_provenance, get_spec, verify_file
 
     specs = [get_spec(n) for n in args.names] if args.names else list(all_weights().values())
     bad, checked = [], 0
@@ -139,7 +138,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_import_ncnn(args: argparse.Namespace) -> int:
-    from vidrestore.restore.ncnn import import_models
+    from vidrestore.restore.gan.ncnn import import_models
 
     results = import_models(Path(args.models).expanduser() if args.models else None,
                             Path(args.dest).expanduser() if args.dest else None,

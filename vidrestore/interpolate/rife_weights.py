@@ -103,7 +103,7 @@ def find_source(path: Path | None, workdir: Path) -> Path:
 
 
 def _provenance(path: Path) -> dict[str, Any] | None:
-    from vidrestore.restore.ncnn import check_provenance
+    from vidrestore.weights import check_provenance
 
     return check_provenance(path)
 

@@ -90,9 +90,9 @@ _CACHE: dict[tuple[str, str, str], FrameProcessor] = {}
 
 
 def load_processor_factory(ref: str) -> Callable[[Config, VideoInfo], FrameProcessor]:
-    from vidrestore.pipeline.factory import _load
+    from vidrestore.pipeline.factory import load_builder
 
-    return _load(ref)
+    return load_builder(ref)
 
 
 def cached_processor(task: SegmentTask) -> FrameProcessor:

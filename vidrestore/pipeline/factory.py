@@ -1,32 +1,40 @@
 """Which processor ``vidrestore restore`` runs for a config.
 
 PROCESSORS maps a key to ``"module:function"`` where ``function(cfg: Config, info: VideoInfo) ->
-FrameProcessor``. Modules are imported only when chosen, so start-up stays light.
-``select_processor`` picks the key: ``restorer.name`` when it is a key here (``none``,
-``diffusion``), else the GAN restorer for any other model name; ``PRE_STAGES`` (film cleaning,
-...) can wrap it when their section is enabled.
+FrameProcessor``: the form segment workers rebuild a processor from. Every restorer family of
+:mod:`vidrestore.restore.registry` has a key (its family name), served by :func:`build_restorer`,
+which hands the family's builder the config sections it reads; ``film`` runs film cleaning first,
+then the restorer. ``select_processor`` picks the key: a key named by ``restorer.name`` itself
+(``none``, ``diffusion``, or one added to the table), else the family the registry resolves the
+name to. Modules are imported only when chosen, so start-up stays light.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from vidrestore.config import Config
-from vidrestore.errors import ConfigError
-from vidrestore.stage import FrameProcessor, Passthrough
+from vidrestore.stage import FrameProcessor
+from vidrestore.restore import registry
 from vidrestore.types import VideoInfo
 
+RESTORER = "vidrestore.pipeline.factory:build_restorer"
+
 PROCESSORS: dict[str, str] = {
-    "none": "vidrestore.pipeline.factory:build_passthrough",
-    "gan": "vidrestore.restore.gan_processor:build_processor",
-    "diffusion": "vidrestore.restore.diffusion.processor:build_processor",
+    **{name: RESTORER for name in registry.families()},
     "film": "vidrestore.pipeline.stages:build_film_chain",  # film cleaning, then the restorer (issue 6)
 }
 
 
-def build_passthrough(cfg: Config, info: VideoInfo) -> FrameProcessor:
-    return Passthrough()
+def restorer_sections(cfg: Config) -> registry.RestorerSections:
+    """The sections a restorer builder reads, taken from the whole config."""
+    return registry.RestorerSections(restorer=cfg.restorer, temporal=cfg.temporal, flow=cfg.flow,
+                                     diffusion=cfg.diffusion)
+
+
+def build_restorer(cfg: Config, info: VideoInfo) -> FrameProcessor:
+    """The restorer ``cfg.restorer.name`` alone, built by its registered family."""
+    return registry.build_restorer(restorer_sections(cfg), info)
 
 
 def select_processor(cfg: Config, *, stages: bool = True) -> str:
@@ -36,20 +44,14 @@ def select_processor(cfg: Config, *, stages: bool = True) -> str:
     name = cfg.restorer.name
     if name in PROCESSORS and name != "film":
         return name
-    return "gan"
+    return registry.family_for(name).name
 
 
-def _load(ref: str) -> Any:
-    module_name, func_name = ref.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        if err.name and module_name.startswith(err.name):
-            raise ConfigError(f"restorer {ref!r} is not available in this installation") from err
-        raise
-    return getattr(module, func_name)
+def load_builder(ref: str) -> Any:
+    """The ``(cfg, info) -> FrameProcessor`` function a PROCESSORS value (``"module:function"``) names."""
+    return registry.import_ref(ref)
 
 
 def build_processor(cfg: Config, info: VideoInfo, *, stages: bool = True) -> FrameProcessor:
     key = select_processor(cfg, stages=stages)
-    return _load(PROCESSORS[key])(cfg, info)
+    return load_builder(PROCESSORS[key])(cfg, info)

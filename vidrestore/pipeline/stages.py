@@ -37,16 +37,18 @@ def build_film_chain(cfg: Config, info: VideoInfo) -> FrameProcessor:
     from vidrestore.film.processor import DiffusionInpainter
     from vidrestore.film.processor import build_processor as build_film
     from vidrestore.pipeline import factory
+    from vidrestore.restore.registry import capabilities
 
     name = cfg.restorer.name
-    if name == "diffusion":
+    can = capabilities(name)
+    if can.can_inpaint:
         restorer = factory.build_processor(cfg, info, stages=False)
         inpainter = DiffusionInpainter(restorer.restorer)  # type: ignore[attr-defined]
         if inpainter.restorer.output_size(8, 8) != (8, 8):
             raise ConfigError("film with restorer.name=diffusion inpaints dust and scratches: the diffusion model "
                               "must work at the input size (restorer.scale: 1 and a latent or pixel model)")
         return build_film(cfg, info, inpainter=inpainter)
-    if name == "none":
+    if not can.needs_pixels:  # no restorer: the film stage alone
         return build_film(cfg, info)
     after = factory.build_processor(cfg, info, stages=False)
     film = build_film(cfg, info)
@@ -106,7 +108,9 @@ def _interpolation_restorer(cfg: Config, info: VideoInfo, interp: InterpolationP
 
     if not wants_restorer(cfg):
         return None, "interpolate-first"
-    if cfg.restorer.name in ("none", "diffusion"):
+    from vidrestore.restore.registry import capabilities
+
+    if not capabilities(cfg.restorer.name).scales_frame_by_frame:
         raise ConfigError(f"restorer.name: --scale needs a GAN model (e.g. realesr-animevideov3), not "
                           f"{cfg.restorer.name!r}")
     from vidrestore.pipeline import factory

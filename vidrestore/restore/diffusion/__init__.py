@@ -8,7 +8,8 @@
 * :func:`inpaint` - fill masked pixels (dust, scratches, clouds), keeping every other pixel exactly.
 * :mod:`.guidance` - DDNM operators (:class:`Downsample`, :class:`Mask`) for other restorers.
 
-torch and diffusers are imported only when a model is loaded or run.
+:data:`FAMILY` registers the family (``restorer.name: diffusion``). torch and diffusers are imported
+only when a model is loaded or run.
 """
 
 from vidrestore.restore.diffusion.guidance import Downsample, Mask, project, project_consistent
@@ -17,6 +18,13 @@ from vidrestore.restore.diffusion.models import DiffusionModel, ModelFolderError
 from vidrestore.restore.diffusion.restorer import ChainState, DiffusionRestorer, DiffusionSettings
 from vidrestore.restore.diffusion.samplers import DDIMSampler, DPMSolverPPSampler, build_sampler
 from vidrestore.restore.diffusion.schedule import NoiseSchedule
+from vidrestore.restore.registry import Capabilities, RestorerFamily
+
+FAMILY = RestorerFamily(
+    name="diffusion", build="vidrestore.restore.diffusion.processor:build_processor",
+    capabilities=Capabilities(scale=True, reach="chain", can_inpaint=True),
+    description="a local diffusers model (x4 upscaler, latent img2img or pixel DDPM), windows with latent consistency",
+)
 
 __all__ = [
     "ChainState",
@@ -25,6 +33,7 @@ __all__ = [
     "DiffusionModel",
     "DiffusionRestorer",
     "DiffusionSettings",
+    "FAMILY",
     "Downsample",
     "Mask",
     "ModelFolderError",

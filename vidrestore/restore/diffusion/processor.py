@@ -12,19 +12,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidrestore.config import Config
 from vidrestore.errors import ConfigError
 from vidrestore.types import Frame, OutputSpec, VideoInfo
+
+if TYPE_CHECKING:
+    from vidrestore.restore.registry import RestorerSections
 
 log = logging.getLogger(__name__)
 
 
-def settings_from_config(cfg: Config, *, vae_factor: int = 1, layout: str = "latent") -> Any:
-    """:class:`DiffusionSettings` from the config.
+def settings_from_config(sections: RestorerSections, *, vae_factor: int = 1, layout: str = "latent") -> Any:
+    """:class:`DiffusionSettings` from the config sections (``restorer``, ``diffusion``, ``temporal``, ``flow``).
 
     ``restorer.scale`` is the output scale, as for every restorer (the x4 upscaler's result is
     resized when it is not 4). ``restorer.tile``/``tile_overlap`` are in input pixels; they are
@@ -33,17 +35,18 @@ def settings_from_config(cfg: Config, *, vae_factor: int = 1, layout: str = "lat
     """
     from vidrestore.restore.diffusion.restorer import DiffusionSettings
 
-    r, d = cfg.restorer, cfg.diffusion
+    r, d = sections.restorer, sections.diffusion
     scale = r.scale
     latent_per_input = 1.0 if layout == "upscale" else r.scale / vae_factor
     tile = max(8, round(r.tile * latent_per_input)) if r.tile > 0 else 0
     overlap = round(r.tile_overlap * latent_per_input)
     return DiffusionSettings(
         steps=r.steps, strength=r.strength, seed=r.seed, sampler=d.sampler, eta=d.eta, scale=scale,
-        noise_level=d.noise_level, tile=tile, tile_overlap=overlap, consistency=cfg.temporal.latent_consistency,
+        noise_level=d.noise_level, tile=tile, tile_overlap=overlap, consistency=sections.temporal.latent_consistency,
         consistency_start=d.consistency_start, consistency_end=d.consistency_end,
-        occlusion_threshold=cfg.flow.occlusion_threshold, cut_confidence=d.cut_confidence, scene_cut=cfg.flow.scene_cut,
-        scene_cut_threshold=cfg.flow.scene_cut_threshold, color_fix=d.color_fix,
+        occlusion_threshold=sections.flow.occlusion_threshold, cut_confidence=d.cut_confidence,
+        scene_cut=sections.flow.scene_cut,
+        scene_cut_threshold=sections.flow.scene_cut_threshold, color_fix=d.color_fix,
         guidance=d.guidance, guidance_interval=d.guidance_interval, noise_anchor=d.noise_anchor,
     )
 
@@ -75,7 +78,7 @@ class DiffusionProcessor:
     @property
     def warmup_frames(self) -> int:
         """Input frames before a segment: noise anchor / cut memory span, then the chain's fade (see class doc)."""
-        from vidrestore.film.shots import CUT_MEMORY
+        from vidrestore.flow.cutmemory import CUT_MEMORY
 
         s = self.restorer.settings
         if not s.consistency:
@@ -120,30 +123,30 @@ class DiffusionProcessor:
         return out
 
 
-def build_processor(cfg: Config, info: VideoInfo) -> DiffusionProcessor:
-    """Factory entry (``vidrestore.pipeline.factory.PROCESSORS['diffusion']``)."""
+def build_processor(sections: RestorerSections, info: VideoInfo) -> DiffusionProcessor:
+    """The diffusion family's builder (``restorer.name: diffusion``)."""
     from vidrestore.restore.diffusion.models import load_model
     from vidrestore.restore.diffusion.restorer import DiffusionRestorer
 
-    r = cfg.restorer
+    r, d, temporal = sections.restorer, sections.diffusion, sections.temporal
     if not r.model_path:
         raise ConfigError("restorer.model_path: set it to a local diffusers folder (e.g. --set "
                           "restorer.model_path=DIR; 'python tools/make_tiny_diffusion.py --out DIR' makes a tiny "
                           "random-weight one to try the mechanics)")
-    schedule = None if cfg.diffusion.schedule == "model" else cfg.diffusion.schedule
-    model = load_model(r.model_path, device=r.device, precision=r.precision, prompt=cfg.diffusion.prompt,
-                       negative_prompt=cfg.diffusion.negative_prompt, guidance_scale=cfg.diffusion.guidance_scale,
+    schedule = None if d.schedule == "model" else d.schedule
+    model = load_model(r.model_path, device=r.device, precision=r.precision, prompt=d.prompt,
+                       negative_prompt=d.negative_prompt, guidance_scale=d.guidance_scale,
                        beta_schedule=schedule)
-    settings = settings_from_config(cfg, vae_factor=model.vae_factor, layout=model.layout)
+    settings = settings_from_config(sections, vae_factor=model.vae_factor, layout=model.layout)
     flow = None
     if settings.consistency:
         from vidrestore.flow import build_flow_estimator
 
-        flow = build_flow_estimator(cfg.flow, device=model.device)
+        flow = build_flow_estimator(sections.flow, device=model.device)
     restorer = DiffusionRestorer(model=model, settings=settings, flow=flow)
-    overlap = cfg.temporal.overlap if cfg.temporal.window > 1 else 0
+    overlap = temporal.overlap if temporal.window > 1 else 0
     log.info("diffusion: %s, %s sampler, %d steps at strength %.2f, window %d/%d, consistency %s, tile %s",
-             model.name, settings.sampler, settings.steps, settings.strength, cfg.temporal.window, overlap,
+             model.name, settings.sampler, settings.steps, settings.strength, temporal.window, overlap,
              "on" if settings.consistency else "off", settings.tile or "off")
-    return DiffusionProcessor(restorer=restorer, window=cfg.temporal.window, overlap=overlap,
-                              segment_warmup=cfg.diffusion.segment_warmup)
+    return DiffusionProcessor(restorer=restorer, window=temporal.window, overlap=overlap,
+                              segment_warmup=d.segment_warmup)

@@ -467,7 +467,7 @@ class DiffusionRestorer:
         if not self.settings.scene_cut:
             return []
         if restart or self._cuts is None:
-            from vidrestore.film.shots import WindowedSceneCuts
+            from vidrestore.flow.cutmemory import WindowedSceneCuts
 
             # decided from the last CUT_MEMORY frames only, so a segment finds the cuts one pass finds
             self._cuts = WindowedSceneCuts(threshold=self.settings.scene_cut_threshold)

