@@ -41,17 +41,14 @@ STAGE_PACKAGES = ("vidrestore.restore", "vidrestore.film", "vidrestore.interpola
 #: (importing module, imported module) pairs that break a rule today, in areas other engineers are
 #: redesigning in this same step (issue 21); the lead empties this list after the merge.
 ALLOWED: dict[tuple[str, str], str] = {
-    # --- config part: config sections move beside their stages; until then decloud reads the whole Config
-    ("vidrestore.decloud.tiles", "vidrestore.config"): "config part: decloud section beside its stage",
-    ("vidrestore.restore.diffusion.processor", "vidrestore.config"): "config/restore parts: restorer section",
-    # the reader's default IOConfig(): IOConfig moves beside io with the config part (sections.py)
-    # --- decloud runs its tiles as jobs: the api part owns direct-vs-segmented runs (jobs/runner.py); the
-    # tile runner belongs in layer 6 beside it
+    # --- decloud runs a large series as tile jobs (manifest, resume, Ray) and reads the whole Config
+    # for them: the tile runner belongs in layer 6 beside jobs/runner.py (a move left for a later step)
+    ("vidrestore.decloud.tiles", "vidrestore.config"): "tile jobs beside jobs/runner.py",
     ("vidrestore.decloud.tiles", "vidrestore.jobs.manifest"): "api part: tile jobs beside jobs/runner.py",
     ("vidrestore.decloud.tiles", "vidrestore.jobs.ray_engine"): "api part: tile jobs beside jobs/runner.py",
     ("vidrestore.decloud.tiles", "vidrestore.jobs.worker"): "api part: tile jobs beside jobs/runner.py",
-    # --- restore part: the RIFE importer borrows the ncnn wheel reader; the registry/weights split ends it
-    ("vidrestore.interpolate.rife_weights", "vidrestore.restore.ncnn"): "restore part: shared wheel reader",
+    # --- decloud's optional diffusion inpainting builds the diffusion model directly instead of asking the
+    # restorer registry for a family that can inpaint
     ("vidrestore.decloud.inpaint", "vidrestore.restore.diffusion.inpaint"): "restore part: registry",
     ("vidrestore.decloud.inpaint", "vidrestore.restore.diffusion.models"): "restore part: registry",
     # --- interpolate's job_context (whole-video facts for segmented jobs) reads frames through jobs/: it
