@@ -117,6 +117,11 @@ class JobSpec:
         return self.input if isinstance(self.input, tuple) else (self.input,)
 
 
+def _one_input(spec: JobSpec) -> str:
+    """The single input of a restore or interpolate job (``JobSpec`` has already refused several)."""
+    return spec.inputs[0]
+
+
 def _check_range(spec: JobSpec) -> None:
     if spec.command == "decloud":
         raise ConfigError("frames: decloud jobs have no frame range (their segments are tiles)")
@@ -303,10 +308,12 @@ def command_line(spec: JobSpec) -> str:
                         ("--keep-workdir", spec.keep_workdir)):
         if value:
             words.append(flag)
-    for flag, value in (("--workdir", spec.workdir), ("--engine", spec.engine), ("--address", spec.address),
-                        ("--workers", spec.workers), ("--threads-per-worker", spec.threads_per_worker)):
-        if value is not None:
-            words += [flag, str(value)]
+    valued: tuple[tuple[str, object], ...] = (
+        ("--workdir", spec.workdir), ("--engine", spec.engine), ("--address", spec.address),
+        ("--workers", spec.workers), ("--threads-per-worker", spec.threads_per_worker))
+    for flag, given in valued:
+        if given is not None:
+            words += [flag, str(given)]
     if spec.frames is not None:
         words += ["--frames", f"{spec.frames[0]}:{spec.frames[1]}"]
     for key in OPTIONS[spec.command]:
@@ -410,16 +417,17 @@ def _run_restore(spec: JobSpec, *, progress: Listener | None, cancel: threading.
     from vidrestore.pipeline.run import run_job
 
     cfg = load_config(spec)
-    info = probe_video(spec.input, fps=cfg.io.fps)
+    source = _one_input(spec)
+    info = probe_video(source, fps=cfg.io.fps)
     processor = build_processor(cfg, info)
     desc = f"restore [{cfg.preset}]"
     if _wants_segments(spec, cfg, info, processor):
-        res = run_job_segmented(spec.input, spec.output, cfg=cfg, processor_ref=PROCESSORS[select_processor(cfg)],
+        seg = run_job_segmented(source, spec.output, cfg=cfg, processor_ref=PROCESSORS[select_processor(cfg)],
                                 processor=processor, resume=spec.resume, overwrite=spec.overwrite, quiet=quiet,
                                 desc=desc, info=info, frames=spec.frames, progress=progress, cancel=cancel)
-        return _segmented_result(res, spec, cfg)
-    res = run_job(spec.input, spec.output, cfg=cfg, processor=processor, overwrite=spec.overwrite, quiet=quiet,
-                  desc=desc, reader=open_reader(spec.input, cfg.io, info), expected_frames=lambda n: n,
+        return _segmented_result(seg, spec, cfg)
+    res = run_job(source, spec.output, cfg=cfg, processor=processor, overwrite=spec.overwrite, quiet=quiet,
+                  desc=desc, reader=open_reader(source, cfg.io, info), expected_frames=lambda n: n,
                   progress=progress, cancel=cancel)
     return _direct_result(res, cfg)
 
@@ -455,18 +463,19 @@ def _run_interpolate(spec: JobSpec, *, progress: Listener | None, cancel: thread
 
     cfg = load_config(spec)
     what = f"{cfg.interpolate.fps} fps" if cfg.interpolate.fps else f"x{cfg.interpolate.factor}"
-    info = probe_video(spec.input, fps=cfg.io.fps)
+    source = _one_input(spec)
+    info = probe_video(source, fps=cfg.io.fps)
     if _wants_segments(spec, cfg, info, None):
         cfg = _pinned_order(cfg, spec.output)
         processor = build_processor(cfg, info)
         if wants_restorer(cfg) and cfg.interpolate.order == "auto":
             # workers build their own processor: they must not time the orders again (and maybe choose another)
             cfg = dataclasses.replace(cfg, interpolate=dataclasses.replace(cfg.interpolate, order=processor.order))
-        res = run_job_segmented(spec.input, spec.output, cfg=cfg, processor_ref=INTERPOLATE_REF, processor=processor,
+        seg = run_job_segmented(source, spec.output, cfg=cfg, processor_ref=INTERPOLATE_REF, processor=processor,
                                 resume=spec.resume, overwrite=spec.overwrite, quiet=quiet,
                                 desc=f"interpolate {what}", command="interpolate", one_to_one=False, info=info,
                                 context_fn=job_context, frames=spec.frames, progress=progress, cancel=cancel)
-        return _segmented_result(res, spec, cfg)
+        return _segmented_result(seg, spec, cfg)
     built: dict[str, Any] = {}
 
     def make(info: VideoInfo) -> Any:
@@ -478,9 +487,9 @@ def _run_interpolate(spec: JobSpec, *, progress: Listener | None, cancel: thread
         interp = getattr(proc, "interpolator", proc)
         return interp.expected_frames(frames_in) if interp is not None else None
 
-    res = run_job(spec.input, spec.output, cfg=cfg, processor=make, overwrite=spec.overwrite, quiet=quiet,
+    res = run_job(source, spec.output, cfg=cfg, processor=make, overwrite=spec.overwrite, quiet=quiet,
                   desc=f"interpolate {what}", expected_frames=expected,
-                  reader=open_reader(spec.input, cfg.io, info), progress=progress, cancel=cancel)
+                  reader=open_reader(source, cfg.io, info), progress=progress, cancel=cancel)
     return _direct_result(res, cfg)
 
 

@@ -28,8 +28,8 @@ import yaml
 
 from vidrestore.decloud.config import DecloudConfig
 from vidrestore.errors import ConfigError
-from vidrestore.flow.config import FlowConfig
 from vidrestore.film.config import FilmConfig
+from vidrestore.flow.config import FlowConfig
 from vidrestore.interpolate.config import InterpolateConfig
 from vidrestore.io.config import EncodeConfig, IOConfig
 from vidrestore.jobs.config import JobsConfig

@@ -13,9 +13,8 @@ import pytest
 from tests.jobs.clips import LOSSLESS, make_clip
 from tests.jobs.helpers import frame_hashes, manifest
 from vidrestore import api
-from vidrestore.types import OutputSpec
-from vidrestore.types import Frame, VideoInfo
 from vidrestore.errors import VidrestoreError
+from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 MOVING = ROOT / "samples" / "moving.mp4"

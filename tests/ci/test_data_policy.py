@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 #: One test that needs ../shared (a real-frame test) and one that does not, from the metrics area.
 DATA_TEST = "tests/metrics/test_fidelity.py::test_real_frames_agree_with_scikit_image"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidrestore.decloud.align import Shift, estimate_shift, refine_shift, shift_image, shift_mask
+from vidrestore.decloud.align import estimate_shift, refine_shift, shift_image, shift_mask
 from vidrestore.decloud.detect import DetectParams, detect_stack, nanmedian0, robust_line
 from vidrestore.decloud.fill import FillParams, Source, match_band, temporal_fill
 from vidrestore.decloud.inpaint import inpaint_classical

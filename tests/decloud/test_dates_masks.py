@@ -10,7 +10,14 @@ import pytest
 
 from vidrestore.decloud.dates import date_from_tags, date_key, date_label, days_between, parse_date_text
 from vidrestore.decloud.masks import (
-    CLEAR, CLOUD, NODATA, SHADOW, buffer_classes, decode_mask, guess_mask_type, make_mask_spec,
+    CLEAR,
+    CLOUD,
+    NODATA,
+    SHADOW,
+    buffer_classes,
+    decode_mask,
+    guess_mask_type,
+    make_mask_spec,
 )
 from vidrestore.errors import ConfigError
 

@@ -11,9 +11,8 @@ import pytest
 
 from vidrestore.config import load_config
 from vidrestore.decloud.engine import Q_BOTH, Q_CLEAR, Q_NODATA, Q_ONE, run_decloud
-from vidrestore.errors import OutputError
-
 from vidrestore.decloud.masks import dilate
+from vidrestore.errors import OutputError
 
 rasterio = pytest.importorskip("rasterio")
 

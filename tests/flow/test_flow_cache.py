@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.flow.synth import smooth_field
 from vidrestore.config import FlowConfig
 from vidrestore.flow import DISFlow, backward_warp, compose_flows
 from vidrestore.flow.cache import FlowCache, cache_from_config
-from vidrestore.flow.scenecut import SceneCutDetector
 from vidrestore.temporal.windows import plan_windows
-from tests.flow.synth import smooth_field
 
 
 class CountingEstimator:

@@ -7,6 +7,7 @@ import logging
 import pytest
 import torch
 
+from tests.flow.synth import smooth_field
 from vidrestore.config import FlowConfig
 from vidrestore.errors import ShapeError
 from vidrestore.flow import (
@@ -19,7 +20,6 @@ from vidrestore.flow import (
     occlusion_mask,
     valid_mask,
 )
-from tests.flow.synth import smooth_field
 
 
 def _epe(est: FlowEstimator, frame_s: torch.Tensor, seed: int, n: int = 3, max_px: float = 8.0) -> list[float]:

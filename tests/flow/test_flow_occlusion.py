@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
+from tests.flow.synth import LayeredPair, layered_pair
 from vidrestore.flow import (
     DISFlow,
-    backward_warp,
     estimate_both,
     fb_error,
     flow_confidence,
@@ -17,7 +17,6 @@ from vidrestore.flow import (
     range_map,
     valid_mask,
 )
-from tests.flow.synth import LayeredPair, layered_pair
 
 
 def const_flow(dx: float, dy: float, h: int, w: int) -> torch.Tensor:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.flow.synth import invert_flow, smooth_field
 from vidrestore.errors import ShapeError
 from vidrestore.flow import ALIGN_CORNERS, backward_warp, compose_flows, resize_flow, valid_mask
-from tests.flow.synth import invert_flow, smooth_field
 
 
 def const_flow(dx: float, dy: float, h: int, w: int, n: int = 1) -> torch.Tensor:

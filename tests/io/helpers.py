@@ -49,9 +49,7 @@ def read_frames(path: Path, every: int = 1) -> list[np.ndarray]:
 
 def decode_all(path: Path, every: int = 1) -> tuple[list[float], list[np.ndarray]]:
     """One pass: presentation times of all frames, and every ``every``-th frame as RGB."""
-    from vidrestore.io.reader import open_reader
-
-    from vidrestore.io.reader import decoded_to_rgb
+    from vidrestore.io.reader import decoded_to_rgb, open_reader
 
     times, frames = [], []
     with open_reader(path) as r:

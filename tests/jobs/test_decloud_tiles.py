@@ -13,7 +13,6 @@ import pytest
 from tests.decloud.conftest import cloudy_series, write_tif
 from tests.jobs.helpers import cli, manifest
 from vidrestore.cli import main
-from vidrestore.config import load_config
 
 rasterio = pytest.importorskip("rasterio")
 

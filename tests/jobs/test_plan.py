@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from vidrestore.jobs.plan import (AUTO_MAX_FRAMES, AUTO_MIN_FRAMES, auto_segment_frames, make_segments,
-                                  overlap_share, plan_boundaries)
+from vidrestore.jobs.plan import (
+    AUTO_MAX_FRAMES,
+    AUTO_MIN_FRAMES,
+    auto_segment_frames,
+    make_segments,
+    overlap_share,
+    plan_boundaries,
+)
 
 
 def _check_cover(starts: list[int], total: int, length: int) -> None:

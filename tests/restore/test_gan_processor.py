@@ -14,8 +14,8 @@ from tests.restore.gan_data import animevideo_weights
 from vidrestore.cli import main
 from vidrestore.config import load_config
 from vidrestore.restore.gan.archs import build_arch
-from vidrestore.restore.gan.restorer import GanRestorer
 from vidrestore.restore.gan.processor import GanProcessor, build_processor
+from vidrestore.restore.gan.restorer import GanRestorer
 from vidrestore.temporal.propagation import PropagationParams
 from vidrestore.types import Frame
 

@@ -10,7 +10,6 @@ Measured over every anchor phase (segment starts 17..32, 6 owned frames each): w
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest

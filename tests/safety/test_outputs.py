@@ -13,7 +13,6 @@ import pytest
 
 from tests.safety.conftest import leftovers, one_line_exit_2, run_cli, snapshot
 
-
 # --------------------------------------------------------------------------- -o PATH --overwrite
 
 

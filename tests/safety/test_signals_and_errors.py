@@ -14,7 +14,6 @@ import pytest
 
 from tests.safety.conftest import leftovers, make_clip, one_line_exit_2, run_cli
 
-
 # --------------------------------------------------------------------------- signals
 
 

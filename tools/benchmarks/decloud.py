@@ -195,7 +195,7 @@ def _stack_rows(quick: bool) -> list[BenchRow]:
             return [BenchRow(f"20 dates {size}x{size}x4 uint16", f"failed: {proc.stderr.strip()[-300:]}",
                              passed=False, command=" ".join(cmd))]
         mpd = 20 * size * size / 1e6 / wall
-        command = f"python -m tools.bench decloud  (generated stack, then: vidrestore decloud IN -o OUT -q --bands ...)"
+        command = "python -m tools.bench decloud  (generated stack, then: vidrestore decloud IN -o OUT -q --bands ...)"
         return [
             BenchRow(f"throughput, 20 dates {size}x{size}x4 uint16", f"{mpd:.2f} megapixel-dates/s ({wall:.0f} s; "
                      f"data generated in {gen.seconds:.0f} s)", command=command),

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools.benchmarks.common import SHARED, BenchRow
+from tools.benchmarks.common import SHARED, BenchRow  # noqa: E402 - after the sys.path line above
 
 AREA = "Frame interpolation vs RIFE (issue 19)"
 CMD = "nice python tools/bench.py --only interpolate_rife"

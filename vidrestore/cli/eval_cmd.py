@@ -47,9 +47,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 def run(args: argparse.Namespace) -> int:
     from vidrestore.config import FlowConfig, IOConfig
-    from vidrestore.metrics.evaluate import EvalOptions, evaluate, parse_metrics, write_json
-
     from vidrestore.errors import ConfigError
+    from vidrestore.metrics.evaluate import EvalOptions, evaluate, parse_metrics, write_json
 
     if args.threads is not None:
         if args.threads < 1:
@@ -104,7 +103,6 @@ def _check_outputs(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from vidrestore.errors import OutputError
-
     from vidrestore.io import safety
 
     inputs = {Path(args.reference).resolve(), Path(args.restored).resolve()}

@@ -57,8 +57,8 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidrestore.flow import build_flow_estimator
     from vidrestore.device import resolve_device
+    from vidrestore.flow import build_flow_estimator
 
     cfg = _config(args)
     device = str(resolve_device(args.device, key="--device", check=False))

@@ -333,7 +333,6 @@ def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restore
 def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: OutputSet,
                    stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
     series = plan.series
-    n = len(series.dates)
     ext = win.grow(halo)
     raws: list[np.ndarray] = []
     refl: list[np.ndarray] = []
@@ -562,8 +561,9 @@ def _composite(aligned: np.ndarray, classes: np.ndarray, dc: DecloudConfig, plan
     distance to any cloud/shadow is largest (capped at 2 x shadow_search), dates with less cloud
     preferred on ties. Pixels no date sees clear are inpainted (or left no data).
     """
-    import cv2
     import warnings
+
+    import cv2
 
     clear = classes == CLEAR
     if dc.output.composite == "median":

@@ -189,7 +189,7 @@ class OutputSet:
                     pass
             safety._forget_temp(t.partial)
 
-    def __enter__(self) -> "OutputSet":
+    def __enter__(self) -> OutputSet:
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:

@@ -18,11 +18,24 @@ from typing import Any
 
 import numpy as np
 
+from vidrestore.decloud.align import (
+    Shift,
+    combine_shifts,
+    correlation_at,
+    estimate_shift,
+    refine_shift,
+    shift_image,
+    shift_mask,
+)
 from vidrestore.decloud.config import DecloudConfig
-from vidrestore.decloud.align import Shift, combine_shifts, correlation_at, estimate_shift, refine_shift, shift_image, \
-    shift_mask
 from vidrestore.decloud.detect import (
-    DetectParams, detect_stack, fit_normalisation, normalise, robust_line, shadow_azimuths, spectral_candidates,
+    DetectParams,
+    detect_stack,
+    fit_normalisation,
+    normalise,
+    robust_line,
+    shadow_azimuths,
+    spectral_candidates,
 )
 from vidrestore.decloud.masks import CLEAR, CLOUD, NODATA, SHADOW, buffer_classes
 from vidrestore.decloud.raster import SeriesReader, Window
@@ -153,7 +166,6 @@ def detect_classes(stack: np.ndarray, roles: dict[str, int], params: DetectParam
     ``stack`` is reflectance (T, B, H, W) as read: the learned detectors see it as their models were
     trained; the spectral/temporal tests see it normalised to a common background (``gains``).
     """
-    from vidrestore.decloud.masks import buffer_classes as grow
 
     norm = normalise(stack, gains)
     spectral = detect_stack(norm, roles, params, valid=valid, azimuths=azimuths)

@@ -32,10 +32,10 @@ class Window:
     height: int
     width: int
 
-    def grow(self, halo: int) -> "Window":
+    def grow(self, halo: int) -> Window:
         return Window(self.row - halo, self.col - halo, self.height + 2 * halo, self.width + 2 * halo)
 
-    def clip(self, grid: Grid) -> "Window":
+    def clip(self, grid: Grid) -> Window:
         r0, c0 = max(self.row, 0), max(self.col, 0)
         r1 = min(self.row + self.height, grid.height)
         c1 = min(self.col + self.width, grid.width)
@@ -79,7 +79,7 @@ class SeriesReader:
         self._to_close: list[Any] = []
 
     # -- lifetime
-    def __enter__(self) -> "SeriesReader":
+    def __enter__(self) -> SeriesReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

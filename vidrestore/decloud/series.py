@@ -50,7 +50,7 @@ class Grid:
     width: int
     height: int
 
-    def mismatch(self, other: "Grid") -> str | None:
+    def mismatch(self, other: Grid) -> str | None:
         """A phrase naming how ``other`` differs from this grid, or None when they are the same."""
         if (self.crs_wkt or None) != (other.crs_wkt or None):
             if not _same_crs(self.crs_wkt, other.crs_wkt):

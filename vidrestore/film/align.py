@@ -170,7 +170,7 @@ def rescue_islands(aligned: Aligned, frame: Callable[[int], torch.Tensor], cente
     import numpy as np
     import torch
 
-    from vidrestore.film.ops import box_blur, dilate, luma
+    from vidrestore.film.ops import box_blur, luma
 
     k = len(aligned)
     if k < 2:

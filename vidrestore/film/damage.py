@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 

@@ -144,7 +144,6 @@ def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
 
 def inside_frame(flow: torch.Tensor) -> torch.Tensor:
     """Bool ``(N, 1, H, W)``: where ``x + flow`` lands inside the frame (:func:`vidrestore.flow.valid_mask`, margin 0)."""
-    import numpy as np
     import torch
 
     if torch_path(flow):

@@ -55,9 +55,9 @@ if TYPE_CHECKING:
     import torch
 
     from vidrestore.config import Config
-    from vidrestore.interpolate.config import InterpolateConfig
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.flow.cache import FlowCache
+    from vidrestore.interpolate.config import InterpolateConfig
     from vidrestore.interpolate.synthesis import FlowPair, FrameSynthesizer, PairState
     from vidrestore.jobs.plan import FrameTable
 

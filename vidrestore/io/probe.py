@@ -83,7 +83,6 @@ def _ff(err: Exception) -> str:
 
 
 def _probe_file(p: Path, *, count_frames: bool) -> VideoInfo:
-    import av
 
     container = _open(p)
     try:
@@ -151,7 +150,7 @@ def _count(p: Path, index: int, avg: Fraction | None, *, count_frames: bool, dur
         container = _open(p)
         end = 0.0
         try:
-            vs = container.streams.video[index]
+            container.streams.video[index]  # IndexError when the file has no such video stream
             declared = container.duration / 1_000_000 if container.duration else None
             start = container.start_time / 1_000_000 if container.start_time else 0.0
             pts: list[int] = []

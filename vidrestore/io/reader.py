@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from vidrestore.io.config import IOConfig
 from vidrestore.errors import ConfigError, MediaError
 from vidrestore.io import colors
+from vidrestore.io.config import IOConfig
 from vidrestore.io.images import ImageSequence
 from vidrestore.io.probe import DEFAULT_SEQUENCE_FPS, parse_rate, probe_video
 from vidrestore.types import Frame, VideoInfo

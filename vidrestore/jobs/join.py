@@ -24,8 +24,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from vidrestore.io.config import EncodeConfig
 from vidrestore.errors import MediaError, VidrestoreError
+from vidrestore.io.config import EncodeConfig
 from vidrestore.io.output import OutputTarget, commit_output, create_temp, discard_output
 from vidrestore.types import VideoInfo
 

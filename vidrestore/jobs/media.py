@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from vidrestore.io.config import IOConfig
 from vidrestore.errors import MediaError
+from vidrestore.io.config import IOConfig
 from vidrestore.io.reader import FrameReader, decoded_to_rgb, rotate_rgb
 from vidrestore.jobs.plan import FrameTable
 from vidrestore.types import Frame, VideoInfo

@@ -24,8 +24,8 @@ from dataclasses import replace
 from typing import Any
 
 from vidrestore.config import config_to_dict
-from vidrestore.jobs.config import JobsConfig
 from vidrestore.errors import ConfigError, VidrestoreError
+from vidrestore.jobs.config import JobsConfig
 from vidrestore.jobs.plan import FrameTable
 from vidrestore.jobs.worker import SegmentResult, SegmentTask, run_segment
 

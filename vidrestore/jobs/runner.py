@@ -49,8 +49,15 @@ from vidrestore.io.probe import probe_video
 from vidrestore.io.writer import choose_codec, output_path_for_config
 from vidrestore.jobs import manifest as mf
 from vidrestore.jobs.media import build_frame_table, scan_scene_cuts
-from vidrestore.jobs.plan import (AUTO_MAX_FRAMES, FrameTable, Segment, auto_segment_frames, make_segments,
-                                  overlap_share, plan_boundaries)
+from vidrestore.jobs.plan import (
+    AUTO_MAX_FRAMES,
+    FrameTable,
+    Segment,
+    auto_segment_frames,
+    make_segments,
+    overlap_share,
+    plan_boundaries,
+)
 from vidrestore.jobs.worker import SegmentResult, SegmentTask, load_pieces, part_name, remove_pieces, run_segment
 from vidrestore.pipeline.progress import Cancelled, Listener, Meter, TqdmBar
 from vidrestore.stage import FrameProcessor, segment_reach

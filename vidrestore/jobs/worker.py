@@ -101,8 +101,8 @@ def cached_processor(task: SegmentTask) -> FrameProcessor:
     Reuse is allowed by the :class:`~vidrestore.stage.Segmentable` promise that every
     ``process()`` call starts from a clean state; it saves loading the model for every segment.
     """
-    from vidrestore.jobs.manifest import config_hash
     from vidrestore.config import config_to_dict
+    from vidrestore.jobs.manifest import config_hash
 
     key = (task.processor_ref, config_hash(config_to_dict(task.cfg)), task.info.path)
     proc = _CACHE.get(key)

@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidrestore.errors import ConfigError, MediaError
 from vidrestore.flow.config import FlowConfig
 from vidrestore.io.config import IOConfig
-from vidrestore.errors import ConfigError, MediaError
 from vidrestore.metrics.fidelity import psnr, ssim
 from vidrestore.metrics.temporal import nanmean
 from vidrestore.types import Frame

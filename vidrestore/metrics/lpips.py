@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from vidrestore.errors import ShapeError, VidrestoreError
-from vidrestore.metrics.lpips_weights import lpips_status, resolve_lpips_weights
+from vidrestore.metrics.lpips_weights import resolve_lpips_weights
 from vidrestore.tensors import check_same_shape, check_shape
 from vidrestore.weights import load_state_dict
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from vidrestore.config import Config
-from vidrestore.stage import FrameProcessor
 from vidrestore.restore import registry
+from vidrestore.stage import FrameProcessor
 from vidrestore.types import VideoInfo
 
 RESTORER = "vidrestore.pipeline.factory:build_restorer"

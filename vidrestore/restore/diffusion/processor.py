@@ -96,8 +96,8 @@ class DiffusionProcessor:
                           num_frames=info.num_frames, bit_depth=16 if info.is_high_bit_depth else 8)
 
     def process(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        from vidrestore.tensors import from_tensor, to_tensor
         from vidrestore.temporal.windows import sliding_windows
+        from vidrestore.tensors import from_tensor, to_tensor
 
         state = None
         device = self.restorer.model.device
