@@ -83,7 +83,6 @@ def _ff(err: Exception) -> str:
 
 
 def _probe_file(p: Path, *, count_frames: bool) -> VideoInfo:
-
     container = _open(p)
     try:
         if not container.streams.video:
@@ -117,11 +116,12 @@ def _probe_file(p: Path, *, count_frames: bool) -> VideoInfo:
         video_index = vs.index
         codec = cc.codec.canonical_name if cc.codec is not None else cc.name
         fmt_name = container.format.name
+        declared_frames = int(vs.frames or 0)  # read while open: PyAV >= 18.1.1 refuses a closed container's streams
     finally:
         container.close()
 
     num_frames, exact, is_vfr = _count(p, video_index, avg, count_frames=count_frames, duration=duration,
-                                       fallback=int(vs.frames or 0))
+                                       fallback=declared_frames)
     return VideoInfo(
         path=str(p), container=fmt_name, codec=codec, width=first.width, height=first.height, pix_fmt=pix_fmt,
         bit_depth=bit_depth_of(pix_fmt), avg_rate=avg, real_rate=real, time_base=time_base,
