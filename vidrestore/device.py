@@ -37,5 +37,5 @@ def resolve_device(name: str | torch.device, *, key: str = "device", check: bool
         except (RuntimeError, TypeError) as err:
             raise ConfigError(f"{key}: {name!r} is not a device (auto, cpu, cuda, cuda:N)") from err
     if check and device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"{key}: {str(name)!r} asked for, but torch sees no CUDA device here (use cpu or auto)")
+        raise ConfigError(f"{key}: {name} asked for, but torch sees no CUDA device here (use cpu or auto)")
     return device
