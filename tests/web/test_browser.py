@@ -63,7 +63,8 @@ def test_pick_set_preview_run_compare(served, page, tmp_path: Path) -> None:
     assert "audio #1: aac" in page.inner_text("#probe")
     # set: the film preset, one key changed, a bad value refused with the CLI's message first
     page.select_option("#preset", "film")
-    page.wait_for_selector("[data-key='film.radius']")
+    # the film preset's own form, not the command default's one still on screen while the schema loads
+    page.wait_for_selector("#form[data-schema='restore/film'] [data-key='film.radius']")
     page.fill("[data-key='film.radius']", "99")
     page.dispatch_event("[data-key='film.radius']", "change")
     page.wait_for_selector("[data-field='film.radius'] .field-error")

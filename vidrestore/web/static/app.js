@@ -149,13 +149,21 @@ function renderOptions() {
   }
 }
 
+let schemaSeq = 0;
 async function loadSchema() {
+  // The form is inert while its schema loads: an edit made to the old form would be dropped when the new one
+  // arrives. data-schema names what the form shows once it is ready (command/preset or the config file).
+  const seq = ++schemaSeq, box = $("#form");
   const q = new URLSearchParams({ command: $("#command").value, preset: $("#preset").value, config_file: state.configFile || "" });
+  box.inert = true; box.dataset.schema = "";
   try {
     const data = await api("/api/schema?" + q);
+    if (seq !== schemaSeq) return;
     state.fields = data.fields; state.changes = {};
     renderForm(); showError("");
-  } catch (err) { showError(err.message); }
+  } catch (err) { if (seq !== schemaSeq) return; showError(err.message); }
+  box.inert = false;
+  box.dataset.schema = `${$("#command").value}/${state.configFile || $("#preset").value}`;
   await check();
 }
 
