@@ -7,8 +7,9 @@ first time the function does). The stage packages of layer 5 may not import each
 (film and interpolate meet in a chain, restorers through the registry), and no two packages may
 import each other, directly or round a longer cycle.
 
-Imports that break a rule in an area being redesigned by another engineer are listed in
-:data:`ALLOWED`, each with the reason; the list is meant to be emptied, never extended lightly.
+Stage packages take their own config section, never the whole ``Config``: none of their modules
+imports :mod:`vidrestore.config` at runtime (builders that take the whole config live in layer 6).
+:data:`ALLOWED` must stay empty.
 """
 
 from __future__ import annotations
@@ -38,23 +39,9 @@ LAYERS: dict[str, int] = {
 #: Layer-5 packages that may not import one another (they meet in a chain or through the registry).
 STAGE_PACKAGES = ("vidrestore.restore", "vidrestore.film", "vidrestore.interpolate", "vidrestore.decloud")
 
-#: (importing module, imported module) pairs that break a rule today, in areas other engineers are
-#: redesigning in this same step (issue 21); the lead empties this list after the merge.
-ALLOWED: dict[tuple[str, str], str] = {
-    # --- decloud runs a large series as tile jobs (manifest, resume, Ray) and reads the whole Config
-    # for them: the tile runner belongs in layer 6 beside jobs/runner.py (a move left for a later step)
-    ("vidrestore.decloud.tiles", "vidrestore.config"): "tile jobs beside jobs/runner.py",
-    ("vidrestore.decloud.tiles", "vidrestore.jobs.manifest"): "api part: tile jobs beside jobs/runner.py",
-    ("vidrestore.decloud.tiles", "vidrestore.jobs.ray_engine"): "api part: tile jobs beside jobs/runner.py",
-    ("vidrestore.decloud.tiles", "vidrestore.jobs.worker"): "api part: tile jobs beside jobs/runner.py",
-    # --- decloud's optional diffusion inpainting builds the diffusion model directly instead of asking the
-    # restorer registry for a family that can inpaint
-    ("vidrestore.decloud.inpaint", "vidrestore.restore.diffusion.inpaint"): "restore part: registry",
-    ("vidrestore.decloud.inpaint", "vidrestore.restore.diffusion.models"): "restore part: registry",
-    # --- interpolate's job_context (whole-video facts for segmented jobs) reads frames through jobs/: it
-    # belongs beside run_job_segmented (api part)
-    ("vidrestore.interpolate.processor", "vidrestore.jobs.media"): "api part: job context beside the jobs",
-}
+#: (importing module, imported module) pairs exempt from the rules. It must stay empty: an import that
+#: runs up the layers is fixed by moving code (issue 21 emptied it), never by listing it here.
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:
@@ -226,6 +213,32 @@ def test_no_import_cycle_between_packages() -> None:
     assert found == [], f"import cycles between packages: {found}"
 
 
+def test_allowed_stays_empty() -> None:
+    assert ALLOWED == {}, "move the code instead of allowing an import that runs up the layers"
+
+
+def whole_config_imports(name: str, path: Path, modules: dict[str, Path]) -> list[str]:
+    """What ``name`` imports at runtime from the whole-config assembler :mod:`vidrestore.config` (a
+    stage's own section module, ``vidrestore.X.config``, is not it)."""
+    return sorted(t for t in imports_of(name, path, modules)
+                  if t == "vidrestore.config" or t.startswith("vidrestore.config."))
+
+
+def stage_modules_importing_the_config() -> list[str]:
+    """Layer-5 modules that import :mod:`vidrestore.config` at runtime; whatever ALLOWED says, this rule
+    has no exception."""
+    modules = all_modules()
+    return [f"{name} imports {target}" for name, path in modules.items() if LAYERS[layer_key(name) or "vidrestore"] == 5
+            for target in whole_config_imports(name, path, modules)]
+
+
+def test_stage_packages_never_import_the_whole_config() -> None:
+    """They read their own section (``vidrestore.X.config``); ``Config`` may appear in annotations under
+    ``if TYPE_CHECKING:`` only."""
+    found = stage_modules_importing_the_config()
+    assert found == [], "\n".join(found)
+
+
 def test_every_allowed_exception_still_exists() -> None:
     """An entry whose import is gone must leave the list, so the list only shrinks."""
     modules = all_modules()
@@ -257,5 +270,11 @@ def test_the_walker_skips_type_checking_and_counts_lazy_imports(tmp_path: Path) 
     found = imports_of("vidrestore.io.x", path, modules)
     assert found == {"vidrestore.types", "vidrestore.io", "vidrestore.errors", "vidrestore.pipeline.chain",
                      "vidrestore.io.writer"}
+    assert whole_config_imports("vidrestore.io.x", path, modules) == []  # only under TYPE_CHECKING
+    stage = tmp_path / "stage.py"
+    stage.write_text("from vidrestore.decloud.config import DecloudConfig\n"
+                     "def build(cfg):\n"
+                     "    from vidrestore.config import Config\n", encoding="utf-8")
+    assert whole_config_imports("vidrestore.decloud.stage", stage, modules) == ["vidrestore.config"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import shlex
 import threading
 import time
@@ -37,11 +38,14 @@ if TYPE_CHECKING:
     from vidrestore.config import Config
     from vidrestore.types import VideoInfo
 
-__all__ = ["COMMANDS", "OPTIONS", "Cancelled", "JobResult", "JobSpec", "Progress", "command_line", "decloud",
-           "interpolate", "load_config", "restore", "run"]
+log = logging.getLogger(__name__)
 
-#: The preset each command takes when neither ``preset`` nor ``config`` is given.
-DEFAULT_PRESETS = {"restore": "passthrough", "interpolate": "interpolate", "decloud": "decloud"}
+__all__ = ["COMMANDS", "OPTIONS", "Cancelled", "JobResult", "JobSpec", "Progress", "command_line", "decloud",
+           "flow", "interpolate", "load_config", "restore", "run"]
+
+#: The preset each command takes when neither ``preset`` nor ``config`` is given (flow: the defaults).
+DEFAULT_PRESETS: dict[str, str | None] = {"restore": "passthrough", "interpolate": "interpolate",
+                                          "decloud": "decloud", "flow": None}
 COMMANDS = tuple(DEFAULT_PRESETS)
 
 #: The options of each command (their CLI dest names; ``--segment-frames`` is ``segment_frames``).
@@ -50,6 +54,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "interpolate": ("factor", "fps", "scale", "order", "method", "refine", "segment_frames"),
     "decloud": ("pattern", "bands", "masks", "mask_type", "detector", "scale", "dry_run", "cog", "stac",
                 "cloud_values", "shadow_values", "composite", "reproject"),
+    "flow": ("method", "weights", "device", "backward", "float32", "max_flow"),
 }
 
 INTERPOLATE_REF = "vidrestore.pipeline.stages:build_interpolation"
@@ -125,6 +130,8 @@ def _one_input(spec: JobSpec) -> str:
 def _check_range(spec: JobSpec) -> None:
     if spec.command == "decloud":
         raise ConfigError("frames: decloud jobs have no frame range (their segments are tiles)")
+    if spec.command == "flow":
+        raise ConfigError("frames: flow jobs run in one pass, over every frame")
     if spec.segmented is False:
         raise ConfigError("frames: a frame range runs as a segmented job; segmented=False refuses it")
     try:
@@ -275,8 +282,15 @@ def _int_list(key: str, value: Any) -> list[int]:
         raise ConfigError(f"{flag} {value!r}: expected comma-separated integers like 8,9,10") from err
 
 
+def _flow_overrides(spec: JobSpec) -> list[str]:
+    """The user's overrides, then ``flow.method`` when the ``method`` option names one."""
+    method = spec.options.get("method")
+    return [*spec.overrides, *([f"flow.method={method}"] if method else [])]
+
+
 _OVERRIDES: dict[str, Callable[[JobSpec], list[str]]] = {
-    "restore": _restore_overrides, "interpolate": _interpolate_overrides, "decloud": _decloud_overrides}
+    "restore": _restore_overrides, "interpolate": _interpolate_overrides, "decloud": _decloud_overrides,
+    "flow": _flow_overrides}
 
 
 def load_config(spec: JobSpec) -> Config:
@@ -350,7 +364,8 @@ def run(spec: JobSpec, *, progress: Listener | None = None, cancel: threading.Ev
     """
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"{spec.output}: cancelled before it started; nothing was written")
-    runner = {"restore": _run_restore, "interpolate": _run_interpolate, "decloud": _run_decloud}[spec.command]
+    runner = {"restore": _run_restore, "interpolate": _run_interpolate, "decloud": _run_decloud,
+              "flow": _run_flow}[spec.command]
     last: list[Progress] = []
 
     def relay(p: Progress) -> None:
@@ -454,12 +469,13 @@ def _pinned_order(cfg: Config, output: str) -> Config:
 
 def _run_interpolate(spec: JobSpec, *, progress: Listener | None, cancel: threading.Event | None,
                      quiet: bool) -> JobResult:
-    from vidrestore.interpolate.processor import job_context, wants_restorer
     from vidrestore.io.probe import probe_video
     from vidrestore.io.reader import open_reader
+    from vidrestore.jobs.context import interpolation_context
     from vidrestore.jobs.runner import run_job_segmented
     from vidrestore.pipeline.run import run_job
     from vidrestore.pipeline.stages import build_interpolation as build_processor
+    from vidrestore.pipeline.stages import wants_restorer
 
     cfg = load_config(spec)
     what = f"{cfg.interpolate.fps} fps" if cfg.interpolate.fps else f"x{cfg.interpolate.factor}"
@@ -474,7 +490,7 @@ def _run_interpolate(spec: JobSpec, *, progress: Listener | None, cancel: thread
         seg = run_job_segmented(source, spec.output, cfg=cfg, processor_ref=INTERPOLATE_REF, processor=processor,
                                 resume=spec.resume, overwrite=spec.overwrite, quiet=quiet,
                                 desc=f"interpolate {what}", command="interpolate", one_to_one=False, info=info,
-                                context_fn=job_context, frames=spec.frames, progress=progress, cancel=cancel)
+                                context_fn=interpolation_context, frames=spec.frames, progress=progress, cancel=cancel)
         return _segmented_result(seg, spec, cfg)
     built: dict[str, Any] = {}
 
@@ -495,8 +511,8 @@ def _run_interpolate(spec: JobSpec, *, progress: Listener | None, cancel: thread
 
 def _run_decloud(spec: JobSpec, *, progress: Listener | None, cancel: threading.Event | None,
                  quiet: bool) -> JobResult:
-    from vidrestore.decloud.engine import run_decloud
-    from vidrestore.decloud.tiles import run_decloud_tiled, wants_tiles
+    from vidrestore.jobs.tiles import run_decloud_tiled, wants_tiles
+    from vidrestore.pipeline.stages import run_decloud
 
     cfg = load_config(spec)
     if spec.segmented is False and spec.resume:
@@ -533,6 +549,45 @@ def _run_decloud(spec: JobSpec, *, progress: Listener | None, cancel: threading.
                      config=cfg, detail=res)
 
 
+def _run_flow(spec: JobSpec, *, progress: Listener | None, cancel: threading.Event | None,
+              quiet: bool) -> JobResult:
+    """The flows of consecutive frames: stored in OUTPUT.npz, or drawn as colour wheels (a video or folder)."""
+    from vidrestore.device import resolve_device
+    from vidrestore.errors import OutputError
+    from vidrestore.flow import build_flow_estimator
+
+    if spec.segmented or spec.resume:
+        raise ConfigError("flow jobs run in one pass: they have no segments to resume")
+    cfg = load_config(spec)
+    o = spec.options
+    device = str(resolve_device(o.get("device") or "auto", key="--device", check=False))
+    estimator = build_flow_estimator(cfg.flow, device=device, weights=o.get("weights"))
+    log.info("flow: %r on %s", estimator, device)
+    source = _one_input(spec)
+    if Path(spec.output).suffix.lower() == ".npz":
+        import numpy as np
+
+        from vidrestore.pipeline.flowfile import write_npz
+
+        stats = write_npz(source, spec.output, cfg=cfg, estimator=estimator, overwrite=spec.overwrite,
+                          backward=bool(o.get("backward")), dtype=np.float32 if o.get("float32") else np.float16,
+                          quiet=quiet, device=device)
+        frames = int(stats["frames"])
+        return JobResult(output=spec.output, frames_in=frames, frames_out=frames, seconds=float(stats["seconds"]),
+                         stats=stats, config=cfg, detail=stats)
+    from vidrestore.flow.visualize import FlowVisualizer
+    from vidrestore.pipeline.run import run_job
+
+    max_flow = o.get("max_flow")
+    if max_flow is not None and max_flow <= 0:
+        raise OutputError(f"--max-flow must be > 0 px, got {max_flow}")
+    vis = FlowVisualizer(estimator=estimator, max_flow=max_flow, scene_cut=cfg.flow.scene_cut,
+                         scene_cut_threshold=cfg.flow.scene_cut_threshold, device=device)
+    res = run_job(source, spec.output, cfg=cfg, processor=vis, overwrite=spec.overwrite, quiet=quiet,
+                  desc=f"flow [{estimator.name}]", expected_frames=lambda n: n, progress=progress, cancel=cancel)
+    return _direct_result(res, cfg)
+
+
 # --------------------------------------------------------------------------- convenience
 
 
@@ -558,6 +613,13 @@ def interpolate(input: str | Path, output: str | Path, *, progress: Listener | N
                 cancel: threading.Event | None = None, **kw: Any) -> JobResult:
     """Raise the frame rate of ``input`` (``vidrestore interpolate``), e.g. ``factor=2`` or ``fps="60"``."""
     return run(_spec("interpolate", input, output, kw), progress=progress, cancel=cancel)
+
+
+def flow(input: str | Path, output: str | Path, *, progress: Listener | None = None,
+         cancel: threading.Event | None = None, **kw: Any) -> JobResult:
+    """Optical flow of ``input`` (``vidrestore flow``): ``output.npz`` stores it, a video or folder shows it,
+    e.g. ``method="dis"``, ``backward=True``."""
+    return run(_spec("flow", input, output, kw), progress=progress, cancel=cancel)
 
 
 def decloud(inputs: str | Path | tuple[str, ...] | list[str], output: str | Path, *,

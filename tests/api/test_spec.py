@@ -92,7 +92,7 @@ def test_bad_options_give_the_cli_messages(kwargs: dict, words: str) -> None:
 def test_the_cli_only_parses() -> None:
     """The job commands build a JobSpec and call the API: they neither decide direct-vs-segmented nor build
     processors or configs."""
-    for name in ("restore_cmd", "interpolate_cmd", "decloud_cmd"):
+    for name in ("restore_cmd", "interpolate_cmd", "decloud_cmd", "flow_cmd"):
         text = (ROOT / "vidrestore" / "cli" / f"{name}.py").read_text()
         for word in ("run_job", "wants_segments", "wants_tiles", "build_processor", "load_config", "run_decloud",
                      "vidrestore.jobs", "vidrestore.pipeline"):

@@ -102,7 +102,7 @@ def evaluate_eolearn(folder: Path, work: Path, *, runs: int = 3, max_targets: in
     import rasterio
 
     from vidrestore.config import load_config
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     ndvi, clm, stamps = load_series(folder)
     days = np.array([(s - stamps[0]).total_seconds() / 86400 for s in stamps])

@@ -75,7 +75,8 @@ def evaluate_rgb_series(src: Path, work: Path, *, window: tuple[int, int, int, i
     import rasterio
 
     from vidrestore.config import load_config
-    from vidrestore.decloud.engine import Q_BOTH, Q_INPAINT, run_decloud
+    from vidrestore.decloud.engine import Q_BOTH, Q_INPAINT
+    from vidrestore.pipeline.stages import run_decloud
 
     inputs, series = write_series(src, work / "in", window=window)
     out = work / "out"
@@ -159,7 +160,7 @@ def evaluate_rendered(src: Path, work: Path, *, seed: int = 2, window: tuple[int
     import rasterio
 
     from vidrestore.config import load_config
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     inputs, series = write_series(src, work / "in", window=window, seed=seed, covers=COVERS, thickness=THICKNESS)
     out = work / "out"

@@ -36,7 +36,7 @@ def big_folder(tmp_path: Path) -> tuple[Path, list]:
 
 def test_cog_outputs_validate_and_keep_profile_and_pixels(big_folder, tmp_path: Path) -> None:
     from vidrestore.decloud.cog import validate_cog
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     folder, dates = big_folder
     run_decloud([folder], tmp_path / "plain", cfg=_cfg())
@@ -58,7 +58,7 @@ def test_stac_items_written_and_valid(s2_folder, tmp_path: Path) -> None:
     import pystac
     from pystac.validation import validate_dict
 
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     folder, cube, clean, truth, dates = s2_folder
     out = tmp_path / "out"
@@ -85,8 +85,8 @@ def test_stac_items_written_and_valid(s2_folder, tmp_path: Path) -> None:
 def test_stac_items_as_input_give_the_same_outputs(s2_folder, tmp_path: Path) -> None:
     import pystac
 
-    from vidrestore.decloud.engine import run_decloud
     from vidrestore.errors import MediaError
+    from vidrestore.pipeline.stages import run_decloud
 
     folder, cube, clean, truth, dates = s2_folder
     items = []
@@ -114,8 +114,8 @@ def test_stac_items_as_input_give_the_same_outputs(s2_folder, tmp_path: Path) ->
 
 
 def test_existing_stac_item_refused_before_anything_is_written(s2_folder, tmp_path: Path) -> None:
-    from vidrestore.decloud.engine import run_decloud
     from vidrestore.errors import OutputError
+    from vidrestore.pipeline.stages import run_decloud
 
     folder, cube, clean, truth, dates = s2_folder
     out = tmp_path / "out"

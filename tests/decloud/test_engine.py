@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from vidrestore.config import load_config
-from vidrestore.decloud.engine import Q_BOTH, Q_CLEAR, Q_NODATA, Q_ONE, run_decloud
+from vidrestore.decloud.engine import Q_BOTH, Q_CLEAR, Q_NODATA, Q_ONE
 from vidrestore.decloud.masks import dilate
 from vidrestore.errors import OutputError
+from vidrestore.pipeline.stages import run_decloud
 
 rasterio = pytest.importorskip("rasterio")
 

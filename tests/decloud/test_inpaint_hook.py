@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from vidrestore.config import load_config
-from vidrestore.decloud.engine import Q_INPAINT, run_decloud
+from vidrestore.decloud.engine import Q_INPAINT
 from vidrestore.errors import ConfigError
+from vidrestore.pipeline.stages import run_decloud
 
 from .conftest import cloudy_series, write_tif
 

@@ -80,7 +80,7 @@ def test_auto_drops_a_learned_detector_the_series_contradicts(s2_folder, tmp_pat
     and the outputs equal an explicit spectral run's."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("ukis_csmask")
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     folder, cube, clean, truth, dates = s2_folder
     with caplog.at_level(logging.INFO, logger="vidrestore.decloud"):
@@ -99,7 +99,7 @@ def test_explicit_csmask_never_replaces_static_land(tmp_path: Path) -> None:
     so no pixel of any clear date changes."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("ukis_csmask")
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     cube, clean, truth, dates = cloudy_series(n=5, h=96, w=96, seed=2)
     rng = np.random.default_rng(2)

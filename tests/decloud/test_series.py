@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from vidrestore.config import load_config
-from vidrestore.decloud.engine import run_decloud
 from vidrestore.decloud.series import discover_series, parse_band_map, resolve_band_roles
 from vidrestore.errors import ConfigError, MediaError
+from vidrestore.pipeline.stages import run_decloud
 
 from .conftest import cloudy_series, write_tif
 

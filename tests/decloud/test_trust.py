@@ -69,7 +69,7 @@ def _landsat_folder(root: Path, n: int = 6, *, bright_static: bool = True):
 
 
 def test_provider_masks_found_beside_bands_and_clear_dates_untouched(tmp_path: Path) -> None:
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     cube, stems, dates = _landsat_folder(tmp_path / "in")
     out = tmp_path / "out"
@@ -104,7 +104,7 @@ def test_mask_file_is_the_authority_detection_adds_only_sure_regions(tmp_path: P
 
 
 def test_dry_run_writes_only_masks_and_report(s2_folder, tmp_path: Path) -> None:
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     folder, cube, clean, truth, dates = s2_folder
     out = tmp_path / "out"
@@ -128,7 +128,7 @@ def test_dry_run_writes_only_masks_and_report(s2_folder, tmp_path: Path) -> None
 
 
 def test_report_says_what_changed_and_why(s2_folder, tmp_path: Path) -> None:
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     folder, cube, clean, truth, dates = s2_folder
     out = tmp_path / "out"
@@ -144,7 +144,7 @@ def test_report_says_what_changed_and_why(s2_folder, tmp_path: Path) -> None:
 
 
 def test_all_nodata_date_is_empty_and_float_nan_kept(tmp_path: Path) -> None:
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     cube, clean, truth, dates = cloudy_series(n=5)
     data = cube.astype(np.float32) / 10000
@@ -171,7 +171,7 @@ def test_all_nodata_date_is_empty_and_float_nan_kept(tmp_path: Path) -> None:
 def test_float_composite_keeps_nan_as_nodata(tmp_path: Path) -> None:
     """A float series without a nodata value: where no date sees the ground, the composite is NaN
     (declared as its nodata), not 0."""
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     cube, clean, truth, dates = cloudy_series(n=4)
     data = cube.astype(np.float32) / 10000
@@ -190,7 +190,7 @@ def test_float_composite_keeps_nan_as_nodata(tmp_path: Path) -> None:
 def test_cbers_cmask_beside_each_date_is_used(tmp_path: Path) -> None:
     """CBERS-4 style files: <scene>.tif with <scene>_CMASK.tif beside it (0 no data, 127 clear, 255 cloud);
     the cloud the mask names is filled, every other pixel of every date is kept."""
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     cube, clean, truth, dates = cloudy_series(n=5, seed=4)
     cube = np.repeat(cube[:1], 5, axis=0).astype(np.int16)

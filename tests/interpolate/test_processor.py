@@ -10,7 +10,7 @@ import torch
 
 from tests.interpolate.synth import psnr, shifted, texture, to_u8
 from vidrestore.config import load_config
-from vidrestore.interpolate.processor import build_interpolator
+from vidrestore.pipeline.stages import build_interpolator
 from vidrestore.types import Frame, VideoInfo
 
 

@@ -69,7 +69,7 @@ def test_tiles_equal_one_pass(series: Path, one_pass: Path, tmp_path: Path) -> N
 
 def test_crash_after_four_tiles_then_resume(series: Path, one_pass: Path, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    from vidrestore.decloud import tiles
+    from vidrestore.jobs import tiles
 
     out, work = tmp_path / "out", tmp_path / "work"
     args = ["--workdir", str(work), "--keep-workdir"]

@@ -258,7 +258,7 @@ def _clear_rows() -> list[BenchRow]:
     from tests.decloud.eolearn import _write_inputs, load_series
     from tests.decloud.rgbseries import write_series
     from vidrestore.config import load_config
-    from vidrestore.decloud.engine import run_decloud
+    from vidrestore.pipeline.stages import run_decloud
 
     rows = []
     cmd = "python -m tools.bench decloud"

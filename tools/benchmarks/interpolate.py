@@ -142,7 +142,8 @@ def _raft_small_random():
 def _run_processor(frames: list[np.ndarray], factor: int, estimator=None) -> tuple[int, float, float]:
     """(output frames, wall seconds, CPU seconds) of the interpolation stage alone (no decode/encode)."""
     from vidrestore.flow.cache import cache_from_config
-    from vidrestore.interpolate.processor import InterpolationProcessor, build_interpolator, build_synthesizer
+    from vidrestore.interpolate.processor import InterpolationProcessor, build_synthesizer
+    from vidrestore.pipeline.stages import build_interpolator
     from vidrestore.types import Frame, VideoInfo
 
     cfg = _config(f"interpolate.factor={factor}")

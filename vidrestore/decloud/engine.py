@@ -39,9 +39,8 @@ from vidrestore.decloud.raster import SeriesReader, Window, iter_blocks
 from vidrestore.decloud.series import Series, discover_series, resolve_band_roles
 
 if TYPE_CHECKING:
-    from vidrestore.config import Config
     from vidrestore.decloud.config import DecloudConfig
-    from vidrestore.restore.config import RestorerConfig
+    from vidrestore.restore.registry import MaskedInpainter
 
 logger = logging.getLogger(__name__)
 
@@ -115,19 +114,25 @@ class DecloudResult:
 
 
 
-#: ``block_runner(plan, reader, dc, restorer, outputs, stats, progress)``: what writes every block into
-#: ``outputs`` (default :func:`_process_blocks`; the resumable tiled job of :mod:`.tiles` passes its own).
+#: ``block_runner(plan, reader, dc, inpainter, outputs, stats, progress)``: what writes every block into
+#: ``outputs`` (default :func:`_process_blocks`; the resumable tiled job of :mod:`vidrestore.jobs.tiles`
+#: passes its own).
 BlockRunner = Callable[..., None]
 
 
-def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Config, overwrite: bool = False,
+def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, dc: DecloudConfig,
+                inpainter: MaskedInpainter | None = None, overwrite: bool = False,
                 progress: Callable[[int, int], None] | None = None,
                 block_runner: BlockRunner | None = None) -> DecloudResult:
-    """Decloud the time series named by ``inputs`` into ``out_dir`` (see the module docstring)."""
+    """Decloud the time series named by ``inputs`` into ``out_dir`` (see the module docstring).
+
+    ``inpainter`` fills what no date sees clear when ``decloud.fill.inpaint: diffusion``; the caller
+    that assembles the run from the whole config (:func:`vidrestore.pipeline.stages.run_decloud`) gets it from
+    the restorer registry, so this package never imports a restorer.
+    """
     import rasterio
 
     t0 = time.perf_counter()
-    dc = cfg.decloud
     out_dir = Path(out_dir)
     check_out_dir(out_dir)
     series = discover_series(inputs, dc)
@@ -146,7 +151,7 @@ def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Confi
         _check_side_outputs(out_dir, dc, overwrite, series)
         with outputs:
             outputs.open()
-            (block_runner or _process_blocks)(plan, reader, dc, cfg.restorer, outputs, stats, progress)
+            (block_runner or _process_blocks)(plan, reader, dc, inpainter, outputs, stats, progress)
             if dc.output.cog:
                 from vidrestore.decloud.cog import make_cogs
 
@@ -314,23 +319,23 @@ def block_grid(plan: Plan, dc: DecloudConfig) -> tuple[list[Window], int, int]:
     return iter_blocks(plan.series.grid, _block_size(plan, dc, halo)), halo, fill_h
 
 
-def process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: Any,
+def process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, inpainter: MaskedInpainter | None, outputs: Any,
                   stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
     """One block into ``outputs`` (anything with :meth:`OutputSet.write`), its counts added to ``stats``."""
-    _process_block(plan, reader, dc, restorer, outputs, stats, win, halo, fill_h)
+    _process_block(plan, reader, dc, inpainter, outputs, stats, win, halo, fill_h)
 
 
-def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: OutputSet,
+def _process_blocks(plan: Plan, reader: SeriesReader, dc: DecloudConfig, inpainter: MaskedInpainter | None, outputs: OutputSet,
                     stats: list[DateStats], progress: Callable[[int, int], None] | None) -> None:
     halo, fill_h = _halo(plan, dc)
     blocks = iter_blocks(plan.series.grid, _block_size(plan, dc, halo))
     for done, win in enumerate(blocks, 1):
-        _process_block(plan, reader, dc, restorer, outputs, stats, win, halo, fill_h)
+        _process_block(plan, reader, dc, inpainter, outputs, stats, win, halo, fill_h)
         if progress is not None:
             progress(done, len(blocks))
 
 
-def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer: RestorerConfig, outputs: OutputSet,
+def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, inpainter: MaskedInpainter | None, outputs: OutputSet,
                    stats: list[DateStats], win: Window, halo: int, fill_h: int) -> None:
     series = plan.series
     ext = win.grow(halo)
@@ -390,7 +395,7 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, restorer
         quality = np.where(own[inner] == NODATA, Q_NODATA, Q_CLEAR).astype(np.uint8)
         source = np.where(own[inner] == NODATA, -1, 0).astype(np.int32)
         if need_fr[inner_in_fr].any():
-            values, q_fr, src_fr = _fill_date(plan, dc, restorer, t, refl, cls, own, need_fr, fr)
+            values, q_fr, src_fr = _fill_date(plan, dc, inpainter, t, refl, cls, own, need_fr, fr)
             need_in = need_fr[inner_in_fr]
             v_in = values[(slice(None), *inner_in_fr)]
             q_in = q_fr[inner_in_fr]
@@ -450,7 +455,7 @@ def _count_origin(st: DateStats, what: str, origin: np.ndarray, sel: np.ndarray)
         setattr(st, key, getattr(st, key) + int((sel & (origin == code)).sum()))
 
 
-def _fill_date(plan: Plan, dc: DecloudConfig, restorer: RestorerConfig, t: int, refl: list[np.ndarray], cls: np.ndarray,
+def _fill_date(plan: Plan, dc: DecloudConfig, inpainter: MaskedInpainter | None, t: int, refl: list[np.ndarray], cls: np.ndarray,
                own: np.ndarray, need: np.ndarray, fr: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Values (B, h, w), quality flags and source-date keys for date ``t`` over the fill region ``fr``."""
     series = plan.series
@@ -496,7 +501,7 @@ def _fill_date(plan: Plan, dc: DecloudConfig, restorer: RestorerConfig, t: int, 
         if dc.fill.inpaint in ("telea", "navier-stokes"):
             patch = inpaint_classical(known, rest, method=dc.fill.inpaint, radius=dc.fill.inpaint_radius)
         elif dc.fill.inpaint == "diffusion":
-            patch = inpaint_diffusion(known, rest, restorer_cfg=restorer)
+            patch = inpaint_diffusion(known, rest, inpainter=inpainter)
         else:
             patch = np.full(values.shape, np.nan, np.float32)
         ok = rest & np.isfinite(patch).all(axis=0)

@@ -1,20 +1,25 @@
 """Spatial inpainting of pixels that no date sees clear.
 
 ``telea`` / ``navier-stokes`` use OpenCV's classical inpainting band by band (float32), on the
-bounding box of the hole plus a margin. ``diffusion`` hands the hole to the diffusion restorer's
-masked mode (``vidrestore.restore.diffusion.inpaint``) when it is installed and a model folder is
-configured (``restorer.model_path``); bands are fed three at a time, stretched to [0, 1].
+bounding box of the hole plus a margin. ``diffusion`` hands the hole to a restorer's masked mode,
+which the run is given (dependency injection: decloud never imports a restorer): the assembler in
+layer 6 (:func:`vidrestore.pipeline.stages.decloud_inpainter`) asks the restorer registry for the family that can
+inpaint (the diffusion restorer, with ``restorer.model_path``); bands are fed three at a time,
+stretched to [0, 1].
 Conventions: ``values`` is ``(B, H, W)`` float32 with NaN where unknown; ``hole`` is bool ``(H, W)``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vidrestore.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vidrestore.restore.registry import MaskedInpainter
 
 logger = logging.getLogger(__name__)
 
@@ -64,36 +69,25 @@ def _reachable(hole: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.isin(labels, touched) & hole
 
 
-_MODELS: dict[tuple[str, str, str], Any] = {}  # diffusion models loaded once per run (path, device, precision)
 DIFFUSION_MARGIN = 16  # px of known context around the hole handed to the model
 DIFFUSION_MULTIPLE = 8  # crops are padded to a multiple of this (latent models downsample by 8)
 
 
-def _diffusion_model(restorer_cfg: Any) -> Any:
-    from vidrestore.restore.diffusion.models import load_model
+def inpaint_diffusion(values: np.ndarray, hole: np.ndarray, *, inpainter: MaskedInpainter | None) -> np.ndarray:
+    """Values for ``hole`` from a restorer's masked mode, ``inpainter`` (given by the caller that
+    assembles the run: the restorer registry's family that can inpaint, see the module docstring).
 
-    key = (str(restorer_cfg.model_path), str(restorer_cfg.device), str(restorer_cfg.precision))
-    if key not in _MODELS:
-        _MODELS[key] = load_model(restorer_cfg.model_path, device=restorer_cfg.device,
-                                  precision=restorer_cfg.precision)
-        logger.info("decloud: inpainting with the diffusion model in %s", restorer_cfg.model_path)
-    return _MODELS[key]
-
-
-def inpaint_diffusion(values: np.ndarray, hole: np.ndarray, *, restorer_cfg: Any) -> np.ndarray:
-    """Values for ``hole`` from the diffusion restorer's masked mode (``vidrestore.restore.diffusion.inpaint``).
-
-    The hole's bounding box plus :data:`DIFFUSION_MARGIN` is cropped (padded by reflection to a
-    multiple of 8 by edge replication), each group of three bands is stretched to [0, 1] between its 1st and 99th
-    percentiles, inpainted with ``restorer.model_path`` / ``steps`` / ``strength`` / ``seed``, and
-    mapped back. Known pixels are not changed by the model (DDNM projection) and are not returned.
+    The hole's bounding box plus :data:`DIFFUSION_MARGIN` is cropped (padded by edge replication to a
+    multiple of 8), each group of three bands is stretched to [0, 1] between its 1st and 99th
+    percentiles, inpainted, and mapped back. Known pixels are not changed by the model (DDNM
+    projection) and are not returned.
     """
-    if not getattr(restorer_cfg, "model_path", None):
-        raise ConfigError("decloud.fill.inpaint=diffusion needs a diffusion model folder: --set restorer.model_path=DIR")
+    if inpainter is None:
+        raise ConfigError("decloud.fill.inpaint=diffusion: no restorer that can inpaint is installed")
     try:
-        from vidrestore.restore.diffusion import inpaint as diffusion_inpaint
-    except ImportError as err:
-        raise ConfigError(f"decloud.fill.inpaint=diffusion: the diffusion restorer cannot be imported ({err})") from err
+        inpainter.check()
+    except ConfigError as err:
+        raise ConfigError(f"decloud.fill.inpaint=diffusion {err}") from err
     import torch
 
     b, h, w = values.shape
@@ -112,7 +106,6 @@ def inpaint_diffusion(values: np.ndarray, hole: np.ndarray, *, restorer_cfg: Any
     ch, cw = sub_hole.shape
     ph, pw = (-ch) % DIFFUSION_MULTIPLE, (-cw) % DIFFUSION_MULTIPLE
     unknown = np.pad(~sub_known, ((0, ph), (0, pw)), mode="edge")
-    model = _diffusion_model(restorer_cfg)
     lo = np.array([np.percentile(sub[k][sub_known], 1) for k in range(b)], np.float32)
     hi = np.array([np.percentile(sub[k][sub_known], 99) for k in range(b)], np.float32)
     span = np.maximum(hi - lo, 1e-6)
@@ -124,9 +117,7 @@ def inpaint_diffusion(values: np.ndarray, hole: np.ndarray, *, restorer_cfg: Any
         rgb = np.pad(rgb, ((0, 0), (0, ph), (0, pw)), mode="edge")
         frames = torch.from_numpy(np.ascontiguousarray(rgb[None], np.float32))
         masks = torch.from_numpy(unknown[None, None].astype(np.float32))
-        result = diffusion_inpaint(frames, masks, model=model, steps=restorer_cfg.steps,
-                                   strength=restorer_cfg.strength, seed=restorer_cfg.seed, consistency=False,
-                                   device=restorer_cfg.device, precision=restorer_cfg.precision)
+        result = inpainter(frames, masks)
         arr = result.detach().float().cpu().numpy()[0][:, :ch, :cw]
         for j, k in enumerate(idx):
             band = out[k, rs, cs]

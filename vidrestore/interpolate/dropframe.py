@@ -150,11 +150,10 @@ def interpolate_kept(kept: Sequence[np.ndarray], cfg: Config) -> list[np.ndarray
     """Run the interpolation stage at ``--factor 2`` over ``kept``; returns the output frames (``2 n`` with hold)."""
     from dataclasses import replace
 
-    from vidrestore.interpolate.processor import build_interpolator
+    from vidrestore.interpolate.processor import build_processor
     from vidrestore.types import Frame, VideoInfo
 
-    cfg = replace(cfg, interpolate=replace(cfg.interpolate, factor=2, fps=None))
-    proc = build_interpolator(cfg)
+    proc = build_processor(replace(cfg.interpolate, factor=2, fps=None), cfg.flow)
     h, w = kept[0].shape[:2]
     info = VideoInfo(path="<drop-frame>", container="none", codec="none", width=w, height=h, pix_fmt="rgb24",
                      bit_depth=8, avg_rate=Fraction(25), real_rate=Fraction(25), time_base=Fraction(1, 25),

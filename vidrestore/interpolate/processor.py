@@ -26,7 +26,7 @@ the slots of pair (k, k + 1) need frames k - 1 .. k + 2, so a segment owning inp
 ``[start, stop)`` is fed one frame of warm-up and two of look-ahead (``warmup_frames = 1``,
 ``lookahead_frames = 2``) and keeps the output slots whose times lie in ``[time(start),
 time(stop))``. Two facts cannot be seen from inside a segment, so the job computes them in one
-pass before the segments run (:func:`job_context`) and hands them over (``use_job_context``):
+pass before the segments run (:mod:`vidrestore.jobs.context`) and hands them over (``use_job_context``):
 the time of the video's first frame (the origin of the ``--fps`` grid) and the scene cuts, found
 by the same detector on the same frames as the streaming run, so every decision is the one an
 uninterrupted run makes. With ``--scale`` upscaling first, cuts are detected on the input frames
@@ -54,12 +54,11 @@ from vidrestore.types import Frame, OutputSpec, VideoInfo
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.config import Config
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.flow.cache import FlowCache
+    from vidrestore.flow.config import FlowConfig
     from vidrestore.interpolate.config import InterpolateConfig
     from vidrestore.interpolate.synthesis import FlowPair, FrameSynthesizer, PairState
-    from vidrestore.jobs.plan import FrameTable
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +153,8 @@ class InterpolationProcessor:
         return out
 
     def use_job_context(self, context: Mapping[str, Any]) -> None:
-        """Facts about the whole video from :func:`job_context` (segmented jobs; see the module docstring)."""
+        """Facts about the whole video, computed by the job (:mod:`vidrestore.jobs.context`; see the module
+        docstring)."""
         origin = context.get("origin")
         self._origin = Fraction(origin) if origin is not None else None
         cuts = context.get("scene_cuts")
@@ -300,7 +300,7 @@ class InputSceneCuts:
     """A stage that passes frames on unchanged and tells ``interpolator`` the scene cuts among them.
 
     Placed at the head of a chain whose interpolator sees other frames than the input (upscaled, or
-    cleaned by the film stage), so that cuts are found on the input frames, as :func:`job_context`
+    cleaned by the film stage), so that cuts are found on the input frames, as :mod:`vidrestore.jobs.context`
     finds them for a segmented job. It does nothing when the interpolator has no detector or already
     knows the video's cuts (a job context was given).
     """
@@ -327,7 +327,7 @@ class InputSceneCuts:
         interp.cuts = cuts  # read by the interpolator as later frames reach it (always after this)
         first = True
         for frame in frames:
-            if _starts_shot(detector, frame.rgb) and not first:
+            if starts_shot(detector, frame.rgb) and not first:
                 cuts.add(frame.index)
             first = False
             yield frame
@@ -336,38 +336,14 @@ class InputSceneCuts:
         return {}
 
 
-def _starts_shot(detector: Any, rgb: np.ndarray) -> bool:
-    """Push one frame into a scene-cut detector exactly as the flow cache does (the same tensor)."""
+def starts_shot(detector: Any, rgb: np.ndarray) -> bool:
+    """Push one frame into a scene-cut detector exactly as the flow cache does (the same tensor): how
+    :class:`InputSceneCuts` and a segmented job's one pass (:mod:`vidrestore.jobs.context`) find the
+    cuts the streaming run finds."""
     from vidrestore.tensors import to_tensor
 
     t = to_tensor(rgb)
     return bool(detector.push(t[0] if t.ndim == 4 else t))
-
-
-def job_context(info: VideoInfo, table: FrameTable, cfg: Config) -> dict[str, Any]:
-    """What every segment of an interpolation job needs to know about the whole video.
-
-    ``origin``: the first frame's time (exact ``num/den`` seconds), where the ``--fps`` grid starts;
-    ``scene_cuts``: the frames that start a shot, from one pass of the scene-cut detector over
-    every input frame (None when ``flow.scene_cut`` is off). Decodes the video once.
-    """
-    from vidrestore.flow.scenecut import SceneCutDetector
-    from vidrestore.jobs.media import frame_time, read_range
-
-    if not cfg.flow.scene_cut:
-        first = next(iter(read_range(info, table, 0, 1, io_cfg=cfg.io)), None)
-        return {"origin": str(frame_time(first)) if first is not None else None, "scene_cuts": None}
-    detector = SceneCutDetector(threshold=cfg.flow.scene_cut_threshold)
-    origin: Fraction | None = None
-    cuts: list[int] = []
-    for frame in read_range(info, table, 0, table.count, io_cfg=cfg.io):
-        if _starts_shot(detector, frame.rgb) and origin is not None:
-            cuts.append(frame.index)
-        if origin is None:
-            origin = frame_time(frame)
-    log.info("interpolate: %d scene cuts in %d frames%s", len(cuts), table.count,
-             f" (first at frame {cuts[0]})" if cuts else "")
-    return {"origin": str(origin) if origin is not None else None, "scene_cuts": cuts}
 
 
 # --------------------------------------------------------------------------- builders
@@ -403,34 +379,29 @@ def choose_synthesizer(cfg: InterpolateConfig, refiner: FlowEstimator | None = N
     return build_synthesizer(cfg, refiner)
 
 
-def build_interpolator(cfg: Config, device: str = "cpu") -> InterpolationProcessor:
-    """The interpolation stage alone, from ``cfg.interpolate`` and ``cfg.flow``."""
+def build_processor(icfg: InterpolateConfig, flow: FlowConfig, device: str = "cpu") -> InterpolationProcessor:
+    """The interpolation stage alone, from its own section and the flow section it estimates motion with
+    (the chain around it is built from the whole config by :mod:`vidrestore.pipeline.stages`)."""
     from vidrestore.flow import build_flow_estimator
     from vidrestore.flow.cache import cache_from_config
 
-    icfg = cfg.interpolate
-    estimator = build_flow_estimator(cfg.flow, device=device)
+    estimator = build_flow_estimator(flow, device=device)
     refiner = estimator if icfg.refine else None
     rate = parse_rate(icfg.fps) if icfg.fps is not None else None
     factor = None if rate is not None else icfg.factor
     log.info("interpolate: %s, flow %s%s, end=%s", f"to {rate} fps" if rate else f"x{factor}",
              getattr(estimator, "name", type(estimator).__name__), ", refined" if refiner else "", icfg.end)
-    return InterpolationProcessor(synthesizer=choose_synthesizer(icfg, refiner), cache=cache_from_config(cfg.flow, estimator),
+    return InterpolationProcessor(synthesizer=choose_synthesizer(icfg, refiner), cache=cache_from_config(flow, estimator),
                                   factor=factor, rate=rate, end=icfg.end,
-                                  occlusion_threshold=cfg.flow.occlusion_threshold)
+                                  occlusion_threshold=flow.occlusion_threshold)
 
 
-def wants_restorer(cfg: Config) -> bool:
-    """True when ``restorer.scale`` asks for a resize (the GAN restorer stage runs)."""
-    return cfg.restorer.scale != 1.0
-
-
-def outputs_per_input(cfg: Config, info: VideoInfo) -> float:
+def outputs_per_input(icfg: InterpolateConfig, info: VideoInfo) -> float:
     """Output frames per input frame: the factor, or target rate / source rate."""
-    if cfg.interpolate.fps is None:
-        return float(cfg.interpolate.factor)
+    if icfg.fps is None:
+        return float(icfg.factor)
     source = info.avg_rate or info.real_rate
-    return float(parse_rate(cfg.interpolate.fps) / source) if source else 2.0
+    return float(parse_rate(icfg.fps) / source) if source else 2.0
 
 
 def cheaper_order(*, ratio: float, area_scale: float, gan_cost: float, interp_cost: float) -> str:

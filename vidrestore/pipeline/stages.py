@@ -8,12 +8,16 @@ order, is decided here and composed with :class:`~vidrestore.pipeline.chain.Chai
 * ``interpolate``: interpolation alone, or with the GAN restorer before or after it
   (``interpolate.order``), and after the film stage with ``film.enabled``
   (:func:`build_interpolation`).
+* ``decloud``: the decloud stage from its section, given the inpainter the restorer registry offers
+  (:func:`run_decloud`, :func:`decloud_inpainter`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vidrestore.errors import ConfigError
@@ -22,7 +26,9 @@ from vidrestore.stage import FrameProcessor
 
 if TYPE_CHECKING:
     from vidrestore.config import Config
+    from vidrestore.decloud.engine import BlockRunner, DecloudResult
     from vidrestore.interpolate.processor import InterpolationProcessor
+    from vidrestore.restore.registry import MaskedInpainter
     from vidrestore.types import VideoInfo
 
 log = logging.getLogger(__name__)
@@ -77,7 +83,7 @@ def build_interpolation(cfg: Config, info: VideoInfo) -> Any:
     the input, :class:`~vidrestore.interpolate.processor.InputSceneCuts` heads the chain so that
     scene cuts are found on the input frames.
     """
-    from vidrestore.interpolate.processor import InputSceneCuts, build_interpolator
+    from vidrestore.interpolate.processor import InputSceneCuts
 
     interp = build_interpolator(cfg)
     gan, order = _interpolation_restorer(cfg, info, interp)
@@ -102,9 +108,21 @@ def build_interpolation(cfg: Config, info: VideoInfo) -> Any:
                               interpolator=interp, order=order)
 
 
+def build_interpolator(cfg: Config, device: str = "cpu") -> InterpolationProcessor:
+    """The interpolation stage alone, from ``cfg.interpolate`` and ``cfg.flow``."""
+    from vidrestore.interpolate.processor import build_processor
+
+    return build_processor(cfg.interpolate, cfg.flow, device=device)
+
+
+def wants_restorer(cfg: Config) -> bool:
+    """True when ``restorer.scale`` asks for a resize (the GAN restorer stage runs with interpolation)."""
+    return cfg.restorer.scale != 1.0
+
+
 def _interpolation_restorer(cfg: Config, info: VideoInfo, interp: InterpolationProcessor) -> tuple[Any, str]:
     """The GAN stage ``restorer.scale`` asks for (None when it is 1) and the order to run it in."""
-    from vidrestore.interpolate.processor import cheaper_order, measure_costs, outputs_per_input, wants_restorer
+    from vidrestore.interpolate.processor import cheaper_order, measure_costs, outputs_per_input
 
     if not wants_restorer(cfg):
         return None, "interpolate-first"
@@ -118,7 +136,7 @@ def _interpolation_restorer(cfg: Config, info: VideoInfo, interp: InterpolationP
     gan = factory.build_processor(cfg, info, stages=False)
     order = cfg.interpolate.order
     if order == "auto":
-        ratio = outputs_per_input(cfg, info)
+        ratio = outputs_per_input(cfg.interpolate, info)
         h, w = gan.restorer.output_size(info.height, info.width)  # type: ignore[attr-defined]
         gan_cost, interp_cost = measure_costs(gan, interp, ratio=ratio)
         order = cheaper_order(ratio=ratio, area_scale=(h * w) / (info.height * info.width),
@@ -127,3 +145,29 @@ def _interpolation_restorer(cfg: Config, info: VideoInfo, interp: InterpolationP
                  "%.2f s, %.2f frames out per frame in, x%g)", order, gan_cost * 1e6, interp_cost * 1e6, ratio,
                  cfg.restorer.scale)
     return gan, order
+
+
+# --------------------------------------------------------------------------- decloud
+
+
+def decloud_inpainter(cfg: Config) -> MaskedInpainter | None:
+    """The masked mode ``decloud.fill.inpaint: diffusion`` hands its holes to: the restorer registry's
+    family that can inpaint, set up from the ``restorer.*`` sections (None for the other fill methods,
+    which never need one)."""
+    if cfg.decloud.fill.inpaint != "diffusion":
+        return None
+    from vidrestore.pipeline.factory import restorer_sections
+    from vidrestore.restore.registry import build_inpainter
+
+    return build_inpainter(restorer_sections(cfg))
+
+
+def run_decloud(inputs: Sequence[str | Path], out_dir: str | Path, *, cfg: Config, overwrite: bool = False,
+                progress: Callable[[int, int], None] | None = None, block_runner: BlockRunner | None = None,
+                ) -> DecloudResult:
+    """``vidrestore decloud`` in one pass (the tiled job passes its ``block_runner``): the decloud stage
+    reads its own section and is given its inpainter."""
+    from vidrestore.decloud.engine import run_decloud as run_stage
+
+    return run_stage(inputs, out_dir, dc=cfg.decloud, inpainter=decloud_inpainter(cfg), overwrite=overwrite,
+                     progress=progress, block_runner=block_runner)

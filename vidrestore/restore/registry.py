@@ -22,11 +22,13 @@ import functools
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vidrestore.errors import ConfigError
 
 if TYPE_CHECKING:
+    import torch
+
     from vidrestore.config import DiffusionConfig, FlowConfig, RestorerConfig, TemporalConfig
     from vidrestore.stage import FrameProcessor
     from vidrestore.types import VideoInfo
@@ -79,6 +81,9 @@ class RestorerFamily:
 
     ``build`` is ``"module:function"`` with ``function(sections: RestorerSections, info: VideoInfo)
     -> FrameProcessor``. ``models`` returns the model names of the family (cheap: no torch).
+    ``inpaint`` (families that ``can_inpaint``) is ``"module:function"`` with ``function(sections:
+    RestorerSections) -> MaskedInpainter``: how a stage that is not a video chain (decloud) gets the
+    family's masked mode handed to it, without importing the family.
     """
 
     name: str
@@ -87,6 +92,11 @@ class RestorerFamily:
     models: Callable[[], Iterable[str]] = tuple
     takes_any_name: bool = False
     description: str = ""
+    inpaint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.capabilities.can_inpaint and not self.inpaint:
+            raise ValueError(f"restorer family {self.name!r} can_inpaint but names no inpaint builder")
 
 
 def build_passthrough(sections: RestorerSections, info: VideoInfo) -> FrameProcessor:
@@ -164,6 +174,40 @@ def known_names() -> tuple[str, ...]:
 def capabilities(name: str) -> Capabilities:
     """Shorthand: the capabilities of the family behind restorer ``name``."""
     return family_for(name).capabilities
+
+
+class MaskedInpainter(Protocol):
+    """Fills masked pixels: ``(T, 3, H, W)`` frames in [0, 1] and ``(T, 1, H, W)`` masks (nonzero = fill)
+    in, the frames out with every unmasked pixel unchanged. Picklable, so it can travel to a worker
+    process; it loads its model there, on the first call."""
+
+    def check(self) -> None:
+        """Raise a ConfigError naming the fix when it cannot run (no model configured), before any work."""
+
+    def __call__(self, frames: torch.Tensor, masks: torch.Tensor) -> torch.Tensor: ...
+
+
+def inpainting_family(preferred: str | None = None) -> RestorerFamily:
+    """The family that fills masked pixels: the one ``preferred`` names when it can, else the first
+    registered family that can (a config error when none is installed)."""
+    if preferred:
+        try:
+            family = family_for(preferred)
+        except ConfigError:
+            family = None
+        if family is not None and family.capabilities.can_inpaint:
+            return family
+    for family in _registry()[0].values():
+        if family.capabilities.can_inpaint:
+            return family
+    raise ConfigError("no registered restorer can inpaint masked pixels")
+
+
+def build_inpainter(sections: RestorerSections) -> MaskedInpainter:
+    """The masked mode of :func:`inpainting_family` (``sections.restorer.name`` preferred), set up from
+    ``sections``."""
+    family = inpainting_family(sections.restorer.name)
+    return import_ref(family.inpaint)(sections)  # type: ignore[no-any-return]
 
 
 def build_restorer(sections: RestorerSections, info: VideoInfo) -> FrameProcessor:

@@ -23,6 +23,7 @@ from vidrestore.restore.registry import Capabilities, RestorerFamily
 FAMILY = RestorerFamily(
     name="diffusion", build="vidrestore.restore.diffusion.processor:build_processor",
     capabilities=Capabilities(scale=True, reach="chain", can_inpaint=True),
+    inpaint="vidrestore.restore.diffusion.inpaint:build_inpainter",
     description="a local diffusers model (x4 upscaler, latent img2img or pixel DDPM), windows with latent consistency",
 )
 

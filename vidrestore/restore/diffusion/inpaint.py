@@ -17,16 +17,21 @@ pixel-space model; the x4 upscaler is refused).
 
 from __future__ import annotations
 
+import logging
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vidrestore.errors import ShapeError
+from vidrestore.errors import ConfigError, ShapeError
 
 if TYPE_CHECKING:
     import torch
 
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.restore.diffusion.models import DiffusionModel
+    from vidrestore.restore.registry import RestorerSections
+
+logger = logging.getLogger(__name__)
 
 
 def inpaint(frames: torch.Tensor, masks: torch.Tensor, *, model: DiffusionModel | str | os.PathLike[str],
@@ -50,3 +55,48 @@ def inpaint(frames: torch.Tensor, masks: torch.Tensor, *, model: DiffusionModel 
                                  consistency=consistency, color_fix=color_fix)
     restorer = DiffusionRestorer(model=loaded, settings=settings, flow=flow)
     return restorer.restore(frames, window=window, overlap=1, masks=m)
+
+
+#: Models loaded once per process, by (folder, device, precision): a decloud run calls the inpainter
+#: once per hole, often thousands of times, and every Ray worker loads its own copy once.
+_LOADED: dict[tuple[str, str, str], DiffusionModel] = {}
+
+
+@dataclass(frozen=True)
+class DiffusionInpainter:
+    """:func:`inpaint` with the ``restorer.*`` model and settings, as the registry's masked mode
+    (:class:`~vidrestore.restore.registry.MaskedInpainter`): frames of one instant, no temporal
+    consistency. Only plain values, so it pickles to worker processes; the model loads on first use."""
+
+    model_path: str | None
+    steps: int
+    strength: float
+    seed: int
+    device: str
+    precision: str
+
+    def check(self) -> None:
+        """Refuse, before any work, a setup that cannot inpaint (no model folder configured)."""
+        if not self.model_path:
+            raise ConfigError("needs a diffusion model folder: --set restorer.model_path=DIR")
+
+    def model(self) -> DiffusionModel:
+        from vidrestore.restore.diffusion.models import load_model
+
+        self.check()
+        key = (str(self.model_path), str(self.device), str(self.precision))
+        if key not in _LOADED:
+            _LOADED[key] = load_model(self.model_path, device=self.device, precision=self.precision)  # type: ignore[arg-type]
+            logger.info("inpainting with the diffusion model in %s", self.model_path)
+        return _LOADED[key]
+
+    def __call__(self, frames: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        return inpaint(frames, masks, model=self.model(), steps=self.steps, strength=self.strength, seed=self.seed,
+                       consistency=False, device=self.device, precision=self.precision)
+
+
+def build_inpainter(sections: RestorerSections) -> DiffusionInpainter:
+    """The family's ``inpaint`` builder (see :class:`~vidrestore.restore.registry.RestorerFamily`)."""
+    r = sections.restorer
+    return DiffusionInpainter(model_path=str(r.model_path) if r.model_path else None, steps=r.steps,
+                              strength=r.strength, seed=r.seed, device=r.device, precision=r.precision)
