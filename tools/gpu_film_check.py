@@ -54,7 +54,7 @@ def _run(images: list[np.ndarray], overrides: list[str]) -> tuple[list[np.ndarra
     import torch
 
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
     from vidrestore.types import Frame
 
     proc = build_processor(load_config(preset="film", overrides=overrides), None)  # type: ignore[arg-type]

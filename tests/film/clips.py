@@ -74,7 +74,7 @@ def reds_frames(folder: Path, n: int = 21) -> list[np.ndarray]:
 def run_film(images: list[np.ndarray], *overrides: str, keep_masks: bool = True, analyse_only: bool = False):
     """FilmProcessor (DIS flow) over ``images``; returns ``(output images, processor)``."""
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
 
     cfg = load_config(preset="film", overrides=list(overrides))
     proc = build_processor(cfg, None)  # type: ignore[arg-type]

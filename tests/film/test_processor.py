@@ -11,7 +11,8 @@ from tests.conftest import shared_file
 from tests.film.clips import frames_of, pan, psnr, reds_frames, run_film, texture
 from vidrestore.config import load_config
 from vidrestore.film.damage import DamageSpec, render_damage, score_detection
-from vidrestore.film.processor import FilmProcessor, build_processor
+from vidrestore.film.processor import FilmProcessor
+from vidrestore.pipeline.stages import build_film as build_processor
 from vidrestore.types import Frame
 
 

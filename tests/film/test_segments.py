@@ -114,7 +114,7 @@ def test_deflicker_matches_the_shot_chained_exposure_it_replaces() -> None:
 def test_a_segment_fed_its_reach_equals_one_pass_bit_for_bit() -> None:
     """Real film (old_films_bofb, 24 frames, 160x90): the processor's own frames, no codec in between."""
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
 
     images = [_png(p) for p in sorted(shared_file("old_films_bofb/data_1/001").glob("*.png"))]
     # a short deflicker window keeps the clip short enough to run fast; scene cuts off: their memory is
@@ -142,7 +142,7 @@ def test_a_segment_fed_its_reach_equals_one_pass_bit_for_bit() -> None:
 def test_the_second_dust_pass_adds_its_reach_and_a_segment_fed_it_is_bit_exact() -> None:
     """The second pass reads the first pass's output of ``t +- radius``: ``radius`` more frames each way."""
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
 
     images = [_png(p, (320, 180)) for p in sorted(shared_file("old_films_bofb/data_1/001").glob("*.png"))]
     cfg = load_config(preset="film", overrides=["film.deflicker_window=4", "flow.scene_cut=false"])
@@ -166,7 +166,7 @@ def test_the_second_dust_pass_adds_its_reach_and_a_segment_fed_it_is_bit_exact()
 
 def test_the_second_pass_cuts_where_the_first_does(three_shots: list[np.ndarray]) -> None:
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
 
     proc = build_processor(load_config(preset="film", overrides=["film.denoise=false"]), None)  # type: ignore[arg-type]
     assert proc.second is not None
@@ -177,8 +177,9 @@ def test_the_second_pass_cuts_where_the_first_does(three_shots: list[np.ndarray]
 
 def test_reach_adds_a_downstream_restorer_and_refuses_to_split_mask_writing(tmp_path: Path) -> None:
     from vidrestore.config import load_config
-    from vidrestore.film.processor import MaskWriter, build_processor
+    from vidrestore.film.processor import MaskWriter
     from vidrestore.pipeline.chain import Chain
+    from vidrestore.pipeline.stages import build_film as build_processor
     from vidrestore.stage import segment_reach
 
     proc = build_processor(load_config(preset="film"), None)  # type: ignore[arg-type]

@@ -59,7 +59,7 @@ def test_cuda_asked_for_without_a_gpu_is_one_clear_error() -> None:
 
     from vidrestore.config import load_config
     from vidrestore.errors import ConfigError
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is here")
@@ -81,7 +81,7 @@ def test_parallel_passes_give_the_same_frames_within_their_stated_read_ahead() -
     from fractions import Fraction
 
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
     from vidrestore.types import Frame
 
     images = render_damage(pan(14, 48, 64, seed=1), DamageSpec(seed=2, dust_per_megapixel=900.0)).frames

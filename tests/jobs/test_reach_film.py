@@ -74,8 +74,8 @@ def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path
     """A crash inside segment 3 (frame 48: segment 2 emits up to 47 as its look-ahead): segments 0-2 are kept,
     --resume computes 3 and 4 only."""
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
     from vidrestore.jobs.runner import run_job_segmented
+    from vidrestore.pipeline.stages import build_film as build_processor
 
     overrides = [a for a in LOSSLESS if a != "--set"] + ["jobs.split=frames", "jobs.segment_frames=12",
                                                           "jobs.keep_workdir=true"]

@@ -70,3 +70,23 @@ def test_missing_optional_package_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="not available"):
         registry.import_ref("vidrestore_not_installed_anywhere.module:build")
+
+
+def test_the_family_that_can_inpaint_is_handed_out_as_a_masked_inpainter() -> None:
+    """What decloud is given instead of importing a restorer: the diffusion family's masked mode, set up
+    from the restorer section, refusing to run without a model, plain enough to travel to a worker."""
+    import pickle
+
+    from vidrestore.errors import ConfigError
+    from vidrestore.pipeline.factory import restorer_sections
+
+    assert registry.inpainting_family("realesr-animevideov3").name == "diffusion"  # the GAN cannot: the first that can
+    assert registry.inpainting_family(None).name == "diffusion"
+    cfg = load_config(overrides=["restorer.steps=3", "restorer.seed=7"])
+    inpainter = registry.build_inpainter(restorer_sections(cfg))
+    assert (inpainter.steps, inpainter.seed, inpainter.model_path) == (3, 7, None)
+    with pytest.raises(ConfigError, match="restorer.model_path"):
+        inpainter.check()
+    assert pickle.loads(pickle.dumps(inpainter)) == inpainter
+    with pytest.raises(ValueError, match="names no inpaint builder"):
+        registry.RestorerFamily(name="x", build="m:f", capabilities=registry.Capabilities(can_inpaint=True))

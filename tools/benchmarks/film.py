@@ -104,7 +104,7 @@ def _film(images: list[np.ndarray], *overrides: str, analyse_only: bool = False)
     from fractions import Fraction
 
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
     from vidrestore.types import Frame
 
     cfg = load_config(preset="film", overrides=list(overrides))

@@ -49,7 +49,7 @@ import json, resource, sys, time
 from fractions import Fraction
 import cv2
 from vidrestore.config import load_config
-from vidrestore.film.processor import build_processor
+from vidrestore.pipeline.stages import build_film as build_processor
 from vidrestore.io.reader import open_reader
 from vidrestore.types import Frame
 w, h, n = (int(v) for v in sys.argv[1:4])

@@ -328,7 +328,7 @@ def _as_frames(frames: list[np.ndarray], rate: int = 25):
 
 def _run_film(frames: list[np.ndarray]) -> list[np.ndarray]:
     from vidrestore.config import load_config
-    from vidrestore.film.processor import build_processor
+    from vidrestore.pipeline.stages import build_film as build_processor
 
     cfg = load_config(preset="film")
     info, it = _as_frames(frames)

@@ -5,7 +5,7 @@ listing them, several files, or one multi-date stack. Options map onto the ``dec
 section (preset ``decloud``), so ``--bands blue=1,...`` equals ``--set decloud.bands={blue: 1, ...}``.
 
 ``--workdir``/``--resume``/``--keep-workdir``/``--engine ray`` run it as a resumable job of
-spatial tiles (:mod:`vidrestore.jobs.tiles`) with the outputs of one pass, bit for bit.
+spatial tiles (docs/DISTRIBUTED.md) with the outputs of one pass, bit for bit.
 """
 
 from __future__ import annotations

@@ -78,11 +78,11 @@ from vidrestore.types import Frame, OutputSpec, VideoInfo
 if TYPE_CHECKING:
     import torch
 
-    from vidrestore.config import Config
     from vidrestore.film.align import Aligned
     from vidrestore.film.config import FilmConfig
     from vidrestore.flow.base import FlowEstimator
     from vidrestore.flow.cache import FlowCache
+    from vidrestore.flow.config import FlowConfig
 
 log = logging.getLogger(__name__)
 
@@ -500,14 +500,14 @@ def _second_pass_config(cfg: FilmConfig) -> FilmConfig:
                    dust=replace(cfg.dust, passes=1), save_masks=None)
 
 
-def build_processor(cfg: Config, info: VideoInfo, *, inpainter: Inpainter | None = None) -> FilmProcessor:
-    """The film-cleaning stage alone, from ``cfg.film`` and ``cfg.flow``; ``inpainter`` repairs the damage
-    instead of the neighbours when given. A restorer after the stage, or the diffusion restorer as its
-    inpainter, is built and chained by :func:`vidrestore.pipeline.stages.build_film_chain`."""
+def build_processor(film: FilmConfig, flow: FlowConfig, *, inpainter: Inpainter | None = None) -> FilmProcessor:
+    """The film-cleaning stage alone, from its own section and the flow section it estimates motion with;
+    ``inpainter`` repairs the damage instead of the neighbours when given. The stage is built from the
+    whole config, with a restorer after it or the diffusion restorer as its inpainter, by
+    :func:`vidrestore.pipeline.stages.build_film_chain`."""
     from vidrestore.flow import build_flow_estimator
 
-    film = cfg.film
-    estimator = build_flow_estimator(cfg.flow)
+    estimator = build_flow_estimator(flow)
     writer = MaskWriter(film.save_masks) if film.save_masks else None
     log.info("film: flow %s, radius %d, deflicker %s, dust %s, scratches %s, denoise %s, regrain %s%s",
              estimator.name, film.radius,
@@ -517,7 +517,7 @@ def build_processor(cfg: Config, info: VideoInfo, *, inpainter: Inpainter | None
              f"{film.grain.sigma:g}" if film.grain.sigma > 0 else "off",
              f", inpainting with {inpainter.name}" if inpainter else "")
     return FilmProcessor(config=film, estimator=estimator,
-                         scene_cut_threshold=cfg.flow.scene_cut_threshold if cfg.flow.scene_cut else None,
-                         occlusion_threshold=cfg.flow.occlusion_threshold,
+                         scene_cut_threshold=flow.scene_cut_threshold if flow.scene_cut else None,
+                         occlusion_threshold=flow.occlusion_threshold,
                          inpainter=inpainter, mask_writer=writer,
-                         second_estimator=build_flow_estimator(cfg.flow) if film.dust.passes >= 2 else None)
+                         second_estimator=build_flow_estimator(flow) if film.dust.passes >= 2 else None)

@@ -14,7 +14,6 @@ order, is decided here and composed with :class:`~vidrestore.pipeline.chain.Chai
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,11 +26,20 @@ from vidrestore.stage import FrameProcessor
 if TYPE_CHECKING:
     from vidrestore.config import Config
     from vidrestore.decloud.engine import BlockRunner, DecloudResult
+    from vidrestore.film.processor import FilmProcessor, Inpainter
     from vidrestore.interpolate.processor import InterpolationProcessor
     from vidrestore.restore.registry import MaskedInpainter
     from vidrestore.types import VideoInfo
 
 log = logging.getLogger(__name__)
+
+
+def build_film(cfg: Config, info: VideoInfo | None = None, *, inpainter: Inpainter | None = None) -> FilmProcessor:
+    """The film stage alone, from ``cfg.film`` and ``cfg.flow`` (``inpainter``: see
+    :func:`vidrestore.film.processor.build_processor`)."""
+    from vidrestore.film.processor import build_processor
+
+    return build_processor(cfg.film, cfg.flow, inpainter=inpainter)
 
 
 def build_film_chain(cfg: Config, info: VideoInfo) -> FrameProcessor:
@@ -41,7 +49,6 @@ def build_film_chain(cfg: Config, info: VideoInfo) -> FrameProcessor:
     folder of ``film.save_masks`` is created with the film stage).
     """
     from vidrestore.film.processor import DiffusionInpainter
-    from vidrestore.film.processor import build_processor as build_film
     from vidrestore.pipeline import factory
     from vidrestore.restore.registry import capabilities
 
@@ -97,10 +104,8 @@ def build_interpolation(cfg: Config, info: VideoInfo) -> Any:
         rest = [("", interp), ("restorer", gan)]
     stages = rest
     if cfg.film.enabled:
-        from vidrestore.film.processor import build_processor as build_film
-
         log.info("interpolate: film cleaning first, on the input frames")
-        film = build_film(dataclasses.replace(cfg, restorer=dataclasses.replace(cfg.restorer, name="none")), info)
+        film = build_film(cfg, info)
         stages = [("film", film), *rest]
     if len(stages) == 1:
         return interp
