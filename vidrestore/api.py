@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COMMANDS", "OPTIONS", "Cancelled", "JobResult", "JobSpec", "Progress", "command_line", "decloud",
-           "flow", "interpolate", "load_config", "restore", "run"]
+__all__ = ["COMMANDS", "OPTIONS", "Cancelled", "JobResult", "JobSpec", "Progress", "command_line", "compare",
+           "decloud", "flow", "interpolate", "load_config", "restore", "run"]
 
 #: The preset each command takes when neither ``preset`` nor ``config`` is given (flow: the defaults).
 DEFAULT_PRESETS: dict[str, str | None] = {"restore": "passthrough", "interpolate": "interpolate",
@@ -620,6 +620,17 @@ def flow(input: str | Path, output: str | Path, *, progress: Listener | None = N
     """Optical flow of ``input`` (``vidrestore flow``): ``output.npz`` stores it, a video or folder shows it,
     e.g. ``method="dis"``, ``backward=True``."""
     return run(_spec("flow", input, output, kw), progress=progress, cancel=cancel)
+
+
+def compare(input: str | Path, restored: str | Path, output: str | Path, **options: Any) -> Any:
+    """``vidrestore compare``: ``restored`` next to ``input`` as a video or folder (every frame pair), or a
+    sheet of chosen frames when ``output`` ends in .png/.jpg; ``options`` are the command's flags by
+    name (:class:`~vidrestore.metrics.sidebyside.CompareOptions`). Not a :class:`JobSpec` job: it has
+    two inputs and no config. Returns a :class:`~vidrestore.metrics.sidebyside.CompareResult`."""
+    from vidrestore.metrics.sidebyside import CompareOptions
+    from vidrestore.metrics.sidebyside import compare as run_compare
+
+    return run_compare(str(input), str(restored), str(output), CompareOptions(**options))
 
 
 def decloud(inputs: str | Path | tuple[str, ...] | list[str], output: str | Path, *,

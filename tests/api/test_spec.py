@@ -98,3 +98,11 @@ def test_the_cli_only_parses() -> None:
                      "vidrestore.jobs", "vidrestore.pipeline"):
             assert word not in text, (name, word)
         assert "api.run(" in text
+
+
+def test_compare_runs_through_the_api() -> None:
+    """``vidrestore compare`` parses and calls ``api.compare``: reading, pairing and writing live below."""
+    text = (ROOT / "vidrestore" / "cli" / "compare_cmd.py").read_text()
+    for word in ("open_reader", "open_writer", "atomic_write", "vidrestore.io", "vidrestore.metrics"):
+        assert word not in text, word
+    assert "api.compare(" in text

@@ -15,12 +15,9 @@ The clips may differ in size (scaled to match) and, with ``--match time``, in fr
 from __future__ import annotations
 
 import argparse
-import logging
-from pathlib import Path
 
-log = logging.getLogger(__name__)
-
-SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
+# This module only parses (its docstring is the command's --help): the comparison runs through
+# vidrestore.api.compare.
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -52,131 +49,19 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.set_defaults(func=run)
 
 
+#: The flags that are options of the comparison (everything but the three paths and verbosity).
+OPTIONS = ("layout", "position", "sweep", "labels", "height", "filt", "match", "partial", "frames", "count", "crop",
+           "max_frames", "crf", "fps", "overwrite")
+
+
 def run(args: argparse.Namespace) -> int:
-    from vidrestore.config import IOConfig
-    from vidrestore.errors import ConfigError
+    from vidrestore import api
 
-    labels = _labels(args)
-    if not 0.0 <= args.position <= 1.0:
-        raise ConfigError(f"--position must be in [0, 1], got {args.position}")
-    if args.count < 1:
-        raise ConfigError(f"--count must be >= 1, got {args.count}")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise ConfigError(f"--max-frames must be >= 1, got {args.max_frames}")
-    io_cfg = IOConfig(fps=args.fps)
-    if Path(args.output).suffix.lower() in SHEET_SUFFIXES:
-        return _run_sheet(args, labels, io_cfg)
-    return _run_video(args, labels, io_cfg)
-
-
-def _labels(args: argparse.Namespace) -> tuple[str, str]:
-    from vidrestore.errors import ConfigError
-
-    if args.labels is None:
-        return _short(Path(args.input).name or str(args.input)), _short(Path(args.restored).name or str(args.restored))
-    parts = [s.strip() for s in args.labels.split(",")]
-    if len(parts) != 2:
-        raise ConfigError(f"--labels: expected two comma-separated labels, got {args.labels!r}")
-    return parts[0], parts[1]
-
-
-def _short(name: str, limit: int = 28) -> str:
-    return name if len(name) <= limit else name[: limit - 3] + "..."
-
-
-def _pairs(args: argparse.Namespace, reader_a, reader_b):  # type: ignore[no-untyped-def]
-    from vidrestore.metrics.compare import pair_hold, pair_index
-
-    if args.match == "time":
-        rate = reader_a.info.avg_rate or reader_a.info.real_rate
-        tol = 0.25 / float(rate) if rate else 0.01
-        return pair_hold(reader_a, reader_b, tolerance=tol)
-    return pair_index(reader_a, reader_b, partial=args.partial, name_a=str(args.input), name_b=str(args.restored))
-
-
-def _run_video(args: argparse.Namespace, labels: tuple[str, str], io_cfg) -> int:  # type: ignore[no-untyped-def]
-    from vidrestore.config import EncodeConfig
-    from vidrestore.io.reader import open_reader
-    from vidrestore.metrics.compare import compose, plan_layout, sweep_position
-    from vidrestore.types import Frame, OutputSpec
-
-    with open_reader(args.input, io_cfg) as ra, open_reader(args.restored, io_cfg) as rb:
-        layout = plan_layout(ra.frame_size, rb.frame_size, mode=args.layout, height=args.height)
-        info = rb.info
-        count = info.num_frames
-        if args.max_frames is not None and count is not None:
-            count = min(count, args.max_frames)
-        spec = OutputSpec(width=layout.width, height=layout.height, time_base=info.time_base,
-                          rate=info.avg_rate or info.real_rate, num_frames=count, bit_depth=8)
-        from vidrestore.io.writer import open_writer
-
-        writer = open_writer(args.output, spec=spec, source=info, encode=EncodeConfig(crf=args.crf),
-                             overwrite=args.overwrite, inputs=(str(args.input), str(args.restored)))
-        n = 0
-        try:
-            for fa, fb in _pairs(args, ra, rb):
-                pos = sweep_position(n, count) if args.sweep else args.position
-                rgb = compose(fa.rgb, fb.rgb, layout, labels=labels, position=pos, filt=args.filt)
-                writer.write(Frame(index=n, pts=fb.pts, time_base=fb.time_base, rgb=rgb, duration=fb.duration))
-                n += 1
-                if args.max_frames is not None and n >= args.max_frames:
-                    break
-            if n == 0:
-                from vidrestore.errors import MediaError
-
-                raise MediaError(args.restored, "no frame pairs to compare")
-        except BaseException:
-            writer.abort()
-            raise
-        writer.close()
+    result = api.compare(args.input, args.restored, args.output, **{k: getattr(args, k) for k in OPTIONS})
     if not args.quiet:
-        print(f"{args.output}: {n} frames, {layout.width}x{layout.height} ({args.layout})")
-    return 0
-
-
-def _run_sheet(args: argparse.Namespace, labels: tuple[str, str], io_cfg) -> int:  # type: ignore[no-untyped-def]
-    import cv2
-
-    from vidrestore.errors import ConfigError, MediaError, OutputError
-    from vidrestore.io.reader import open_reader
-    from vidrestore.metrics.compare import Crop, choose_frames, make_sheet, parse_frames
-    from vidrestore.metrics.evaluate import atomic_write
-
-    out = Path(args.output)
-    for inp in (args.input, args.restored):
-        if Path(inp).resolve() == out.resolve():
-            raise OutputError(f"{out}: output is an input; choose another file name")
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise OutputError(f"{out}: folder {out.parent} does not exist")
-    from vidrestore.io import safety
-
-    safety.check_target(out, overwrite=args.overwrite, inputs=(args.input, args.restored), what="sheet")
-    crop = Crop.parse(args.crop) if args.crop else None
-    with open_reader(args.input, io_cfg) as ra, open_reader(args.restored, io_cfg) as rb:
-        if args.frames:
-            wanted = parse_frames(args.frames)
+        if result.kind == "sheet":
+            print(f"{result.output}: sheet of frames {', '.join(str(i) for i in result.frames)}, "
+                  f"{result.width}x{result.height}")
         else:
-            count = rb.info.num_frames
-            if args.match == "index" and ra.info.num_frames is not None and count is not None:
-                count = min(count, ra.info.num_frames)
-            if count is None:
-                raise ConfigError(f"{args.restored}: frame count unknown; pass --frames")
-            wanted = choose_frames(count, args.count)
-        picked = []
-        last = max(wanted)
-        for fa, fb in _pairs(args, ra, rb):
-            if fb.index in wanted:
-                picked.append((fb.index, fa.rgb, fb.rgb))
-            if fb.index >= last:
-                break
-    missing = sorted(set(wanted) - {i for i, _, _ in picked})
-    if missing:
-        raise MediaError(args.restored, f"has no frame {missing[0]} (asked for by --frames/--count)")
-    sheet = make_sheet(picked, labels=labels, height=args.height, crop=crop, filt=args.filt)
-    ok, buf = cv2.imencode(out.suffix.lower(), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise OutputError(f"{out}: could not encode the sheet")
-    atomic_write(out, buf.tobytes(), overwrite=args.overwrite, inputs=(args.input, args.restored))
-    if not args.quiet:
-        print(f"{out}: sheet of frames {', '.join(str(i) for i, _, _ in picked)}, {sheet.shape[1]}x{sheet.shape[0]}")
+            print(f"{args.output}: {len(result.frames)} frames, {result.width}x{result.height} ({args.layout})")
     return 0
