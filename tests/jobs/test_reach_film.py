@@ -48,6 +48,33 @@ def one_pass(chaplin_crop: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return out
 
 
+class CrashAt:
+    """A film stage that dies when it is about to emit frame ``index`` (as a killed worker would); it declares
+    and forwards what the stage does (reach, masks owned by a segment)."""
+
+    uses_pixels = True
+
+    def __init__(self, film, index: int) -> None:  # type: ignore[no-untyped-def]
+        self.film, self.index = film, index
+        self.warmup_frames, self.lookahead_frames = film.warmup_frames, film.lookahead_frames
+        self.writes_per_frame = film.writes_per_frame
+
+    def own_frames(self, start, stop):  # type: ignore[no-untyped-def]
+        self.film.own_frames(start, stop)
+
+    def output_spec(self, info, frame_size):  # type: ignore[no-untyped-def]
+        return self.film.output_spec(info, frame_size)
+
+    def stats(self):  # type: ignore[no-untyped-def]
+        return self.film.stats()
+
+    def process(self, frames):  # type: ignore[no-untyped-def]
+        for frame in self.film.process(frames):
+            if frame.index == self.index:
+                raise RuntimeError(f"worker died at frame {self.index}")
+            yield frame
+
+
 def _film_args(src: Path, out: Path) -> list[str]:
     return ["restore", "-q", str(src), "-o", str(out), "--preset", "film", *LOSSLESS, "--set", "jobs.split=frames",
             "--segment-frames", "12", "--keep-workdir"]
@@ -83,27 +110,9 @@ def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path
     ref = "vidrestore.film.processor:build_processor"
     film = build_processor(cfg, None)  # type: ignore[arg-type]
 
-    class CrashAt:
-        """The film stage, dying when it is about to emit frame 48 (as a killed worker would)."""
-
-        uses_pixels = True
-        warmup_frames, lookahead_frames = film.warmup_frames, film.lookahead_frames
-
-        def output_spec(self, info, frame_size):  # type: ignore[no-untyped-def]
-            return film.output_spec(info, frame_size)
-
-        def stats(self):  # type: ignore[no-untyped-def]
-            return film.stats()
-
-        def process(self, frames):  # type: ignore[no-untyped-def]
-            for frame in film.process(frames):
-                if frame.index == 48:
-                    raise RuntimeError("worker died at frame 48")
-                yield frame
-
     out = tmp_path / "seg.mkv"
     with pytest.raises(RuntimeError, match="frame 48"):
-        run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref=ref, processor=CrashAt(), quiet=True)
+        run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref=ref, processor=CrashAt(film, 48), quiet=True)
     work = tmp_path / "seg.mkv.vidrestore-work"
     before = manifest(work)
     assert [s["status"] for s in before["segments"]] == ["done", "done", "done", "pending", "pending"]
@@ -174,30 +183,9 @@ def test_film_job_with_masks_crashed_half_way_resumes_to_the_same_masks(chaplin_
     cfg = api.load_config(spec)
     film = build_processor(cfg, None)  # type: ignore[arg-type]
 
-    class CrashAt:
-        """The film stage, dying when it is about to emit frame 48 (as a killed worker would)."""
-
-        uses_pixels = writes_per_frame = True
-        warmup_frames, lookahead_frames = film.warmup_frames, film.lookahead_frames
-
-        def own_frames(self, start, stop):  # type: ignore[no-untyped-def]
-            film.own_frames(start, stop)
-
-        def output_spec(self, info, frame_size):  # type: ignore[no-untyped-def]
-            return film.output_spec(info, frame_size)
-
-        def stats(self):  # type: ignore[no-untyped-def]
-            return film.stats()
-
-        def process(self, frames):  # type: ignore[no-untyped-def]
-            for frame in film.process(frames):
-                if frame.index == 48:
-                    raise RuntimeError("worker died at frame 48")
-                yield frame
-
     with pytest.raises(RuntimeError, match="frame 48"):
         run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref="vidrestore.film.processor:build_processor",
-                          processor=CrashAt(), quiet=True)
+                          processor=CrashAt(film, 48), quiet=True)
     written = _mask_hashes(masks)
     assert sorted({int(k.split("/")[1][:6]) for k in written}) == list(range(48))  # owned frames only, no look-ahead
     with pytest.raises(OutputError, match="already holds masks"):
