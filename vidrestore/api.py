@@ -386,12 +386,12 @@ def _run_context(spec: JobSpec) -> Iterator[None]:
     """``overwrite`` and the inputs govern every file the job writes (masks, reports, sidecars)."""
     from vidrestore.io import safety
 
-    before = (safety.RUN.overwrite, safety.RUN.roots, safety.RUN.ids)
-    safety.RUN.set(overwrite=spec.overwrite, inputs=spec.inputs)
+    before = (safety.RUN.overwrite, safety.RUN.continuing, safety.RUN.roots, safety.RUN.ids)
+    safety.RUN.set(overwrite=spec.overwrite, inputs=spec.inputs, continuing=spec.resume)
     try:
         yield
     finally:
-        safety.RUN.overwrite, safety.RUN.roots, safety.RUN.ids = before
+        safety.RUN.overwrite, safety.RUN.continuing, safety.RUN.roots, safety.RUN.ids = before
 
 
 def _wants_segments(spec: JobSpec, cfg: Config, info: VideoInfo, processor: Any | None) -> bool:

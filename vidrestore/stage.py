@@ -17,6 +17,10 @@ Besides the three methods of :class:`FrameProcessor`, a stage may declare:
   factor), None when it depends on the timing (a target frame rate); read it with
   :func:`frame_ratio` (default 1: one frame out per frame in). A chain needs it to convert a later
   stage's reach into input frames (:mod:`vidrestore.pipeline.chain`).
+* ``writes_per_frame = True`` when it writes files named by input frame beside the output (film's
+  review masks) and has ``own_frames(start, stop)``: a segment runner calls it with the input frames
+  the segment owns, before ``process()``, so a warm-up or look-ahead frame never writes the file of a
+  frame another segment owns. Read it with :func:`writes_per_frame`; tell it with :func:`own_frames`.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 __all__ = ["FrameProcessor", "OutputSpec", "Passthrough", "ProcessorStats", "Segmentable", "frame_ratio",
-           "same_frames_spec", "segment_reach", "uses_pixels"]
+           "own_frames", "same_frames_spec", "segment_reach", "uses_pixels", "writes_per_frame"]
 
 
 @dataclass
@@ -93,6 +97,19 @@ def segment_reach(processor: object) -> tuple[int, int] | None:
 def uses_pixels(processor: object) -> bool:
     """Whether a stage reads the frames' pixels; a stage that does not say is assumed to."""
     return bool(getattr(processor, "uses_pixels", True))
+
+
+def writes_per_frame(processor: object) -> bool:
+    """Whether a stage writes files named by input frame (it then needs :func:`own_frames` when split)."""
+    return bool(getattr(processor, "writes_per_frame", False))
+
+
+def own_frames(processor: object, start: int, stop: int | None) -> None:
+    """Tell a stage (a chain passes it on) that this run owns the outputs of input frames ``[start, stop)``
+    (``stop`` None: to the end); a stage without ``own_frames`` ignores it."""
+    tell = getattr(processor, "own_frames", None)
+    if tell is not None:
+        tell(start, stop)
 
 
 def frame_ratio(processor: object) -> Fraction | None:

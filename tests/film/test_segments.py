@@ -175,7 +175,7 @@ def test_the_second_pass_cuts_where_the_first_does(three_shots: list[np.ndarray]
     assert proc.cache.cuts == [10, 31] and proc.second.cache.cuts == [10, 31]
 
 
-def test_reach_adds_a_downstream_restorer_and_refuses_to_split_mask_writing(tmp_path: Path) -> None:
+def test_reach_adds_a_downstream_restorer_and_keeps_mask_writing_to_input_frames(tmp_path: Path) -> None:
     from vidrestore.config import load_config
     from vidrestore.film.processor import MaskWriter
     from vidrestore.pipeline.chain import Chain
@@ -194,5 +194,22 @@ def test_reach_adds_a_downstream_restorer_and_refuses_to_split_mask_writing(tmp_
         2 + 8 + CUT_MEMORY + 2 + 3, 2 + 8 + 2 + 1)
     # a restorer that declares no reach
     assert segment_reach(Chain([("", proc), ("restorer", object())])) is None  # type: ignore[list-item]
+    # writing masks keeps the reach: each segment writes the masks of the input frames it owns
     proc.mask_writer = MaskWriter(tmp_path / "masks")
-    assert segment_reach(proc) is None
+    assert segment_reach(proc) == (2 + 8 + CUT_MEMORY + 2, 2 + 8 + 2) and proc.writes_per_frame
+    chain = Chain([("", proc), ("restorer", _Downstream())])  # type: ignore[list-item]
+    chain.own_frames(12, 24)
+    assert proc.owned == (12, 24)
+
+    class _Doubler:  # a stage that emits two frames per input frame (interpolation x2)
+        warmup_frames, lookahead_frames, frame_ratio = 0, 1, 2
+
+    # after it, frame numbers are no longer input frames: a mask writer there cannot be told what it owns
+    later = build_processor(load_config(preset="film"), None)  # type: ignore[arg-type]
+    later.mask_writer = proc.mask_writer
+    assert segment_reach(Chain([("interpolate", _Doubler()), ("", later)])) is None  # type: ignore[list-item]
+    later.mask_writer = None
+    assert segment_reach(Chain([("interpolate", _Doubler()), ("", later)])) is not None  # type: ignore[list-item]
+    proc.owned = later.owned = None
+    Chain([("interpolate", _Doubler()), ("", later)]).own_frames(0, 5)  # type: ignore[list-item]
+    assert later.owned is None  # not told: its frames are not input frames

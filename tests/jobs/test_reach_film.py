@@ -48,6 +48,33 @@ def one_pass(chaplin_crop: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return out
 
 
+class CrashAt:
+    """A film stage that dies when it is about to emit frame ``index`` (as a killed worker would); it declares
+    and forwards what the stage does (reach, masks owned by a segment)."""
+
+    uses_pixels = True
+
+    def __init__(self, film, index: int) -> None:  # type: ignore[no-untyped-def]
+        self.film, self.index = film, index
+        self.warmup_frames, self.lookahead_frames = film.warmup_frames, film.lookahead_frames
+        self.writes_per_frame = film.writes_per_frame
+
+    def own_frames(self, start, stop):  # type: ignore[no-untyped-def]
+        self.film.own_frames(start, stop)
+
+    def output_spec(self, info, frame_size):  # type: ignore[no-untyped-def]
+        return self.film.output_spec(info, frame_size)
+
+    def stats(self):  # type: ignore[no-untyped-def]
+        return self.film.stats()
+
+    def process(self, frames):  # type: ignore[no-untyped-def]
+        for frame in self.film.process(frames):
+            if frame.index == self.index:
+                raise RuntimeError(f"worker died at frame {self.index}")
+            yield frame
+
+
 def _film_args(src: Path, out: Path) -> list[str]:
     return ["restore", "-q", str(src), "-o", str(out), "--preset", "film", *LOSSLESS, "--set", "jobs.split=frames",
             "--segment-frames", "12", "--keep-workdir"]
@@ -83,27 +110,9 @@ def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path
     ref = "vidrestore.film.processor:build_processor"
     film = build_processor(cfg, None)  # type: ignore[arg-type]
 
-    class CrashAt:
-        """The film stage, dying when it is about to emit frame 48 (as a killed worker would)."""
-
-        uses_pixels = True
-        warmup_frames, lookahead_frames = film.warmup_frames, film.lookahead_frames
-
-        def output_spec(self, info, frame_size):  # type: ignore[no-untyped-def]
-            return film.output_spec(info, frame_size)
-
-        def stats(self):  # type: ignore[no-untyped-def]
-            return film.stats()
-
-        def process(self, frames):  # type: ignore[no-untyped-def]
-            for frame in film.process(frames):
-                if frame.index == 48:
-                    raise RuntimeError("worker died at frame 48")
-                yield frame
-
     out = tmp_path / "seg.mkv"
     with pytest.raises(RuntimeError, match="frame 48"):
-        run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref=ref, processor=CrashAt(), quiet=True)
+        run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref=ref, processor=CrashAt(film, 48), quiet=True)
     work = tmp_path / "seg.mkv.vidrestore-work"
     before = manifest(work)
     assert [s["status"] for s in before["segments"]] == ["done", "done", "done", "pending", "pending"]
@@ -117,3 +126,77 @@ def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path
     assert frame_hashes(out) == frame_hashes(one_pass)
     assert video_times(out) == video_times(one_pass)
     assert packet_hashes(out, "audio") == packet_hashes(chaplin_crop, "audio") != []
+
+
+# ----------------------------------------------------------------------------- review masks (--save-masks)
+
+def _mask_hashes(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {f"{p.parent.name}/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.glob("*/*.png"))}
+
+
+def _spec(src: Path, out: Path, masks: Path, **kw):  # type: ignore[no-untyped-def]
+    from vidrestore.api import JobSpec
+
+    overrides = tuple(a for a in LOSSLESS if a != "--set") + ("jobs.split=frames",)
+    return JobSpec(command="restore", input=str(src), output=str(out), preset="film", overrides=overrides,
+                   options={"save_masks": str(masks), "segment_frames": 12}, keep_workdir=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def one_pass_masks(chaplin_crop: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("film_direct_masks")
+    assert main(["restore", "-q", str(chaplin_crop), "-o", str(folder / "direct.mkv"), "--preset", "film", *LOSSLESS,
+                 "--set", "jobs.mode=direct", "--save-masks", str(folder / "masks")]) == 0
+    return folder / "masks"
+
+
+def test_film_segments_with_masks_write_each_mask_once_as_one_pass(chaplin_crop: Path, one_pass: Path,
+                                                                    one_pass_masks: Path, tmp_path: Path) -> None:
+    """Writing masks no longer makes the film stage unsplittable: every segment writes the masks of the frames
+    it owns, none of its warm-up or look-ahead frames (which would be another segment's, and differ)."""
+    from vidrestore import api
+
+    out, masks = tmp_path / "seg.mkv", tmp_path / "masks"
+    res = api.run(_spec(chaplin_crop, out, masks, segmented=True))
+    assert res.segments == 5
+    assert res.stats["processor"]["masks_written"] == FRAMES  # once per frame, though 60 + 4 x 36 were fed
+    expected = _mask_hashes(one_pass_masks)
+    assert len(expected) == 2 * FRAMES and _mask_hashes(masks) == expected
+    assert frame_hashes(out) == frame_hashes(one_pass)
+
+
+def test_film_job_with_masks_crashed_half_way_resumes_to_the_same_masks(chaplin_crop: Path, one_pass: Path,
+                                                                       one_pass_masks: Path, tmp_path: Path) -> None:
+    """Killed inside segment 3 (its frames 36..47 have masks already); ``--resume`` accepts the masks of the
+    same job, recomputes segments 3 and 4 and leaves masks equal to one pass's. Without ``--resume`` the
+    folder's masks are refused as before."""
+    from vidrestore import api
+    from vidrestore.errors import OutputError
+    from vidrestore.film.processor import build_processor
+    from vidrestore.jobs.runner import run_job_segmented
+
+    out, masks = tmp_path / "seg.mkv", tmp_path / "masks"
+    spec = _spec(chaplin_crop, out, masks)
+    cfg = api.load_config(spec)
+    film = build_processor(cfg, None)  # type: ignore[arg-type]
+
+    with pytest.raises(RuntimeError, match="frame 48"):
+        run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref="vidrestore.film.processor:build_processor",
+                          processor=CrashAt(film, 48), quiet=True)
+    written = _mask_hashes(masks)
+    assert sorted({int(k.split("/")[1][:6]) for k in written}) == list(range(48))  # owned frames only, no look-ahead
+    with pytest.raises(OutputError, match="already holds masks"):
+        api.run(spec)
+    res = api.run(replace_spec(spec, resume=True))
+    assert res.reused == [0, 1, 2] and res.computed == [3, 4]
+    assert _mask_hashes(masks) == _mask_hashes(one_pass_masks)
+    assert frame_hashes(out) == frame_hashes(one_pass)
+
+
+def replace_spec(spec, **changes):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(spec, **changes)

@@ -117,7 +117,8 @@ def test_preview_key_depends_on_pixels_not_on_paths() -> None:
 
 
 @pytest.mark.slow
-def test_preview_gives_the_frames_of_the_full_run_and_is_cached(client, web_root: Path, tmp_path: Path) -> None:
+def test_preview_gives_the_frames_of_the_full_run_and_is_cached(client, web_root: Path, state_dir: Path,
+                                                                 tmp_path: Path) -> None:
     import numpy as np
 
     from vidrestore.io.images import read_image
@@ -135,15 +136,23 @@ def test_preview_gives_the_frames_of_the_full_run_and_is_cached(client, web_root
     t0 = time.monotonic()
     assert client.post("/api/preview", json=body).json() == p  # cached: same key, no recomputation
     assert time.monotonic() - t0 < min(first / 3, 5)
-    full = tmp_path / "full"
+    full, full_masks = tmp_path / "full", tmp_path / "full_masks"
     run(JobSpec(command="restore", input=str(web_root / "moving.mp4"), output=str(full), preset="film",
-                overrides=("film.radius=1",)))
+                overrides=("film.radius=1",), options={"save_masks": str(full_masks)}))
     for i, url in enumerate(p["after"]):
         got = client.get(url)
         assert got.status_code == 200
         (tmp_path / "p.png").write_bytes(got.content)
         want = read_image(sorted(full.glob("*.png"))[24 + i])
         assert np.array_equal(read_image(tmp_path / "p.png"), want), f"preview frame {24 + i} differs from the full run"
+    # the masks too: the preview's film stage wrote those of its three frames only (not of its warm-up), and
+    # they are the full run's
+    written = sorted(p.name for p in state_dir.rglob("masks/dust/*.png"))
+    assert written == ["000024.png", "000025.png", "000026.png"], written
+    for kind in ("dust", "scratch"):
+        for url in p["masks"][kind]:
+            name = url.rsplit("/", 1)[1]
+            assert client.get(url).content == (full_masks / kind / name).read_bytes(), f"{kind} mask {name} differs"
 
 
 @pytest.mark.slow

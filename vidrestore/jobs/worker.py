@@ -231,7 +231,7 @@ def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
     ``progress(n)`` is told of every ``n`` output frames written; ``check()`` runs before every input
     frame is fed (a cancel raises there, also during the warm-up, when no output comes yet).
     """
-    from vidrestore.stage import segment_reach
+    from vidrestore.stage import own_frames, segment_reach
 
     t0 = time.perf_counter()
     set_thread_budget(task.threads)
@@ -256,6 +256,7 @@ def run_segment(task: SegmentTask, *, processor: FrameProcessor | None = None,
                  written_before, len(kept), begin)
         if progress is not None:
             progress(written_before)
+    own_frames(proc, begin, seg.stop)  # files named by frame (masks): only those this segment owns
     warmup = reach[0] if reach is not None else 0
     read_start = seg.read_start if begin == seg.start else max(0, begin - warmup)
     times: dict[int, Fraction] = {}

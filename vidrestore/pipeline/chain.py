@@ -9,7 +9,9 @@ composition must get right are written once:
 * **process**: nested generators, the first stage reading the decoded frames, each later stage
   reading the one before it, the last one driving them all;
 * **reach** (:meth:`Chain.reach`): warm-up and look-ahead in *input* frames of the chain;
-* **uses_pixels** (any stage does) and **stats** (merged, each stage's keys under its name).
+* **uses_pixels** (any stage does) and **stats** (merged, each stage's keys under its name);
+* **own_frames**: the input frames a segment owns, passed to the stages that read input frames
+  (those before any stage that changes the frame count).
 
 How reach composes. A stage's reach counts frames of *its own* input. After stages that emit one
 frame per input frame (``frame_ratio`` 1, the default) it adds up as it is. After a stage that
@@ -20,7 +22,9 @@ so the frames the later stage reads are themselves exact. Rounding each stage up
 least as far as the exact sum, so it is conservative. When a stage before it has no fixed ratio
 (interpolation to a target rate: ``frame_ratio`` None) a later stage with any reach makes the chain
 unsplittable (None); a later stage with reach 0 still adds nothing. Any stage that declares no
-reach makes the chain unsplittable.
+reach makes the chain unsplittable, and so does a stage that writes files named by frame
+(:func:`~vidrestore.stage.writes_per_frame`) after a stage that changes the frame count: its frame
+numbers are no longer input frames, so it cannot be told which of them a segment owns.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
-from vidrestore.stage import FrameProcessor, frame_ratio, segment_reach, uses_pixels
+from vidrestore.stage import FrameProcessor, frame_ratio, own_frames, segment_reach, uses_pixels, writes_per_frame
 from vidrestore.types import Frame, OutputSpec, VideoInfo
 
 __all__ = ["Chain", "next_input"]
@@ -85,6 +89,8 @@ class Chain:
             if reach is None:
                 return None
             warm, ahead = reach
+            if ratio != 1 and writes_per_frame(stage):
+                return None
             if (warm or ahead) and ratio != 1:
                 if ratio is None:
                     return None
@@ -122,6 +128,13 @@ class Chain:
             take = getattr(stage, "use_job_context", None)
             if take is not None:
                 take(context)
+
+    def own_frames(self, start: int, stop: int | None) -> None:
+        """A segment owns input frames ``[start, stop)``: told to the stages whose frames are input frames."""
+        for _, stage in self.stages:
+            own_frames(stage, start, stop)
+            if frame_ratio(stage) != 1:
+                break
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from vidrestore import __version__
-from vidrestore.errors import ConfigError, VidrestoreError
+from vidrestore.errors import VidrestoreError
 from vidrestore.web import browse, form
 from vidrestore.web.jobs import JobConflict, JobStore, preview_key
 from vidrestore.web.security import Forbidden, Roots, host_is_local, token_ok
@@ -232,7 +232,7 @@ def _preview_routes(app: FastAPI, config: ServerConfig, store: JobStore) -> None
         spec = replace(spec, options={k: v for k, v in spec.options.items() if k != "save_masks"})
         cfg = load_config(spec)
         check_config_paths(cfg, spec, config.roots, config.state_dir)
-        spec = await run_in_threadpool(_preview_spec, spec, cfg, body, config, masks)
+        spec = await run_in_threadpool(_preview_spec, spec, cfg, body, config)
         key = preview_key(input_identity=await run_in_threadpool(input_identity, spec.input),
                           config=config_to_dict(cfg), spec={**spec_to_dict(spec), "masks": masks})
         spec = _place_preview(spec, store.previews_dir / key, masks=masks)
@@ -254,26 +254,15 @@ def _preview_routes(app: FastAPI, config: ServerConfig, store: JobStore) -> None
                             headers={"Cache-Control": "private, max-age=86400"})
 
 
-MASK_PREVIEW_MAX_FRAMES = 600
-
-
-def _preview_spec(spec: Any, cfg: Any, body: dict[str, Any], config: ServerConfig, masks: bool = False) -> Any:
+def _preview_spec(spec: Any, cfg: Any, body: dict[str, Any], config: ServerConfig) -> Any:
     """The frame range around the time the user picked, ``count`` frames (the API adds the warm-up
-    and look-ahead the stages need, so these frames equal those of the full run).
-
-    The film stage declares no reach while it writes masks (a warm-up frame must not write the mask
-    of a frame another segment owns), so a preview with masks is a pass over the whole clip: allowed
-    for short clips only, refused with the reason for long ones."""
+    and look-ahead the stages need, so these frames and their masks equal those of the full run)."""
     if spec.command == "decloud":
         return replace(spec, options={**spec.options, "dry_run": True})
     from vidrestore.io.probe import probe_video
 
     info = probe_video(str(spec.input), fps=cfg.io.fps)
     total = info.num_frames or 1
-    if masks and total > MASK_PREVIEW_MAX_FRAMES:
-        raise ConfigError(f"{spec.input}: mask overlays need a pass of the film stage over the whole clip "
-                          f"({total} frames, more than {MASK_PREVIEW_MAX_FRAMES}); preview without masks, or run "
-                          "the job with save masks and review them there")
     count = max(1, min(int(body.get("count") or config.preview_frames), 16, total))
     rate = float(info.avg_rate or info.real_rate or 25)
     if body.get("frame") is not None:
