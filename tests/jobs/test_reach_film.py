@@ -107,7 +107,7 @@ def test_film_job_crashed_half_way_resumes_to_the_same_frames(chaplin_crop: Path
     overrides = [a for a in LOSSLESS if a != "--set"] + ["jobs.split=frames", "jobs.segment_frames=12",
                                                           "jobs.keep_workdir=true"]
     cfg = load_config(preset="film", overrides=overrides)
-    ref = "vidrestore.film.processor:build_processor"
+    ref = "vidrestore.pipeline.stages:build_film"
     film = build_processor(cfg, None)  # type: ignore[arg-type]
 
     out = tmp_path / "seg.mkv"
@@ -175,8 +175,8 @@ def test_film_job_with_masks_crashed_half_way_resumes_to_the_same_masks(chaplin_
     folder's masks are refused as before."""
     from vidrestore import api
     from vidrestore.errors import OutputError
-    from vidrestore.film.processor import build_processor
     from vidrestore.jobs.runner import run_job_segmented
+    from vidrestore.pipeline.stages import build_film as build_processor
 
     out, masks = tmp_path / "seg.mkv", tmp_path / "masks"
     spec = _spec(chaplin_crop, out, masks)
@@ -184,7 +184,7 @@ def test_film_job_with_masks_crashed_half_way_resumes_to_the_same_masks(chaplin_
     film = build_processor(cfg, None)  # type: ignore[arg-type]
 
     with pytest.raises(RuntimeError, match="frame 48"):
-        run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref="vidrestore.film.processor:build_processor",
+        run_job_segmented(chaplin_crop, out, cfg=cfg, processor_ref="vidrestore.pipeline.stages:build_film",
                           processor=CrashAt(film, 48), quiet=True)
     written = _mask_hashes(masks)
     assert sorted({int(k.split("/")[1][:6]) for k in written}) == list(range(48))  # owned frames only, no look-ahead
