@@ -6,7 +6,8 @@ Items, co-registers the dates, fills each cloudy pixel from the temporally neare
 observations after per-band radiometric matching, inpaints what no date sees clear, and writes
 GeoTIFFs (or COGs, :mod:`.cog`, with STAC Items, :mod:`.stac`) that keep the inputs' names,
 georeferencing, dtype, nodata, band descriptions and tags. Only masked pixels change; the report
-says per date what changed and why. See :func:`run_decloud`.
+says per date what changed and why. See :func:`run_decloud` (it takes the ``decloud`` section and
+the inpainter it is given; from a whole config, :func:`vidrestore.api.decloud`).
 """
 
 from __future__ import annotations
