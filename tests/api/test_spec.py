@@ -106,3 +106,28 @@ def test_compare_runs_through_the_api() -> None:
     for word in ("open_reader", "open_writer", "atomic_write", "vidrestore.io", "vidrestore.metrics"):
         assert word not in text, word
     assert "api.compare(" in text
+
+
+def test_a_flow_job_runs_through_the_api(tmp_path: Path) -> None:
+    """``command="flow"``: the CLI's spec, the .npz of every consecutive pair, one pass only."""
+    import numpy as np
+
+    args = build_parser().parse_args(["flow", str(ROOT / "samples" / "frames16"), "-o", str(tmp_path / "f.npz"),
+                                      "--method", "dis", "--backward"])
+    spec = job_spec(args, "flow", api.OPTIONS["flow"])
+    assert spec.command == "flow" and spec.options == {"method": "dis", "device": "auto", "backward": True}
+    assert api.load_config(spec).flow.method == "dis"
+    assert shlex.split(api.command_line(spec))[1:] == ["flow", str(ROOT / "samples" / "frames16"), "-o",
+                                                       str(tmp_path / "f.npz"), "--method", "dis", "--device", "auto",
+                                                       "--backward"]
+    n = len(list((ROOT / "samples" / "frames16").glob("*.png")))
+    seen = []
+    result = api.run(spec, progress=seen.append)
+    with np.load(tmp_path / "f.npz") as z:
+        assert z["flow"].shape[0] == z["flow_backward"].shape[0] == n - 1 and str(z["method"]).startswith("dis")
+        method = str(z["method"])
+    assert result.frames_in == result.frames_out == n and result.stats["flow_method"] == method
+    assert seen[-1].phase == "done"
+    for bad in ({"resume": True}, {"frames": (0, 4)}):
+        with pytest.raises(ConfigError):
+            api.run(api.JobSpec(command="flow", input="a.mp4", output=str(tmp_path / "g.npz"), **bad))
