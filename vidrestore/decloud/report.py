@@ -9,6 +9,7 @@ percentiles of all inputs so dates compare. Thumbnails are read decimated, never
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -135,20 +136,32 @@ def _read_thumb(paths_bands: list[tuple[Path, int]], shape: tuple[int, int]) -> 
     return np.stack(planes)
 
 
-def write_quicklook(out_dir: Path, series: Series, roles: dict[str, int], dc: DecloudConfig, *,
-                    overwrite: bool = True) -> Path:
-    """``decloud_quicklook.png``: before / mask / after per date (see module docstring)."""
-    import cv2
+@dataclass(frozen=True)
+class DateView:
+    """One date as the quick-look and the web preview show it: RGB thumbnails (uint8, one stretch for
+    every date of the series), the output's when there is one, and the mask classes at that size."""
+
+    label: str
+    before: np.ndarray
+    after: np.ndarray | None
+    mask: np.ndarray
+
+
+def date_views(out_dir: Path, series: Series, roles: dict[str, int], dc: DecloudConfig, *, size: int,
+               with_after: bool = True) -> list[DateView]:
+    """Every date's :class:`DateView`, at most ``size`` px on the long side, read from the inputs, the
+    outputs in ``out_dir`` (``with_after``) and the masks written there (a dry run writes masks only)."""
     import rasterio
     from rasterio.enums import Resampling
 
-    shape = _thumb_shape(series, dc.output.quicklook_size)
+    shape = _thumb_shape(series, size)
     bands = _display_bands(series, roles)
     befores, afters, masks = [], [], []
     for e in series.dates:
         refs = [e.bands[k] for k in bands]
         befores.append(_read_thumb([(r.path, r.band) for r in refs], shape))
-        afters.append(_read_thumb([(out_dir / output_name(r.path), r.band) for r in refs], shape))
+        if with_after:
+            afters.append(_read_thumb([(out_dir / output_name(r.path), r.band) for r in refs], shape))
         with rasterio.open(out_dir / f"{e.aux_stem}{dc.output.mask_suffix}.tif") as ds:
             masks.append(ds.read(e.aux_band, out_shape=shape, resampling=Resampling.mode))
     stack = np.stack(befores)
@@ -164,6 +177,17 @@ def write_quicklook(out_dir: Path, series: Series, roles: dict[str, int], dc: De
             y = np.repeat(y, 3, axis=0)
         return (y.transpose(1, 2, 0) * 255).astype(np.uint8)
 
+    return [DateView(date_label(e.date), to_rgb(b), to_rgb(afters[i]) if with_after else None, m)
+            for i, (e, b, m) in enumerate(zip(series.dates, befores, masks))]
+
+
+def write_quicklook(out_dir: Path, series: Series, roles: dict[str, int], dc: DecloudConfig, *,
+                    overwrite: bool = True) -> Path:
+    """``decloud_quicklook.png``: before / mask / after per date (see module docstring)."""
+    import cv2
+
+    views = date_views(out_dir, series, roles, dc, size=dc.output.quicklook_size)
+    shape = views[0].before.shape[:2]
     h, w = shape
     gap, label_w, head = 4, 150, 22
     rows = []
@@ -172,17 +196,18 @@ def write_quicklook(out_dir: Path, series: Series, roles: dict[str, int], dc: De
     for j, title in enumerate(("before", "mask", "after")):
         cv2.putText(header, title, (label_w + j * (w + gap) + 4, 16), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     rows.append(header)
-    for e, b, m, a in zip(series.dates, befores, masks, afters):
-        before = to_rgb(b)
-        overlay = (before * 0.45).astype(np.uint8)
+    for v in views:
+        m = v.mask
+        overlay = (v.before * 0.45).astype(np.uint8)
         overlay[m == CLOUD] = (255, 230, 0)
         overlay[m == SHADOW] = (40, 90, 255)
         overlay[m == NODATA] = (0, 0, 0)
         row = np.full((h + gap, label_w + 3 * (w + gap), 3), 255, np.uint8)
-        row[:h, label_w:label_w + w] = before
+        row[:h, label_w:label_w + w] = v.before
         row[:h, label_w + w + gap:label_w + 2 * w + gap] = overlay
-        row[:h, label_w + 2 * (w + gap):label_w + 3 * w + 2 * gap] = to_rgb(a)
-        cv2.putText(row, date_label(e.date)[:19], (4, min(h // 2 + 5, h - 2) if h > 12 else h), font, 0.42,
+        assert v.after is not None
+        row[:h, label_w + 2 * (w + gap):label_w + 3 * w + 2 * gap] = v.after
+        cv2.putText(row, v.label[:19], (4, min(h // 2 + 5, h - 2) if h > 12 else h), font, 0.42,
                     (0, 0, 0), 1, cv2.LINE_AA)
         rows.append(row)
     img = np.concatenate(rows, axis=0)

@@ -258,7 +258,7 @@ def _preview_spec(spec: Any, cfg: Any, body: dict[str, Any], config: ServerConfi
     """The frame range around the time the user picked, ``count`` frames (the API adds the warm-up
     and look-ahead the stages need, so these frames and their masks equal those of the full run)."""
     if spec.command == "decloud":
-        return replace(spec, options={**spec.options, "dry_run": True})
+        return _decloud_preview_spec(spec, cfg)
     from vidrestore.io.probe import probe_video
 
     info = probe_video(str(spec.input), fps=cfg.io.fps)
@@ -273,10 +273,26 @@ def _preview_spec(spec: Any, cfg: Any, body: dict[str, Any], config: ServerConfi
     return replace(spec, frames=(start, start + count))
 
 
+#: Series up to this many megapixel-dates are previewed by the whole job (before/after of every date);
+#: larger ones by a dry run (the masks over the inputs), as the whole job would take too long to wait for.
+DECLOUD_PREVIEW_MPD = 40.0
+
+
+def _decloud_preview_spec(spec: Any, cfg: Any) -> Any:
+    """The whole job for a small series (its outputs are exactly the job's), else a dry run."""
+    from vidrestore.decloud.series import discover_series
+
+    series = discover_series(spec.inputs, cfg.decloud)
+    size = series.grid.width * series.grid.height * len(series.dates) / 1e6
+    return spec if size <= DECLOUD_PREVIEW_MPD else replace(spec, options={**spec.options, "dry_run": True})
+
+
 def _place_preview(spec: Any, folder: Path, *, masks: bool) -> Any:
-    """Where a preview's files go: its own folder in the cache (the masks too, when asked for)."""
+    """Where a preview's files go: its own folder in the cache (the masks too, when asked for); a
+    decloud preview's GeoTIFFs in ``out/``, the viewer's PNGs of its dates beside them."""
     options = {**spec.options, **({"save_masks": str(folder / "masks")} if masks else {})}
-    return replace(spec, output=str(folder / "after"), options=options, overwrite=True)
+    out = folder / ("out" if spec.command == "decloud" else "after")
+    return replace(spec, output=str(out), options=options, overwrite=True)
 
 
 def _preview_listing(key: str, folder: Path, spec: Any) -> dict[str, Any]:
@@ -289,12 +305,15 @@ def _preview_listing(key: str, folder: Path, spec: Any) -> dict[str, Any]:
             found = [p for p in found if p.stem.isdigit() and frames[0] <= int(p.stem) < frames[1]]
         return [f"/api/preview/{key}/{p.relative_to(folder).as_posix()}" for p in found]
 
-    masks = {kind: files(f"masks/{kind}", spec.frames) for kind in ("dust", "scratch")}
-    quick = sorted((folder / "after").glob("*quicklook*.png"))
+    kinds = ("cloud", "shadow") if spec.command == "decloud" else ("dust", "scratch")
+    masks = {kind: files(f"masks/{kind}", spec.frames) for kind in kinds}
+    quick = sorted((folder / ("out" if spec.command == "decloud" else "after")).glob("*quicklook*.png"))
+    dates = folder / "dates.json"
     return {"key": key, "frames": list(spec.frames) if spec.frames else None, "before": files("before"),
             "after": files("after"), "masks": {k: v for k, v in masks.items() if v},
             "quicklook": [f"/api/preview/{key}/{p.relative_to(folder).as_posix()}" for p in quick],
-            "decloud_masks": files("masks") if spec.command == "decloud" else []}
+            "decloud_masks": files("masks") if spec.command == "decloud" else [],
+            **(json.loads(dates.read_text()) if dates.is_file() else {})}
 
 
 # --------------------------------------------------------------------------- run

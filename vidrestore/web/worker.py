@@ -200,8 +200,9 @@ def run_preview(folder: Path) -> int:
         return code
     job = read_json(folder / JOB)
     spec = spec_from(job["spec"])
-    if spec.command == "decloud":  # a dry run: the masks it wrote, as coloured PNGs for the page
+    if spec.command == "decloud":  # the masks as coloured PNGs, and every date as the viewer shows frames
         decloud_extras(Path(spec.output), folder)
+        write_date_views(spec, folder)
     elif spec.frames is not None:
         try:
             write_before(spec, folder / "before")
@@ -210,6 +211,46 @@ def run_preview(folder: Path) -> int:
             write_json(folder / STATUS, status)
             return 3
     return 0
+
+
+#: Long side, in px, of the dates a decloud preview shows in the viewer.
+DATE_VIEW_SIZE = 1024
+
+
+def write_date_views(spec: Any, folder: Path) -> None:
+    """A decloud preview's dates for the viewer: ``before/`` and (after a full run, not a dry run)
+    ``after/`` as RGB PNGs with one stretch for the whole series, ``masks/cloud/`` and
+    ``masks/shadow/`` (white = detected) for the overlays, ``dates.json`` the labels; file N is the
+    Nth date in time."""
+    import cv2
+    import numpy as np
+
+    from vidrestore.decloud.masks import CLOUD, SHADOW
+    from vidrestore.decloud.report import date_views
+    from vidrestore.decloud.series import discover_series, resolve_band_roles
+    from vidrestore.io import safety
+    from vidrestore.web.backend import load_config
+
+    dc = load_config(spec).decloud
+    series = discover_series(spec.inputs, dc)
+    views = date_views(Path(spec.output), series, resolve_band_roles(series, dc.bands), dc, size=DATE_VIEW_SIZE,
+                       with_after=not dc.dry_run)
+
+    def put(path: Path, rgb_or_mask: np.ndarray) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img = rgb_or_mask if rgb_or_mask.ndim == 2 else cv2.cvtColor(rgb_or_mask, cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode(".png", img)
+        if ok:
+            safety.atomic_write(path, buf.tobytes(), overwrite=True, what="date view")
+
+    for i, v in enumerate(views):
+        name = f"{i:06d}.png"
+        put(folder / "before" / name, v.before)
+        if v.after is not None:
+            put(folder / "after" / name, v.after)
+        put(folder / "masks" / "cloud" / name, (v.mask == CLOUD).astype(np.uint8) * 255)
+        put(folder / "masks" / "shadow" / name, (v.mask == SHADOW).astype(np.uint8) * 255)
+    write_json(folder / "dates.json", {"dates": [v.label for v in views], "dry_run": dc.dry_run})
 
 
 def write_before(spec: Any, out: Path) -> None:

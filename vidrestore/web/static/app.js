@@ -284,15 +284,20 @@ function showView() {
   const { a, b } = state.previews;
   if (!a) return;
   const pair = $("#pair").value, i = state.frame, n = a.after.length || a.before.length;
-  const left = pair === "a-b" ? pairFrame(a.after, i, n) : pairFrame(a.before, i, n);
-  const right = pair === "before-b" ? pairFrame(b && b.after, i, n) : pair === "a-b" ? pairFrame(b && b.after, i, n) : pairFrame(a.after, i, n);
+  // a decloud dry run has no after: its dates show on both sides, the masks over the right one
+  const after = (p) => p && (p.after.length ? p.after : p.dry_run ? p.before : p.after);
+  const left = pair === "a-b" ? pairFrame(after(a), i, n) : pairFrame(a.before, i, n);
+  const right = pair === "before-b" ? pairFrame(after(b), i, n) : pair === "a-b" ? pairFrame(after(b), i, n) : pairFrame(after(a), i, n);
   $("#img-a").src = left || ""; $("#img-b").src = right || "";
   $("#tag-a").textContent = pair === "a-b" ? "A" : "before";
   $("#tag-b").textContent = pair === "before-a" ? "A" : "B";
-  $("#frame-label").textContent = a.frames ? `input frame ${a.frames[0] + Math.floor((i * (a.frames[1] - a.frames[0])) / Math.max(n, 1))}` : "";
+  $("#frame-label").textContent = a.frames ? `input frame ${a.frames[0] + Math.floor((i * (a.frames[1] - a.frames[0])) / Math.max(n, 1))}`
+    : a.dates ? `date ${a.dates[Math.min(i, a.dates.length - 1)]}${a.dry_run ? " (dry run: masks only)" : ""}` : "";
   const src = pair === "before-b" ? b : a;
   setMask("#ov-dust", src && src.masks.dust ? pairFrame(src.masks.dust, i, n) : null, [255, 60, 60], $("#mask-dust").checked);
   setMask("#ov-scratch", src && src.masks.scratch ? pairFrame(src.masks.scratch, i, n) : null, [60, 200, 255], $("#mask-scratch").checked);
+  setMask("#ov-cloud", src && src.masks.cloud ? pairFrame(src.masks.cloud, i, n) : null, [255, 230, 0], $("#mask-cloud").checked);
+  setMask("#ov-shadow", src && src.masks.shadow ? pairFrame(src.masks.shadow, i, n) : null, [40, 90, 255], $("#mask-shadow").checked);
   applyView();
 }
 
@@ -330,7 +335,7 @@ function applyView() {
   const paneW = mode === "side" ? viewer.clientWidth / 2 : viewer.clientWidth;
   const f = fit(paneW, viewer.clientHeight);
   state.fit = f;
-  for (const id of ["#img-a", "#img-b", "#ov-dust", "#ov-scratch"]) $(id).style.width = f.w + "px";
+  for (const id of ["#img-a", "#img-b", "#ov-dust", "#ov-scratch", "#ov-cloud", "#ov-shadow"]) $(id).style.width = f.w + "px";
   const t = `translate(${state.tx}px, ${state.ty}px) scale(${state.zoom})`;
   document.querySelectorAll(".viewer .layer").forEach((l) => {
     l.style.left = f.x + "px"; l.style.top = f.y + "px"; l.style.transform = t;
@@ -377,6 +382,8 @@ function setupViewer() {
   $("#pair").addEventListener("change", showView);
   $("#mask-dust").addEventListener("change", showView);
   $("#mask-scratch").addEventListener("change", showView);
+  $("#mask-cloud").addEventListener("change", showView);
+  $("#mask-shadow").addEventListener("change", showView);
   $("#frame-slider").addEventListener("input", () => { state.frame = parseInt($("#frame-slider").value, 10); showView(); });
   window.addEventListener("resize", applyView);
 }
