@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -70,6 +71,14 @@ def _median_time(fn, reps: int) -> float:
     return statistics.median(times)
 
 
+def _plain_frames(net, x):
+    """The network alone, frame by frame in plain NCHW fp32: the baseline the fast path is timed against."""
+    import torch
+
+    with torch.no_grad():
+        return torch.cat([net(x[i:i + 1].contiguous()).clamp(0, 1) for i in range(x.shape[0])])
+
+
 def _restorer(**kw):
     from vidrestore.config import RestorerConfig
     from vidrestore.restore.gan.restorer import GanRestorer
@@ -112,15 +121,12 @@ def bench_fast_path(quick: bool) -> list[BenchRow]:
     for h, w in sizes:
         x = torch.cat([_real_frame(h, w).roll(shifts=7 * i, dims=-1) for i in range(frames)])
 
-        def plain() -> torch.Tensor:
-            with torch.no_grad():
-                return torch.cat([net_plain(x[i:i + 1].contiguous()).clamp(0, 1) for i in range(frames)])
-
+        plain = functools.partial(_plain_frames, net_plain, x)
         reps = 3 if quick else 5
         t_plain = _median_time(plain, reps) / frames
-        t_fast = _median_time(lambda: fast.restore(x), reps) / frames
-        t_direct = _median_time(lambda: direct.restore(x), reps) / frames
-        t_bf16 = _median_time(lambda: bf16.restore(x[:1]), 2 if quick else 3)
+        t_fast = _median_time(functools.partial(fast.restore, x), reps) / frames
+        t_direct = _median_time(functools.partial(direct.restore, x), reps) / frames
+        t_bf16 = _median_time(functools.partial(bf16.restore, x[:1]), 2 if quick else 3)
         ref = plain()
         p_fast, p_direct = _psnr(fast.restore(x), ref), _psnr(direct.restore(x), ref)
         p_bf16 = _psnr(bf16.restore(x[:1]), ref[:1])

@@ -25,6 +25,7 @@ forms between windows.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -337,6 +338,11 @@ class DiffusionRestorer:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
+    def _predict_tile(self, x: torch.Tensor, t: int, low_res: torch.Tensor | None,
+                      rows: slice, cols: slice) -> torch.Tensor:
+        """The UNet on one latent tile (what :class:`TileFuser` asks for), at this step's ``x`` and ``t``."""
+        return self._predict(x[..., rows, cols], t, None if low_res is None else low_res[..., rows, cols])
+
     def _predict(self, x: torch.Tensor, t: int, low_res: torch.Tensor | None) -> torch.Tensor:
         """The UNet on ``x``, ``_unet_batch`` frames at a time."""
         import torch
@@ -390,8 +396,7 @@ class DiffusionRestorer:
         fuser = self._fuser(geo.latent)
         trajectory: list[torch.Tensor] = []
         for k, t in enumerate(timesteps):
-            out = fuser(lambda rows, cols: self._predict(x[..., rows, cols], t,
-                                                         None if low_res is None else low_res[..., rows, cols]))
+            out = fuser(functools.partial(self._predict_tile, x, t, low_res))
             self.stats.unet_evaluations += n * len(fuser.tiles)
             x0 = sampler.predict_denoised(out, t, x)
             if s.consistency:
