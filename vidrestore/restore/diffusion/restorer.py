@@ -48,6 +48,7 @@ from vidrestore.restore.diffusion.consistency import (
 from vidrestore.restore.diffusion.guidance import Degradation, Downsample, Mask, project, project_consistent
 from vidrestore.restore.diffusion.samplers import SAMPLERS, build_sampler
 from vidrestore.restore.diffusion.tiles import TileFuser
+from vidrestore.sections import check, choice
 
 if TYPE_CHECKING:
     import torch
@@ -95,24 +96,19 @@ class DiffusionSettings:
     noise_anchor: int = 16  # [diffusion.noise_anchor] noise tracks restart from the grid at frames k * noise_anchor
 
     def __post_init__(self) -> None:
-        def check(ok: bool, key: str, msg: str) -> None:
-            if not ok:
-                raise ConfigError(f"{key}: {msg}")
-
-        check(self.steps >= 1, "restorer.steps", "must be >= 1")
-        check(0.0 < self.strength <= 1.0, "restorer.strength", "must be in (0, 1]")
-        check(self.sampler in SAMPLERS, "diffusion.sampler", f"{self.sampler!r} is not one of {', '.join(SAMPLERS)}")
-        check(self.eta >= 0.0, "diffusion.eta", "must be >= 0")
-        check(self.scale is None or self.scale > 0, "restorer.scale", "must be > 0")
-        check(self.tile >= 0 and self.tile_overlap >= 0, "restorer.tile", "tile and overlap must be >= 0")
-        check(0.0 <= self.consistency_start <= 1.0 and 0.0 <= self.consistency_end <= 1.0,
-              "diffusion.consistency_start/end", "must be in [0, 1]")
-        check(self.color_fix in COLOR_FIXES, "diffusion.color_fix",
-              f"{self.color_fix!r} is not one of {', '.join(COLOR_FIXES)}")
-        check(self.guidance in GUIDANCE, "diffusion.guidance", f"{self.guidance!r} is not one of {', '.join(GUIDANCE)}")
-        check(self.guidance_interval >= 1, "diffusion.guidance_interval", "must be >= 1")
-        check(self.noise_level >= 0, "diffusion.noise_level", "must be >= 0")
-        check(self.noise_anchor >= 1, "diffusion.noise_anchor", "must be >= 1 frame")
+        check("restorer.steps", self.steps >= 1, "must be >= 1")
+        check("restorer.strength", 0.0 < self.strength <= 1.0, "must be in (0, 1]")
+        choice("diffusion.sampler", self.sampler, SAMPLERS)
+        check("diffusion.eta", self.eta >= 0.0, "must be >= 0")
+        check("restorer.scale", self.scale is None or self.scale > 0, "must be > 0")
+        check("restorer.tile", self.tile >= 0 and self.tile_overlap >= 0, "tile and overlap must be >= 0")
+        check("diffusion.consistency_start/end", 0.0 <= self.consistency_start <= 1.0 and
+              0.0 <= self.consistency_end <= 1.0, "must be in [0, 1]")
+        choice("diffusion.color_fix", self.color_fix, COLOR_FIXES)
+        choice("diffusion.guidance", self.guidance, GUIDANCE)
+        check("diffusion.guidance_interval", self.guidance_interval >= 1, "must be >= 1")
+        check("diffusion.noise_level", self.noise_level >= 0, "must be >= 0")
+        check("diffusion.noise_anchor", self.noise_anchor >= 1, "must be >= 1 frame")
 
 
 @dataclass
