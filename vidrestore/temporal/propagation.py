@@ -23,9 +23,11 @@ flow computed on the *inputs*:
   flicker, an exposure change, a flash) is taken out of ``e`` and added to the warped neighbour, so the
   neighbour's detail is fused while the current frame keeps its own brightness. Off by default:
   without it a frame that differs from its neighbours in brightness alone is left as it is (the gate
-  closes), and on REDS it measured 69% vs 34% lower warping error (PSNR +0.05 vs +0.10 dB),
-  the difference being REDS' real exposure change, which the offset keeps. A level far
-  above ``noise_cap`` means the pair does not line up at all (a cut, a flash): the widening fades out.
+  closes), which is the safe reading when the change is real (a camera's exposure change is content,
+  not damage); the offset is for film whose flicker is damage. A level far above ``noise_cap``
+  means the pair does not line up at all (a cut, a flash): the widening fades out. What the fusion
+  does to warping error and PSNR with the defaults: docs/BENCHMARKS.md, "GAN restorer (issue 4)",
+  the temporal fusion rows.
 
 The fused frame depends on the inputs ``t - past .. t + future`` only (a finite window: no
 recursion). Processing any segment ``[start, stop)`` from input frame ``start - past`` (the
