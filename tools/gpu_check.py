@@ -165,9 +165,9 @@ def _cpu_flags() -> dict[str, object]:
 
 def check_cpu_fast_path(rows: list[dict], weights: Path) -> None:
     """Plain fp32 NCHW vs the GanRestorer CPU path on a smooth real-like frame, median of 5 after a warm-up."""
-    import statistics
-
     import torch
+
+    from tools.benchmarks.common import median_time
 
     _provide_srvgg()
     from vidrestore.restore.gan.archs import build_arch, load_into
@@ -181,15 +181,6 @@ def check_cpu_fast_path(rows: list[dict], weights: Path) -> None:
         n = build_arch("SRVGGNetCompact", kwargs)
         load_into(n, sd, source=str(weights))
         return n
-
-    def median_time(fn, reps: int = 5) -> float:
-        fn()
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times)
 
     def plain(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
