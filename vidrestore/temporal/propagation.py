@@ -23,11 +23,12 @@ flow computed on the *inputs*:
   flicker, an exposure change, a flash) is taken out of ``e`` and added to the warped neighbour, so the
   neighbour's detail is fused while the current frame keeps its own brightness. Off by default:
   without it a frame that differs from its neighbours in brightness alone is left as it is (the gate
-  closes), which is the safe reading when the change is real (a camera's exposure change is content,
-  not damage); the offset is for film whose flicker is damage. A level far above ``noise_cap``
-  means the pair does not line up at all (a cut, a flash): the widening fades out. What the fusion
-  does to warping error and PSNR with the defaults: docs/BENCHMARKS.md, "GAN restorer (issue 4)",
-  the temporal fusion rows.
+  closes), which stays closer to the frame's own content; with it more of the neighbours' detail is
+  fused across a brightness change, so shimmer drops further at some cost in fidelity to the frame
+  (the trade is the user's: film flicker is damage, a camera's exposure change is content). A level
+  far above ``noise_cap`` means the pair does not line up at all (a cut, a flash): the widening fades
+  out. What the fusion does to warping error and PSNR with the defaults: docs/BENCHMARKS.md, "GAN
+  restorer (issue 4)", the temporal fusion rows.
 
 The fused frame depends on the inputs ``t - past .. t + future`` only (a finite window: no
 recursion). Processing any segment ``[start, stop)`` from input frame ``start - past`` (the
