@@ -1,4 +1,5 @@
-"""Shared fixtures: test data location, offline guard, sample clips, markers, and the data policy of CI.
+"""Shared fixtures: test data location, offline guard, sample clips, markers, the data policy of CI, and the
+config loader's deprecation lines (``deprecations``, used by tests/config and tests/film).
 
 Real clips and weights live in ``../shared`` (or ``$VIDRESTORE_TEST_DATA``, which then is the only
 place looked at). Tests that need them carry the ``shared`` marker, applied here at collection to
@@ -12,10 +13,12 @@ number of skipped tests and why.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import re
 import types
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -209,3 +212,31 @@ def samples_dir() -> Path:
 
         subprocess.run([sys.executable, str(ROOT / "tools" / "make_samples.py"), "--out", str(d)], check=True)
     return d
+
+
+# --------------------------------------------------------------------------- config deprecation lines
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def deprecations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The deprecation lines logged during the test, with the once-per-run memory emptied first
+    (the handler sits on the config logger itself: the CLI's setup stops propagation above it)."""
+    from vidrestore import config
+
+    monkeypatch.setattr(config, "_REPORTED", set())
+    handler = _Lines()
+    logger = logging.getLogger(config.__name__)
+    logger.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)

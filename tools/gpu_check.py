@@ -21,6 +21,7 @@ layout, and loaded with strict=True so the real weights prove the layout.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -108,7 +109,7 @@ def check_raft(rows: list[dict]) -> None:
                 for batch in (1, 4):
                     a = torch.rand(batch, 3, h, w, device="cuda")
                     b = torch.rand(batch, 3, h, w, device="cuda")
-                    dt = time_cuda(lambda: flow.estimate(a, b), warmup=2, reps=5)
+                    dt = time_cuda(functools.partial(flow.estimate, a, b), warmup=2, reps=5)
                     emit(rows, check="raft", size=size, iterations=iters, resolution=name, batch=batch,
                          pairs_per_s=round(batch / dt, 2), precision="fp16")
 
@@ -129,7 +130,7 @@ def check_gan(rows: list[dict], weights: Path) -> None:
             load_into(net, sd, source=str(weights))
             g = GanRestorer(net=net, native_scale=4, precision=precision, device="cuda", batch=batch)
             x = torch.rand(batch, 3, 480, 854, device="cuda")
-            dt = time_cuda(lambda: g.restore(x), warmup=2, reps=5)
+            dt = time_cuda(functools.partial(g.restore, x), warmup=2, reps=5)
             emit(rows, check="gan", model="realesr-animevideov3", input="480x854", output="1920x3416",
                  precision=precision, batch=batch, frames_per_s=round(batch / dt, 2))
     # fp16 against fp32 on a real-looking input (smooth random field), PSNR
@@ -164,9 +165,9 @@ def _cpu_flags() -> dict[str, object]:
 
 def check_cpu_fast_path(rows: list[dict], weights: Path) -> None:
     """Plain fp32 NCHW vs the GanRestorer CPU path on a smooth real-like frame, median of 5 after a warm-up."""
-    import statistics
-
     import torch
+
+    from tools.benchmarks.common import median_time
 
     _provide_srvgg()
     from vidrestore.restore.gan.archs import build_arch, load_into
@@ -181,14 +182,9 @@ def check_cpu_fast_path(rows: list[dict], weights: Path) -> None:
         load_into(n, sd, source=str(weights))
         return n
 
-    def median_time(fn, reps: int = 5) -> float:
-        fn()
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times)
+    def plain(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return plain_net(x.contiguous()).clamp(0, 1)
 
     def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
         mse = torch.mean((a.double() - b.double()) ** 2).item()
@@ -212,15 +208,10 @@ def check_cpu_fast_path(rows: list[dict], weights: Path) -> None:
                 source = "smooth random field"
                 x = torch.nn.functional.interpolate(torch.rand(1, 3, h // 8, w // 8, generator=gen), size=(h, w),
                                                     mode="bicubic", align_corners=False).clamp(0, 1)
-
-            def plain() -> torch.Tensor:
-                with torch.no_grad():
-                    return plain_net(x.contiguous()).clamp(0, 1)
-
-            t_plain = median_time(plain)
-            t_auto = median_time(lambda: auto.restore(x))
-            t_cl = median_time(lambda: fp32cl.restore(x))
-            ref = plain()
+            t_plain = median_time(functools.partial(plain, x))
+            t_auto = median_time(functools.partial(auto.restore, x))
+            t_cl = median_time(functools.partial(fp32cl.restore, x))
+            ref = plain(x)
             emit(rows, check="cpu_fast_path", cpu=flags["model"], threads=threads, input=f"{w}x{h}",
                  plain_ms=round(1000 * t_plain, 1), auto_ms=round(1000 * t_auto, 1), auto_precision=auto.precision,
                  fp32_channels_last_ms=round(1000 * t_cl, 1), speedup_auto=round(t_plain / t_auto, 2),

@@ -34,7 +34,7 @@ from vidrestore.interpolate.config import InterpolateConfig
 from vidrestore.io.config import EncodeConfig, IOConfig
 from vidrestore.jobs.config import JobsConfig
 from vidrestore.restore.config import DiffusionConfig, RestorerConfig
-from vidrestore.sections import apply_renames, check, choice, deprecation_line, knob, rename_key, suggest
+from vidrestore.sections import apply_renames, deprecation_line, knob, rename_key, suggest
 from vidrestore.temporal.config import TemporalConfig
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,6 @@ class Config:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-# The section helpers live in vidrestore.sections (the core layer, so stage packages can use them).
-_check = check
-_choice = choice
-_suggest = suggest
 
 
 def _is_dataclass_type(tp: Any) -> bool:
@@ -128,7 +122,7 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in names:
-            raise ConfigError(f"unknown key '{prefix}{key}'{_suggest(str(key), names)}")
+            raise ConfigError(f"unknown key '{prefix}{key}'{suggest(str(key), names)}")
         kwargs[key] = _coerce(prefix + key, value, hints[key])
     try:
         return cls(**kwargs)
@@ -386,7 +380,7 @@ def _load(preset: str | None, path: str | os.PathLike[str] | None, overrides: It
     if preset is not None:
         presets = list_presets()
         if preset not in presets:
-            raise ConfigError(f"unknown preset {preset!r}{_suggest(preset, presets)}; see 'vidrestore presets'")
+            raise ConfigError(f"unknown preset {preset!r}{suggest(preset, presets)}; see 'vidrestore presets'")
         data = _deep_merge(data, _load_with_base(presets[preset][0], seen=()))
         name = preset
     if path is not None:
@@ -409,7 +403,7 @@ def _load_with_base(path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
         raise ConfigError(f"{path}: preset inheritance loops through {parent!r}")
     presets = list_presets()
     if parent not in presets:
-        raise ConfigError(f"{path}: base preset {parent!r} not found{_suggest(str(parent), presets)}")
+        raise ConfigError(f"{path}: base preset {parent!r} not found{suggest(str(parent), presets)}")
     return _deep_merge(_load_with_base(presets[parent][0], seen + (str(parent),)), data)
 
 

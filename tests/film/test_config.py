@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,28 +32,6 @@ OTHER: dict[str, Any] = {
     "film.denoise.enabled": False, "film.denoise.strength": 0.5,
     "film.grain.sigma": 3.0, "film.grain.size": 2.0, "film.grain.seed": 7,
 }
-
-
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def deprecations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The deprecation lines the loader logs during the test (its once-per-run memory emptied first)."""
-    monkeypatch.setattr(config, "_REPORTED", set())
-    handler = _Lines()
-    logger = logging.getLogger(config.__name__)
-    logger.addHandler(handler)
-    try:
-        yield handler.lines
-    finally:
-        logger.removeHandler(handler)
 
 
 def _get(cfg: Any, dotted: str) -> Any:

@@ -66,15 +66,15 @@ def test_a_segment_with_its_warm_up_is_within_the_tolerance_and_without_it_is_no
     assert (processor.warmup_frames, processor.lookahead_frames) == (8 + 8, 0)  # anchor span + chain fade
     one_pass = [f.rgb for f in processor.process(iter(frames))]
     assert len(one_pass) == N
+
+    def segment(start: int, stop: int, warmup: int) -> list[float]:
+        out = {f.index: f.rgb for f in processor.process(iter(frames[start - warmup:stop]))}
+        return [_psnr(out[i], one_pass[i]) for i in range(start, stop)]
+
     for start in (17, 25):  # the two anchor phases measured worst
         stop = start + 6
-
-        def segment(warmup: int) -> list[float]:
-            out = {f.index: f.rgb for f in processor.process(iter(frames[start - warmup:stop]))}
-            return [_psnr(out[i], one_pass[i]) for i in range(start, stop)]
-
-        with_warmup = segment(processor.warmup_frames)
-        cold = segment(0)
+        with_warmup = segment(start, stop, processor.warmup_frames)
+        cold = segment(start, stop, 0)
         assert min(with_warmup) >= TOLERANCE_DB, (start, with_warmup)
         assert min(cold) < 30.0, (start, cold)  # a cold start is clearly off: the warm-up is what closes the gap
 

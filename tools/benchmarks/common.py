@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -41,6 +42,18 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def median_time(fn, reps: int = 5) -> float:
+    """Median wall seconds of ``fn()`` over ``reps`` calls, after one warm-up call (oneDNN primitives,
+    allocations, lazy imports are paid there, not in the timing)."""
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 class Timer:

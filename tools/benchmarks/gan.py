@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools.benchmarks.common import SHARED, BenchRow  # noqa: E402
+from tools.benchmarks.common import SHARED, BenchRow, median_time  # noqa: E402
 
 AREA = "GAN restorer (issue 4)"
 CMD = "python tools/benchmarks/gan.py"
@@ -60,14 +61,12 @@ def _psnr(a, b, peak: float = 1.0) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(peak * peak / mse))
 
 
-def _median_time(fn, reps: int) -> float:
-    fn()  # warm-up: oneDNN primitives, allocations
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def _plain_frames(net, x):
+    """The network alone, frame by frame in plain NCHW fp32: the baseline the fast path is timed against."""
+    import torch
+
+    with torch.no_grad():
+        return torch.cat([net(x[i:i + 1].contiguous()).clamp(0, 1) for i in range(x.shape[0])])
 
 
 def _restorer(**kw):
@@ -112,15 +111,12 @@ def bench_fast_path(quick: bool) -> list[BenchRow]:
     for h, w in sizes:
         x = torch.cat([_real_frame(h, w).roll(shifts=7 * i, dims=-1) for i in range(frames)])
 
-        def plain() -> torch.Tensor:
-            with torch.no_grad():
-                return torch.cat([net_plain(x[i:i + 1].contiguous()).clamp(0, 1) for i in range(frames)])
-
+        plain = functools.partial(_plain_frames, net_plain, x)
         reps = 3 if quick else 5
-        t_plain = _median_time(plain, reps) / frames
-        t_fast = _median_time(lambda: fast.restore(x), reps) / frames
-        t_direct = _median_time(lambda: direct.restore(x), reps) / frames
-        t_bf16 = _median_time(lambda: bf16.restore(x[:1]), 2 if quick else 3)
+        t_plain = median_time(plain, reps) / frames
+        t_fast = median_time(functools.partial(fast.restore, x), reps) / frames
+        t_direct = median_time(functools.partial(direct.restore, x), reps) / frames
+        t_bf16 = median_time(functools.partial(bf16.restore, x[:1]), 2 if quick else 3)
         ref = plain()
         p_fast, p_direct = _psnr(fast.restore(x), ref), _psnr(direct.restore(x), ref)
         p_bf16 = _psnr(bf16.restore(x[:1]), ref[:1])
@@ -371,20 +367,20 @@ def _temporal_rows(gan, quick: bool) -> list[BenchRow]:
     import numpy as np
 
     from tests.restore.gan_data import reds_frames
-    from tests.temporal.test_propagation import _downscale, fuse, judged_warping_error, psnr, q8, warping_error
+    from tests.temporal.test_propagation import (
+        _downscale,
+        fuse,
+        judged_warping_error,
+        psnr,
+        q8,
+        smooth_pan,
+        warping_error,
+    )
 
     clips: dict[str, tuple[list, list | None]] = {
         "REDS demo_000 (real camera motion), 7 frames": (reds_frames(SHARED, 7), None)}
     still = cv2.imread(str(SHARED / "data" / "raft_demo_frames" / "frame_0016.png"))[:, :, ::-1].astype(np.float32)
-    moved, offsets = [], []
-    for i in range(7):
-        t = i / 6
-        dx, dy = 40 + 50 * t + 4 * np.sin(2 * np.pi * t), 30 + 18 * t
-        offsets.append((dx, dy))
-        m = np.float32([[1, 0, -dx], [0, 1, -dy]])
-        moved.append(np.clip(cv2.warpAffine(still, m, (256, 160), flags=cv2.INTER_CUBIC), 0, 255).round().astype(np.uint8))
-    steps = [(0.0, 0.0)] + [((b[0] - a[0]) / 4, (b[1] - a[1]) / 4) for a, b in zip(offsets, offsets[1:])]
-    clips["Sintel still, smooth camera motion, 7 frames"] = (moved, steps)
+    clips["Sintel still, smooth camera motion, 7 frames"] = smooth_pan(still)
     if not quick:
         import av
 

@@ -361,8 +361,8 @@ def entry_point() -> None:
 
     When ``main`` returns, the output is already renamed into place, every file is closed and the
     job's threads are joined; what is left is CPython freeing torch's modules and objects one by
-    one, 0.3-0.7 s on a 2-core machine, which is a tenth of a short job (``tools/benchmarks/gan.py``
-    compares whole runs, start-up and exit included). So the ``atexit`` handlers still run (Ray's
+    one, a noticeable share of a short job that buys nothing (``tools/benchmarks/gan.py`` compares
+    whole runs, start-up and exit included). So the ``atexit`` handlers still run (Ray's
     shutdown, temporary-directory finalizers, logging), stdout and stderr are flushed, and the
     process then ends with :func:`os._exit`. While another non-daemon thread is alive, or with
     ``VIDRESTORE_SLOW_EXIT=1``, the normal exit is taken, which waits for that thread.

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from vidrestore.errors import ConfigError
+from vidrestore.sections import choice
 
 CLEAR = 0
 CLOUD = 1
@@ -104,8 +105,7 @@ def make_mask_spec(
     qa_confidence: str | int = "medium",
 ) -> MaskSpec:
     """A :class:`MaskSpec` with the type's defaults for the value lists left empty."""
-    if kind not in _DEFAULTS:
-        raise ConfigError(f"decloud.mask_type: {kind!r} is not one of {', '.join(_DEFAULTS)}")
+    choice("decloud.mask_type", kind, _DEFAULTS)
     d_cloud, d_shadow, d_invalid = _DEFAULTS[kind]
     if kind == "values" and not cloud_values:
         raise ConfigError("decloud.mask_type: 'values' needs decloud.cloud_values (e.g. --set decloud.cloud_values=[4])")

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vidrestore.sections import check as _check
-from vidrestore.sections import choice as _choice
-from vidrestore.sections import knob
+from vidrestore.sections import check, choice, knob
 
 
 @dataclass(frozen=True)
@@ -31,8 +29,8 @@ class DeflickerConfig:
     grid: int = knob(1, "1 = one gain/offset per frame; 2..4 = N x N regions, smoothly interpolated (uneven flicker)")
 
     def __post_init__(self) -> None:
-        _check("film.deflicker.window", 1 <= self.window <= 50, "must be in [1, 50]")
-        _check("film.deflicker.grid", 1 <= self.grid <= 16, "must be in [1, 16]")
+        check("film.deflicker.window", 1 <= self.window <= 50, "must be in [1, 50]")
+        check("film.deflicker.grid", 1 <= self.grid <= 16, "must be in [1, 16]")
 
 
 @dataclass(frozen=True)
@@ -73,23 +71,23 @@ class DustConfig:
                                               "(less work, a few more regions left; docs/BENCHMARKS.md)")
 
     def __post_init__(self) -> None:
-        _check("film.dust.threshold", 0.0 < self.threshold < 1.0, "must be in (0, 1)")
-        _check("film.dust.sigmas", self.sigmas >= 0, "must be >= 0")
-        _check("film.dust.max_area", 0.0 < self.max_area <= 1.0, "must be in (0, 1]")
-        _check("film.dust.max_motion", 0.0 < self.max_motion <= 1.0, "must be in (0, 1]")
-        _check("film.dust.dilate", 0 <= self.dilate <= 8, "must be in [0, 8]")
-        _check("film.dust.override_contrast", 0.0 < self.override_contrast < 1.0, "must be in (0, 1)")
-        _check("film.dust.one_sided_contrast", 0.0 < self.one_sided_contrast < 1.0, "must be in (0, 1)")
-        _check("film.dust.uniform_flow", self.uniform_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
-        _check("film.dust.moved_flow", self.moved_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
-        _check("film.dust.moved_ratio", 0.0 < self.moved_ratio < 1.0, "must be in (0, 1)")
-        _check("film.dust.moved_search", 0.0 <= self.moved_search <= 0.25, "must be in [0, 0.25]")
-        _check("film.dust.sides_agree", self.sides_agree >= 0, "must be >= 0 (0 = off)")
-        _check("film.dust.rescue_ring", 1 <= self.rescue_ring <= 64, "must be in [1, 64] px")
-        _check("film.dust.rescue_share", 0.0 < self.rescue_share <= 1.0, "must be in (0, 1]")
-        _check("film.dust.passes", self.passes in (1, 2), "must be 1 or 2")
-        _check("film.dust.second_pass_flow", self.second_pass_flow > 0, "must be > 0 (px per frame)")
-        _choice("film.dust.second_pass_flows", self.second_pass_flows, ("estimate", "reuse"))
+        check("film.dust.threshold", 0.0 < self.threshold < 1.0, "must be in (0, 1)")
+        check("film.dust.sigmas", self.sigmas >= 0, "must be >= 0")
+        check("film.dust.max_area", 0.0 < self.max_area <= 1.0, "must be in (0, 1]")
+        check("film.dust.max_motion", 0.0 < self.max_motion <= 1.0, "must be in (0, 1]")
+        check("film.dust.dilate", 0 <= self.dilate <= 8, "must be in [0, 8]")
+        check("film.dust.override_contrast", 0.0 < self.override_contrast < 1.0, "must be in (0, 1)")
+        check("film.dust.one_sided_contrast", 0.0 < self.one_sided_contrast < 1.0, "must be in (0, 1)")
+        check("film.dust.uniform_flow", self.uniform_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
+        check("film.dust.moved_flow", self.moved_flow >= 0, "must be >= 0 (px per frame; 0 = off)")
+        check("film.dust.moved_ratio", 0.0 < self.moved_ratio < 1.0, "must be in (0, 1)")
+        check("film.dust.moved_search", 0.0 <= self.moved_search <= 0.25, "must be in [0, 0.25]")
+        check("film.dust.sides_agree", self.sides_agree >= 0, "must be >= 0 (0 = off)")
+        check("film.dust.rescue_ring", 1 <= self.rescue_ring <= 64, "must be in [1, 64] px")
+        check("film.dust.rescue_share", 0.0 < self.rescue_share <= 1.0, "must be in (0, 1]")
+        check("film.dust.passes", self.passes in (1, 2), "must be 1 or 2")
+        check("film.dust.second_pass_flow", self.second_pass_flow > 0, "must be > 0 (px per frame)")
+        choice("film.dust.second_pass_flows", self.second_pass_flows, ("estimate", "reuse"))
 
 
 @dataclass(frozen=True)
@@ -103,9 +101,9 @@ class ScratchConfig:
     persistence: int = knob(3, "frames of t - radius .. t + radius that show it at the same place on the film")
 
     def __post_init__(self) -> None:
-        _check("film.scratch.threshold", 0.0 < self.threshold < 1.0, "must be in (0, 1)")
-        _check("film.scratch.min_length", 0.0 < self.min_length <= 1.0, "must be in (0, 1]")
-        _check("film.scratch.max_width", 1 <= self.max_width <= 16, "must be in [1, 16]")
+        check("film.scratch.threshold", 0.0 < self.threshold < 1.0, "must be in (0, 1)")
+        check("film.scratch.min_length", 0.0 < self.min_length <= 1.0, "must be in (0, 1]")
+        check("film.scratch.max_width", 1 <= self.max_width <= 16, "must be in [1, 16]")
         # persistence is checked by FilmConfig: its bound is the neighbourhood's size (film.radius)
 
 
@@ -117,7 +115,7 @@ class DenoiseConfig:
     strength: float = knob(1.0, "0 = off; higher averages across larger differences (smoother, more risk of smear)")
 
     def __post_init__(self) -> None:
-        _check("film.denoise.strength", 0.0 <= self.strength <= 4.0, "must be in [0, 4]")
+        check("film.denoise.strength", 0.0 <= self.strength <= 4.0, "must be in [0, 4]")
 
 
 @dataclass(frozen=True)
@@ -129,8 +127,8 @@ class GrainConfig:
     seed: int = knob(0, "noise seed")
 
     def __post_init__(self) -> None:
-        _check("film.grain.sigma", 0.0 <= self.sigma <= 64.0, "must be in [0, 64] (8-bit levels)")
-        _check("film.grain.size", 0.5 <= self.size <= 8.0, "must be in [0.5, 8] px")
+        check("film.grain.sigma", 0.0 <= self.sigma <= 64.0, "must be in [0, 64] (8-bit levels)")
+        check("film.grain.size", 0.5 <= self.size <= 8.0, "must be in [0.5, 8] px")
 
 
 @dataclass(frozen=True)
@@ -160,12 +158,12 @@ class FilmConfig:
     torch_ops: bool = knob(False, "box means, warps and dilations with torch's kernels on the CPU too (what cuda runs)")
 
     def __post_init__(self) -> None:
-        _check("film.radius", 1 <= self.radius <= 8, "must be in [1, 8]")
-        _check("film.min_confidence", 0.0 <= self.min_confidence < 1.0, "must be in [0, 1)")
-        _check("film.scratch.persistence", 1 <= self.scratch.persistence <= 2 * self.radius + 1,
+        check("film.radius", 1 <= self.radius <= 8, "must be in [1, 8]")
+        check("film.min_confidence", 0.0 <= self.min_confidence < 1.0, "must be in [0, 1)")
+        check("film.scratch.persistence", 1 <= self.scratch.persistence <= 2 * self.radius + 1,
                "must be in [1, 2 * film.radius + 1]")
-        _check("film.threads", self.threads >= 0, "must be >= 0 (0 = leave torch's setting)")
-        _choice("film.device", self.device, ("cpu", "cuda", "auto"))
+        check("film.threads", self.threads >= 0, "must be >= 0 (0 = leave torch's setting)")
+        choice("film.device", self.device, ("cpu", "cuda", "auto"))
 
     @property
     def lookahead(self) -> int:

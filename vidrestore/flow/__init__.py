@@ -18,7 +18,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from vidrestore.errors import ConfigError, WeightsNotFoundError
+from vidrestore.errors import WeightsNotFoundError
 from vidrestore.flow.base import FlowEstimator, check_flow, check_pair, estimate_both
 from vidrestore.flow.cache import FlowCache, WindowFlows, cache_from_config
 from vidrestore.flow.dis import DIS_PRESETS, DISFlow, FarnebackFlow
@@ -26,6 +26,7 @@ from vidrestore.flow.occlusion import fb_error, flow_confidence, occlusion_mask,
 from vidrestore.flow.scenecut import SceneCutDetector, detect_scene_cuts
 from vidrestore.flow.visualize import flow_to_rgb
 from vidrestore.flow.warp import ALIGN_CORNERS, backward_warp, compose_flows, coords_grid, resize_flow, valid_mask
+from vidrestore.sections import choice
 
 if TYPE_CHECKING:
     import torch
@@ -102,8 +103,7 @@ def build_flow_estimator(cfg: FlowConfig, *, device: str | torch.device = "cpu",
 
     method = cfg.method
     explicit = weights if weights is not None else cfg.weights
-    if method not in METHODS:
-        raise ConfigError(f"flow.method: {method!r} is not one of {', '.join(METHODS)}")
+    choice("flow.method", method, METHODS)
     if method == "dis":
         return _dis(cfg)
     if method == "farneback":

@@ -126,8 +126,9 @@ class DISFlow(_OpenCVFlow):
 class FarnebackFlow(_OpenCVFlow):
     """OpenCV Farneback polynomial-expansion flow: optional, slower and much less accurate than DIS medium.
 
-    Defaults (4 levels, 31 px Gaussian window, 5 iterations, poly_n 5 / sigma 1.1) gave the lowest
-    end-point error of the settings tried on real film frames (~1.5 px where DIS medium gets ~0.15).
+    Defaults (4 levels, 31 px Gaussian window, 5 iterations, poly_n 5 / sigma 1.1) are the settings
+    that tracked real film best among those tried; even so it is far less accurate than DIS medium,
+    so it is an option, never the default (DIS's own errors: docs/BENCHMARKS.md, "Optical flow").
     """
 
     name = "farneback"

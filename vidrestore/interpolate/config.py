@@ -21,7 +21,7 @@ class InterpolateConfig:
     fps: str | None = knob(None, "target rate instead of a factor: \"60\", \"59.94\" or \"60000/1001\"")
     end: str = knob("hold", "hold (last input shown for its whole duration: audio length kept) | last (stop on it)")
     refine: bool = knob(False, "residual flow between the two warped candidates (one more flow per new frame; see "
-                               "docs/BENCHMARKS.md)")
+                               "docs/BENCHMARKS.md, Frame interpolation)")
     acceleration: bool = knob(True, "quadratic motion from the frames before and after each pair (as in QVI)")
     warp: str = knob("bicubic", "colour resampling: bicubic | bilinear (softer)")
     alpha: float = knob(10.0, "splat importance: photometric error weight")

@@ -25,16 +25,16 @@ How a frame at time t is made:
    sampled from moves there itself (its own displacement brings it to p); otherwise that pixel
    belongs to something else and the point is hidden in frame 0. Same for frame 1. Weights are
    ``(1 - t) V0`` and ``t V1``, so the output goes smoothly from frame 0 to frame 1. The defaults
-   (``agreement_px = 10``) keep the visibility soft: with estimated flows, averaging both frames
-   wins more PSNR on real clips than trusting one; exact flows reproduce occlusions exactly with a
-   strict setting (tests/interpolate/test_synthesis.py). ``agreement_px = 20`` gains another
-   0.03-0.09 dB on the drop-frame clips (motions of 1-5 px, grain) but lets a 16 px occluder ghost.
-   ``alpha = 10`` (was 20): grain makes the photometric match error noisy; the softer weight gains
-   0.04 dB on chaplin and changes REDS and old_movie_2 by <= 0.01 dB.
+   (``agreement_px = 10``) keep the visibility soft: estimated flows are wrong often enough that
+   averaging both frames beats trusting one; exact flows reproduce occlusions exactly with a strict
+   setting (tests/interpolate/test_synthesis.py). A softer setting still would let an occluder
+   ghost through, since both frames would then be averaged where one of them is hidden.
+   ``alpha`` is moderate because film grain makes the photometric match error noisy: a sharp
+   importance would let noise, not occlusion, decide which splat wins.
 5. **Refinement** (``refiner``, ``interpolate.refine``): flow between the two warped candidates
    measures where they still disagree; both are moved towards their time-weighted meeting point.
-   One more flow estimation per new frame. Measured on the drop-frame benchmark it gains on REDS
-   (+0.2 dB) and loses on old_movie_2 (-0.2 dB) and chaplin (0.0), so it is off by default.
+   It costs one more flow estimation per new frame and does not win on every kind of clip, so it is
+   off by default (docs/BENCHMARKS.md, "Frame interpolation (issue 8)", the refinement rows).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ _LN2 = math.log(2.0)
 
 @dataclass(frozen=True)
 class SynthesisParams:
-    """Knobs of :class:`FrameSynthesizer` (defaults tuned on the drop-frame benchmark)."""
+    """Knobs of :class:`FrameSynthesizer` (defaults chosen on the drop-frame protocol of :mod:`.dropframe`)."""
 
     alpha: float = 10.0  # importance: weight of the photometric match error (colour units 0..1)
     beta: float = 4.0  # importance: weight of (1 - forward-backward confidence)
@@ -134,8 +134,8 @@ class FlowPair:
               relative: float = 0.05) -> FlowPair:
         """Confidences from the forward-backward round trip, as :func:`~vidrestore.flow.occlusion.flow_confidence`
         computes them without its range-map term: ``2 ** -(err / tol) ** 2``, ``tol = threshold + relative *
-        (|f| + |b(x + f)|)``. The range map cost more than the rest of the pair and changed no result
-        of the drop-frame benchmark (the splat importance carries the photometric error already).
+        (|f| + |b(x + f)|)``. The range map is left out: the splat importance already carries the
+        photometric error it would add, and it costs more than the rest of the pair.
         """
         fwd, bwd = flow_a_to_b.float(), flow_b_to_a.float()
         if fwd.ndim == 3:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from vidrestore.errors import ConfigError
+from vidrestore.sections import choice
 
 #: Largest output time-base denominator (MP4 stores its timescale in 32 bits).
 MAX_TIMESCALE = 2**31 - 1
@@ -91,8 +92,7 @@ class Retimer:
             raise ConfigError("give exactly one of an interpolation factor or a target frame rate")
         if factor is not None and factor < 1:
             raise ConfigError(f"interpolation factor must be >= 1, got {factor}")
-        if end not in END_MODES:
-            raise ConfigError(f"interpolate.end: {end!r} is not one of {', '.join(END_MODES)}")
+        choice("interpolate.end", end, END_MODES)
         self.factor = factor
         self.rate = rate
         self.end = end

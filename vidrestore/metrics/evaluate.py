@@ -44,6 +44,7 @@ from vidrestore.flow.config import FlowConfig
 from vidrestore.io.config import IOConfig
 from vidrestore.metrics.fidelity import psnr, ssim
 from vidrestore.metrics.temporal import nanmean
+from vidrestore.sections import check, choice
 from vidrestore.types import Frame
 
 if TYPE_CHECKING:
@@ -110,12 +111,9 @@ class EvalOptions:
     io: IOConfig = field(default_factory=IOConfig)
 
     def __post_init__(self) -> None:
-        if self.match not in ("index", "pts"):
-            raise ConfigError(f"--match: {self.match!r} is not one of index, pts")
-        if self.crop_border < 0:
-            raise ConfigError(f"--crop-border: must be >= 0, got {self.crop_border}")
-        if self.max_frames is not None and self.max_frames < 1:
-            raise ConfigError(f"--max-frames: must be >= 1, got {self.max_frames}")
+        choice("--match", self.match, ("index", "pts"))
+        check("--crop-border", self.crop_border >= 0, f"must be >= 0, got {self.crop_border}")
+        check("--max-frames", self.max_frames is None or self.max_frames >= 1, f"must be >= 1, got {self.max_frames}")
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown or not self.metrics:
             raise ConfigError(f"metrics: expected some of {', '.join(METRICS)}, got {self.metrics}")

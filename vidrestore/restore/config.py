@@ -64,7 +64,7 @@ class DiffusionConfig:
     guidance: str = knob("none", "none | ddnm (range-null-space super-resolution consistency with the input)")
     guidance_interval: int = knob(1, "DDNM projection every k-th step (the last step always)")
     noise_anchor: int = knob(16, "noise tracks restart from the grid at frames k * noise_anchor (bounds their memory)")
-    segment_warmup: int = knob(16, "frames the latent chain needs to forget a segment's cold start (measured)")
+    segment_warmup: int = knob(16, "frames the latent chain needs to forget a segment's cold start")
 
     def __post_init__(self) -> None:
         choice("diffusion.sampler", self.sampler, ("ddim", "dpmpp"))

@@ -23,9 +23,12 @@ flow computed on the *inputs*:
   flicker, an exposure change, a flash) is taken out of ``e`` and added to the warped neighbour, so the
   neighbour's detail is fused while the current frame keeps its own brightness. Off by default:
   without it a frame that differs from its neighbours in brightness alone is left as it is (the gate
-  closes), and on REDS it measured 69% vs 34% lower warping error (PSNR +0.05 vs +0.10 dB),
-  the difference being REDS' real exposure change, which the offset keeps. A level far
-  above ``noise_cap`` means the pair does not line up at all (a cut, a flash): the widening fades out.
+  closes), which stays closer to the frame's own content; with it more of the neighbours' detail is
+  fused across a brightness change, so shimmer drops further at some cost in fidelity to the frame
+  (the trade is the user's: film flicker is damage, a camera's exposure change is content). A level
+  far above ``noise_cap`` means the pair does not line up at all (a cut, a flash): the widening fades
+  out. What the fusion does to warping error and PSNR with the defaults: docs/BENCHMARKS.md, "GAN
+  restorer (issue 4)", the temporal fusion rows.
 
 The fused frame depends on the inputs ``t - past .. t + future`` only (a finite window: no
 recursion). Processing any segment ``[start, stop)`` from input frame ``start - past`` (the
@@ -46,7 +49,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vidrestore.errors import ConfigError
+from vidrestore.sections import check
 
 if TYPE_CHECKING:
     import torch
@@ -72,24 +75,19 @@ class PropagationParams:
     flicker_offset: bool = False  # a per-channel brightness offset of the pair: out of e, into the blend
 
     def __post_init__(self) -> None:
-        if self.past < 0 or self.future < 0:
-            raise ConfigError(f"temporal window reach must be >= 0, got past={self.past}, future={self.future}")
-        if not 0.0 <= self.strength <= 1.0:
-            raise ConfigError(f"temporal.strength must be in [0, 1], got {self.strength}")
-        if self.error_scale <= 0:
-            raise ConfigError(f"temporal.error_scale must be > 0, got {self.error_scale}")
-        if self.noise_gate < 0:
-            raise ConfigError(f"temporal.noise_gate must be >= 0, got {self.noise_gate}")
-        if self.noise_cap <= 0:
-            raise ConfigError(f"temporal.noise_cap must be > 0, got {self.noise_cap}")
+        check("temporal.window", self.past >= 0 and self.future >= 0,
+              f"reach must be >= 0, got past={self.past}, future={self.future}")
+        check("temporal.strength", 0.0 <= self.strength <= 1.0, f"must be in [0, 1], got {self.strength}")
+        check("temporal.error_scale", self.error_scale > 0, f"must be > 0, got {self.error_scale}")
+        check("temporal.noise_gate", self.noise_gate >= 0, f"must be >= 0, got {self.noise_gate}")
+        check("temporal.noise_cap", self.noise_cap > 0, f"must be > 0, got {self.noise_cap}")
 
     @classmethod
     def from_window(cls, window: int, *, strength: float, error_scale: float = 0.05,
                     occlusion_threshold: float = 1.0, noise_gate: float = 4.0, noise_cap: float = 0.03,
                     flicker_offset: bool = False) -> PropagationParams:
         """A centred window of ``window`` frames: ``past = (window - 1) // 2``, ``future`` the rest."""
-        if window < 1:
-            raise ConfigError(f"temporal.window must be >= 1, got {window}")
+        check("temporal.window", window >= 1, f"must be >= 1, got {window}")
         past = (window - 1) // 2
         return cls(past=past, future=window - 1 - past, strength=strength, error_scale=error_scale,
                    occlusion_threshold=occlusion_threshold, noise_gate=noise_gate, noise_cap=noise_cap,

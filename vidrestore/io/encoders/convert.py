@@ -18,7 +18,8 @@ def _subsample_left(c: np.ndarray, vertical: bool) -> np.ndarray:
     Horizontally the chroma sample is co-sited with the even luma column: taps [1, 2, 1] / 4.
     Vertically (4:2:0) it sits between two luma rows: taps [1, 1] / 2. Integer arithmetic with
     rounding. swscale's own 4:2:0 conversion sites chroma at the centre, which shifts colour by
-    half a pixel against what the stream declares (a 7 dB loss in an RGB round trip).
+    half a pixel against what the stream declares: a decoder that honours the declared siting would
+    put every colour edge of our output in the wrong place.
     Returns uint32 sums already divided (same scale as the input).
     """
     acc_t = np.uint16 if c.dtype == np.uint8 else np.uint32  # 8-bit sums fit 16 bits (<= 2040)
@@ -43,11 +44,11 @@ def _rgb_to_sited_yuv(vf: Any, pix_fmt: str, cs: Any, dst_range: int) -> Any:
     import av
     from av.video.reformatter import Interpolation
 
-    # No resampling happens in an RGB -> 4:4:4 conversion: swscale's fast path is exact enough here
-    # (measured: same YUV round trip as ACCURATE_RND, at a third of the time).
+    # No resampling happens in an RGB -> 4:4:4 conversion, so swscale's fast path loses nothing to
+    # ACCURATE_RND here and is cheaper.
     exact = Interpolation.BILINEAR
     if pix_fmt == "yuv420p10le":
-        # swscale's fast path is not exact at 16 bits (a 33 dB round trip): keep ACCURATE_RND here
+        # swscale's fast path is not exact at 16 bits (its rounding shows in a round trip): keep ACCURATE_RND
         full = vf.reformat(format="yuv444p16le", src_colorspace=cs, dst_colorspace=cs, src_color_range=2,
                            dst_color_range=dst_range,
                            interpolation=Interpolation.POINT | Interpolation.ACCURATE_RND).to_ndarray()  # (H, W, 3)

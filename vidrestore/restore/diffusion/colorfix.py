@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vidrestore.errors import ConfigError
+from vidrestore.sections import choice
 
 if TYPE_CHECKING:
     import torch
@@ -71,10 +71,9 @@ def wavelet_color_fix(out: torch.Tensor, ref: torch.Tensor, levels: int = 5) -> 
 
 def color_fix(out: torch.Tensor, ref: torch.Tensor, method: str) -> torch.Tensor:
     """Apply ``method`` (one of :data:`COLOR_FIXES`)."""
-    if method == "none":
-        return out
+    choice("diffusion.color_fix", method, COLOR_FIXES)
     if method == "adain":
         return adain_color_fix(out, ref)
     if method == "wavelet":
         return wavelet_color_fix(out, ref)
-    raise ConfigError(f"diffusion.color_fix: {method!r} is not one of {', '.join(COLOR_FIXES)}")
+    return out

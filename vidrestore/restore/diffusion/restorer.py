@@ -25,6 +25,7 @@ forms between windows.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ from vidrestore.restore.diffusion.consistency import (
 from vidrestore.restore.diffusion.guidance import Degradation, Downsample, Mask, project, project_consistent
 from vidrestore.restore.diffusion.samplers import SAMPLERS, build_sampler
 from vidrestore.restore.diffusion.tiles import TileFuser
+from vidrestore.sections import check, choice
 
 if TYPE_CHECKING:
     import torch
@@ -94,24 +96,19 @@ class DiffusionSettings:
     noise_anchor: int = 16  # [diffusion.noise_anchor] noise tracks restart from the grid at frames k * noise_anchor
 
     def __post_init__(self) -> None:
-        def check(ok: bool, key: str, msg: str) -> None:
-            if not ok:
-                raise ConfigError(f"{key}: {msg}")
-
-        check(self.steps >= 1, "restorer.steps", "must be >= 1")
-        check(0.0 < self.strength <= 1.0, "restorer.strength", "must be in (0, 1]")
-        check(self.sampler in SAMPLERS, "diffusion.sampler", f"{self.sampler!r} is not one of {', '.join(SAMPLERS)}")
-        check(self.eta >= 0.0, "diffusion.eta", "must be >= 0")
-        check(self.scale is None or self.scale > 0, "restorer.scale", "must be > 0")
-        check(self.tile >= 0 and self.tile_overlap >= 0, "restorer.tile", "tile and overlap must be >= 0")
-        check(0.0 <= self.consistency_start <= 1.0 and 0.0 <= self.consistency_end <= 1.0,
-              "diffusion.consistency_start/end", "must be in [0, 1]")
-        check(self.color_fix in COLOR_FIXES, "diffusion.color_fix",
-              f"{self.color_fix!r} is not one of {', '.join(COLOR_FIXES)}")
-        check(self.guidance in GUIDANCE, "diffusion.guidance", f"{self.guidance!r} is not one of {', '.join(GUIDANCE)}")
-        check(self.guidance_interval >= 1, "diffusion.guidance_interval", "must be >= 1")
-        check(self.noise_level >= 0, "diffusion.noise_level", "must be >= 0")
-        check(self.noise_anchor >= 1, "diffusion.noise_anchor", "must be >= 1 frame")
+        check("restorer.steps", self.steps >= 1, "must be >= 1")
+        check("restorer.strength", 0.0 < self.strength <= 1.0, "must be in (0, 1]")
+        choice("diffusion.sampler", self.sampler, SAMPLERS)
+        check("diffusion.eta", self.eta >= 0.0, "must be >= 0")
+        check("restorer.scale", self.scale is None or self.scale > 0, "must be > 0")
+        check("restorer.tile", self.tile >= 0 and self.tile_overlap >= 0, "tile and overlap must be >= 0")
+        check("diffusion.consistency_start/end", 0.0 <= self.consistency_start <= 1.0 and
+              0.0 <= self.consistency_end <= 1.0, "must be in [0, 1]")
+        choice("diffusion.color_fix", self.color_fix, COLOR_FIXES)
+        choice("diffusion.guidance", self.guidance, GUIDANCE)
+        check("diffusion.guidance_interval", self.guidance_interval >= 1, "must be >= 1")
+        check("diffusion.noise_level", self.noise_level >= 0, "must be >= 0")
+        check("diffusion.noise_anchor", self.noise_anchor >= 1, "must be >= 1 frame")
 
 
 @dataclass
@@ -337,6 +334,11 @@ class DiffusionRestorer:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
+    def _predict_tile(self, x: torch.Tensor, t: int, low_res: torch.Tensor | None,
+                      rows: slice, cols: slice) -> torch.Tensor:
+        """The UNet on one latent tile (what :class:`TileFuser` asks for), at this step's ``x`` and ``t``."""
+        return self._predict(x[..., rows, cols], t, None if low_res is None else low_res[..., rows, cols])
+
     def _predict(self, x: torch.Tensor, t: int, low_res: torch.Tensor | None) -> torch.Tensor:
         """The UNet on ``x``, ``_unet_batch`` frames at a time."""
         import torch
@@ -390,8 +392,7 @@ class DiffusionRestorer:
         fuser = self._fuser(geo.latent)
         trajectory: list[torch.Tensor] = []
         for k, t in enumerate(timesteps):
-            out = fuser(lambda rows, cols: self._predict(x[..., rows, cols], t,
-                                                         None if low_res is None else low_res[..., rows, cols]))
+            out = fuser(functools.partial(self._predict_tile, x, t, low_res))
             self.stats.unet_evaluations += n * len(fuser.tiles)
             x0 = sampler.predict_denoised(out, t, x)
             if s.consistency:

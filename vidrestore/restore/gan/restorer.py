@@ -41,6 +41,7 @@ import numpy as np
 
 from vidrestore.device import resolve_device
 from vidrestore.errors import ConfigError, VidrestoreError, WeightsNotFoundError
+from vidrestore.sections import choice
 from vidrestore.threads import torch_threads
 
 if TYPE_CHECKING:
@@ -178,8 +179,7 @@ def choose_precision(precision: str, device: torch.device, *, high_bit_depth: bo
         return "bf16" if cpu_has_native_bf16() else "fp32"
     if precision == "fp16" and device.type != "cuda":
         raise ConfigError("restorer.precision: fp16 runs on a GPU only; use fp32 or bf16 on the CPU")
-    if precision not in ("fp32", "bf16", "fp16"):
-        raise ConfigError(f"restorer.precision: {precision!r} is not one of auto, fp32, bf16, fp16")
+    choice("restorer.precision", precision, ("auto", "fp32", "bf16", "fp16"))
     return precision
 
 

@@ -29,55 +29,30 @@ def _rrdb(scale: int, blocks: int) -> dict[str, int]:
     return {"num_in_ch": 3, "num_out_ch": 3, "scale": scale, "num_feat": 64, "num_block": blocks, "num_grow_ch": 32}
 
 
+def _release(name: str, release: str, sha256: str, arch: str, arch_kwargs: dict[str, int], description: str,
+             size: int | None = None) -> WeightSpec:
+    """One checkpoint of the Real-ESRGAN releases: the file is ``<name>.pth`` under its release tag."""
+    return WeightSpec(name=name, filename=f"{name}.pth", sha256=sha256, size=size,
+                      url=f"{_RELEASES}/{release}/{name}.pth", arch=arch, arch_kwargs=arch_kwargs, license=LICENSE,
+                      description=description)
+
+
 OFFICIAL: tuple[WeightSpec, ...] = (
-    WeightSpec(
-        name="realesr-animevideov3",
-        filename="realesr-animevideov3.pth",
-        sha256="4e1e09ba96d08bd4b8455e8897c3242a3501e3766f359941ea894122e158a932", size=2334339,
-        url=f"{_RELEASES}/v0.2.5.0/realesr-animevideov3.pth",
-        arch="SRVGGNetCompact", arch_kwargs=_SRVGG_XS, license=LICENSE,
-        description="x4 video model (XS, 16 convs): fast, made for animation and video",
-    ),
-    WeightSpec(
-        name="realesr-general-x4v3",
-        filename="realesr-general-x4v3.pth",
-        sha256="8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
-        url=f"{_RELEASES}/v0.2.5.0/realesr-general-x4v3.pth",
-        arch="SRVGGNetCompact", arch_kwargs=_SRVGG_S, license=LICENSE,
-        description="x4 general model (S, 32 convs), strong denoise",
-    ),
-    WeightSpec(
-        name="realesr-general-wdn-x4v3",
-        filename="realesr-general-wdn-x4v3.pth",
-        sha256="1641f8c4464b9f097c9fdda5589273713f67cf59f3d909e0bd688f0cee269dca",
-        url=f"{_RELEASES}/v0.2.5.0/realesr-general-wdn-x4v3.pth",
-        arch="SRVGGNetCompact", arch_kwargs=_SRVGG_S, license=LICENSE,
-        description="x4 general model, weak denoise (blend with realesr-general-x4v3 via restorer.denoise)",
-    ),
-    WeightSpec(
-        name="RealESRGAN_x4plus",
-        filename="RealESRGAN_x4plus.pth",
-        sha256="4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1",
-        url=f"{_RELEASES}/v0.1.0/RealESRGAN_x4plus.pth",
-        arch="RRDBNet", arch_kwargs=_rrdb(4, 23), license=LICENSE,
-        description="x4 RRDBNet (23 blocks): photos, highest quality, slow",
-    ),
-    WeightSpec(
-        name="RealESRGAN_x2plus",
-        filename="RealESRGAN_x2plus.pth",
-        sha256="49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb",
-        url=f"{_RELEASES}/v0.2.1/RealESRGAN_x2plus.pth",
-        arch="RRDBNet", arch_kwargs=_rrdb(2, 23), license=LICENSE,
-        description="x2 RRDBNet (23 blocks, pixel-unshuffled input)",
-    ),
-    WeightSpec(
-        name="RealESRGAN_x4plus_anime_6B",
-        filename="RealESRGAN_x4plus_anime_6B.pth",
-        sha256="f872d837d3c90ed2e05227bed711af5671a6fd1c9f7d7e91c911a61f155e99da",
-        url=f"{_RELEASES}/v0.2.2.4/RealESRGAN_x4plus_anime_6B.pth",
-        arch="RRDBNet", arch_kwargs=_rrdb(4, 6), license=LICENSE,
-        description="x4 RRDBNet (6 blocks) for anime images",
-    ),
+    _release("realesr-animevideov3", "v0.2.5.0", "4e1e09ba96d08bd4b8455e8897c3242a3501e3766f359941ea894122e158a932",
+             "SRVGGNetCompact", _SRVGG_XS, "x4 video model (XS, 16 convs): fast, made for animation and video",
+             size=2334339),
+    _release("realesr-general-x4v3", "v0.2.5.0", "8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
+             "SRVGGNetCompact", _SRVGG_S, "x4 general model (S, 32 convs), strong denoise"),
+    _release("realesr-general-wdn-x4v3", "v0.2.5.0",
+             "1641f8c4464b9f097c9fdda5589273713f67cf59f3d909e0bd688f0cee269dca", "SRVGGNetCompact", _SRVGG_S,
+             "x4 general model, weak denoise (blend with realesr-general-x4v3 via restorer.denoise)"),
+    _release("RealESRGAN_x4plus", "v0.1.0", "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1",
+             "RRDBNet", _rrdb(4, 23), "x4 RRDBNet (23 blocks): photos, highest quality, slow"),
+    _release("RealESRGAN_x2plus", "v0.2.1", "49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb",
+             "RRDBNet", _rrdb(2, 23), "x2 RRDBNet (23 blocks, pixel-unshuffled input)"),
+    _release("RealESRGAN_x4plus_anime_6B", "v0.2.2.4",
+             "f872d837d3c90ed2e05227bed711af5671a6fd1c9f7d7e91c911a61f155e99da", "RRDBNet", _rrdb(4, 6),
+             "x4 RRDBNet (6 blocks) for anime images"),
 )
 
 
