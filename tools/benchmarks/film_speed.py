@@ -179,38 +179,55 @@ def bench_vs_ffmpeg(before: Path | None, runs: int, quick: bool) -> list[BenchRo
     return rows
 
 
-def _loop_clip(path: Path, frames: int) -> None:
-    """``frames`` frames of old_movie_2.mp4 (looped), with its audio looped alongside."""
+def _loop_clip(path: Path, frames: int, size: tuple[int, int] = (640, 360)) -> None:
+    """``frames`` frames of old_movie_2.mp4 (looped, scaled to ``size``), with its audio looped alongside."""
     src = DATA / "upscale_a_video" / "old_movie_2.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(src), "-frames:v", str(frames),
-                    "-vf", "scale=640:360", "-c:v", "libx264", "-crf", "14", "-c:a", "aac", "-shortest", str(path)],
-                   check=True)
+                    "-vf", f"scale={size[0]}:{size[1]}", "-c:v", "libx264", "-crf", "14", "-c:a", "aac", "-shortest",
+                    str(path)], check=True)
 
 
-def bench_resume(runs: int, quick: bool) -> list[BenchRow]:
+#: The resumed jobs (issue 20): the film preset, interpolation x2 (its default method: RIFE when its weights
+#: resolve) and the GAN preset (x4, on a smaller picture so the full run stays within the benchmark's time).
+RESUME_JOBS: dict[str, tuple[tuple[str, ...], tuple[int, int]]] = {
+    "film": (("restore", "--preset", "film"), (640, 360)),
+    "interpolate": (("interpolate", "--factor", "2"), (640, 360)),
+    "gan": (("restore", "--preset", "upscale"), (160, 90)),
+}
+
+
+def _done_frames(record: Path) -> int:
+    try:
+        return sum(p["frames"] for p in json.loads(record.read_text())["pieces"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def bench_resume(runs: int, quick: bool, jobs: tuple[str, ...] = ("film",)) -> list[BenchRow]:
     """844 frames, one segment, SIGKILL half way, --resume: time share, identical frames, audio bit-exact."""
+    return [_resume_row(job, 120 if quick else 844) for job in jobs]
+
+
+def _resume_row(job: str, frames: int) -> BenchRow:
     import hashlib
 
     from vidrestore.io.reader import open_reader
 
-    frames = 120 if quick else 844
+    words, size = RESUME_JOBS[job]
     with tempfile.TemporaryDirectory() as td:
         tdp = Path(td)
         clip = tdp / "reel.mp4"
-        _loop_clip(clip, frames)
-        base = [sys.executable, "-m", "vidrestore", "restore", "-q", str(clip), "--preset", "film",
+        _loop_clip(clip, frames, size)
+        base = [sys.executable, "-m", "vidrestore", words[0], "-q", str(clip), *words[1:],
                 "--set", "encode.codec=ffv1", "--segment-frames", str(frames)]
         full_out, part_out, work = tdp / "full.mkv", tdp / "part.mkv", tdp / "work"
         full, full_cpu = _timed([*base, "-o", str(full_out)])
         proc = subprocess.Popen([*base, "-o", str(part_out), "--workdir", str(work), "--keep-workdir"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         record = work / "part_00000.pieces.json"
+        out_frames = frames * (2 if job == "interpolate" else 1)
         while proc.poll() is None:
-            try:
-                done = sum(p["frames"] for p in json.loads(record.read_text())["pieces"])
-            except (OSError, ValueError, KeyError):
-                done = 0
-            if done >= frames // 2:
+            if _done_frames(record) >= out_frames // 2:
                 os.kill(proc.pid, signal.SIGKILL)
                 break
             time.sleep(0.2)
@@ -230,16 +247,18 @@ def bench_resume(runs: int, quick: bool) -> list[BenchRow]:
         audio_ok = audio(part_out) == audio(clip) != ""
         seg = json.loads((work / "manifest.json").read_text())["segments"][0]
         share, cpu_share = resumed / full, resumed_cpu / full_cpu
-        return [BenchRow(
-            f"film job of {frames} frames (640x360, one segment) killed with SIGKILL half way, then --resume",
+        what = {"film": "film job", "interpolate": "interpolate x2 job", "gan": "GAN upscale x4 job"}[job]
+        return BenchRow(
+            f"{what} of {frames} frames ({size[0]}x{size[1]}, one segment) killed with SIGKILL half way, then --resume",
             f"resumed at frame {seg.get('resumed_at')} ({seg['frames_read']} frames read, "
             f"{seg['frames_read'] / frames:.2f} of the clip): {resumed_cpu:.0f} CPU s vs {full_cpu:.0f} for a full run "
             f"= {cpu_share:.2f} ({resumed:.0f} s vs {full:.0f} s wall = {share:.2f}); frames identical to the full "
             f"run: {same}; audio bit-exact: {audio_ok}",
             target=f"<= {RESUME_SHARE:g} of a full run, identical frames, audio bit-exact",
             passed=cpu_share <= RESUME_SHARE and same and audio_ok,
-            command="python tools/benchmarks/film_speed.py --resume-rows",
-            notes=f"jobs.part_seconds 2 (parts of ~50 frames), ffv1 output; {_load()}")]
+            command=f"python tools/benchmarks/film_speed.py --only resume --resume-jobs {job}",
+            notes=f"jobs.part_seconds 2 (parts of ~50 frames), ffv1 output; CPU seconds of the processes are the "
+                  f"measure; {_load()}")
 
 
 def run(quick: bool = False, before: Path | None = None, runs: int = 2, resume_rows: bool = False) -> list[BenchRow]:
@@ -247,7 +266,7 @@ def run(quick: bool = False, before: Path | None = None, runs: int = 2, resume_r
         before = Path(os.environ["VIDRESTORE_BEFORE"])
     rows = bench_stage(before, runs, quick) + bench_vs_ffmpeg(before, runs, quick)
     if resume_rows:
-        rows += bench_resume(runs, quick)
+        rows += bench_resume(runs, quick, tuple(RESUME_JOBS))
     return rows
 
 
@@ -258,6 +277,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--resume-rows", action="store_true")
     ap.add_argument("--only", choices=("stage", "ffmpeg", "resume"), default=None)
+    ap.add_argument("--resume-jobs", default="film", help="comma-separated: " + ", ".join(RESUME_JOBS))
     ap.add_argument("--doc", action="store_true", help="rewrite this area's section of docs/BENCHMARKS.md")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -266,7 +286,7 @@ def main() -> None:
     elif args.only == "ffmpeg":
         rows = bench_vs_ffmpeg(args.before, args.runs, args.quick)
     elif args.only == "resume":
-        rows = bench_resume(args.runs, args.quick)
+        rows = bench_resume(args.runs, args.quick, tuple(args.resume_jobs.split(",")))
     else:
         rows = run(args.quick, args.before, args.runs, args.resume_rows)
     for row in rows:
