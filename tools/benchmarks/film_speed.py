@@ -221,9 +221,10 @@ def _resume_row(job: str, frames: int) -> BenchRow:
         base = [sys.executable, "-m", "vidrestore", words[0], "-q", str(clip), *words[1:],
                 "--set", "encode.codec=ffv1", "--segment-frames", str(frames)]
         full_out, part_out, work = tdp / "full.mkv", tdp / "part.mkv", tdp / "work"
-        full, full_cpu = _timed([*base, "-o", str(full_out)])
+        env = {**os.environ, "VIDRESTORE_WEIGHTS": os.environ.get("VIDRESTORE_WEIGHTS", str(SHARED / "weights"))}
+        full, full_cpu = _timed([*base, "-o", str(full_out)], env)
         proc = subprocess.Popen([*base, "-o", str(part_out), "--workdir", str(work), "--keep-workdir"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         record = work / "part_00000.pieces.json"
         out_frames = frames * (2 if job == "interpolate" else 1)
         while proc.poll() is None:
@@ -233,7 +234,7 @@ def _resume_row(job: str, frames: int) -> BenchRow:
             time.sleep(0.2)
         proc.wait()
         resumed, resumed_cpu = _timed([*base, "-o", str(part_out), "--workdir", str(work), "--keep-workdir",
-                                       "--resume"])
+                                       "--resume"], env)
 
         def hashes(p: Path) -> list[str]:
             with open_reader(p) as r:
