@@ -239,6 +239,48 @@ def test_stage_packages_never_import_the_whole_config() -> None:
     assert found == [], "\n".join(found)
 
 
+def whole_config_parameters(path: Path) -> list[str]:
+    """Functions of a module whose parameters are annotated with the whole :class:`vidrestore.config.Config`
+    (under any name it is imported as, a ``TYPE_CHECKING`` import included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+             and node.module == "vidrestore.config" for alias in node.names if alias.name == "Config"}
+    if not names:
+        return []
+
+    def mentions(annotation: ast.expr | None) -> bool:
+        if annotation is None:
+            return False
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            annotation = ast.parse(annotation.value, mode="eval").body
+        return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(annotation))
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+                if arg is not None and mentions(arg.annotation):
+                    found.append(f"{path.name}:{node.lineno} {node.name}({arg.arg})")
+    return found
+
+
+def test_stage_functions_never_take_the_whole_config() -> None:
+    """A stage package's functions take their own section (or a protocol naming the sections they read);
+    builders from the whole ``Config`` live in layer 6 (:mod:`vidrestore.pipeline.stages`)."""
+    modules = all_modules()
+    found = [f"{name}: {hit}" for name, path in modules.items() if LAYERS[layer_key(name) or "vidrestore"] == 5
+             for hit in whole_config_parameters(path)]
+    assert found == [], "\n".join(found)
+
+
+def test_the_whole_config_parameter_check_can_fail(tmp_path: Path) -> None:
+    mod = tmp_path / "stage.py"
+    mod.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from vidrestore.config import Config as C\n"
+                   "def build(cfg: 'C', n: int) -> None: ...\ndef fine(film: object) -> None: ...\n")
+    assert whole_config_parameters(mod) == ["stage.py:4 build(cfg)"]
+
+
 def test_every_allowed_exception_still_exists() -> None:
     """An entry whose import is gone must leave the list, so the list only shrinks."""
     modules = all_modules()

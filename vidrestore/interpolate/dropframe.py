@@ -36,16 +36,24 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from vidrestore.errors import VidrestoreError
 
 if TYPE_CHECKING:
-    from vidrestore.config import Config
+    from vidrestore.flow.config import FlowConfig
+    from vidrestore.interpolate.config import InterpolateConfig
 
 log = logging.getLogger(__name__)
+
+
+class Sections(Protocol):
+    """The two config sections an evaluation reads (a whole ``Config`` has them, and so may a test's stand-in)."""
+
+    interpolate: InterpolateConfig
+    flow: FlowConfig
 
 
 @dataclass
@@ -146,7 +154,7 @@ def oracle_ceilings(before: np.ndarray, after: np.ndarray, truth: np.ndarray) ->
     return average(to_a, to_b), average(-half, half)
 
 
-def interpolate_kept(kept: Sequence[np.ndarray], cfg: Config) -> list[np.ndarray]:
+def interpolate_kept(kept: Sequence[np.ndarray], cfg: Sections) -> list[np.ndarray]:
     """Run the interpolation stage at ``--factor 2`` over ``kept``; returns the output frames (``2 n`` with hold)."""
     from dataclasses import replace
 
@@ -164,9 +172,9 @@ def interpolate_kept(kept: Sequence[np.ndarray], cfg: Config) -> list[np.ndarray
     return [f.rgb for f in proc.process(frames)]
 
 
-def evaluate_clip(name: str, frames: Sequence[np.ndarray], cfg: Config, *, min_motion: float = 1.0,
+def evaluate_clip(name: str, frames: Sequence[np.ndarray], cfg: Sections, *, min_motion: float = 1.0,
                   duplicate_margin: float | None = 10.0, with_minterpolate: bool = True,
-                  methods: dict[str, Config] | None = None, with_ceiling: bool = False) -> DropFrameResult:
+                  methods: dict[str, Sections] | None = None, with_ceiling: bool = False) -> DropFrameResult:
     """The drop-frame protocol on one clip (see the module docstring).
 
     ``methods`` adds named configs of our interpolator to compare (e.g. with/without refinement); the
