@@ -109,7 +109,7 @@ class InterpolationProcessor:
         self.occlusion_threshold = occlusion_threshold
         self.retimer: Retimer | None = None
         self._info: VideoInfo | None = None
-        self._detector_template = copy.deepcopy(cache.detector)  # unused copy: fresh detectors per process()
+        self._detector_template = copy.deepcopy(cache.detector)  # kept pristine: each process() starts from a copy
         self._origin: Fraction | None = None  # job context: time of the video's first frame
         self.cuts: Container[int] | None = None  # known scene cuts (job context, or a chain's live detection)
         self._frames: dict[int, Frame] = {}

@@ -67,7 +67,6 @@ def _task(task: SegmentTask, table: FrameTable, config: dict[str, Any], progress
     from vidrestore.config import load_config
     from vidrestore.io import safety
 
-    safety.RUN.continuing = True  # the planner checked the job's files; other workers' masks are this job's own
     task = replace(task, table=table, cfg=load_config(base=config))
     frames = 0
     last = time.monotonic()
@@ -80,7 +79,13 @@ def _task(task: SegmentTask, table: FrameTable, config: dict[str, Any], progress
             progress.set.remote(task.segment.id, frames)
             last = now
 
-    result = run_segment(task, progress=report)
+    # the planner checked the job's files: masks another worker wrote are this job's own (only for this task,
+    # as the worker process may run another job's task next)
+    before, safety.RUN.continuing = safety.RUN.continuing, True
+    try:
+        result = run_segment(task, progress=report)
+    finally:
+        safety.RUN.continuing = before
     progress.set.remote(task.segment.id, result.frames)
     return result
 

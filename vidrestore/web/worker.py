@@ -173,7 +173,6 @@ def decloud_extras(output: Path, results: Path) -> dict[str, str]:
     import cv2
     import numpy as np
 
-    from vidrestore.io import safety
 
     colours = np.array([[0, 0, 0, 0], [255, 255, 255, 200], [255, 80, 40, 200]], dtype=np.uint8)  # RGBA
     masks = results / "masks"
@@ -183,12 +182,22 @@ def decloud_extras(output: Path, results: Path) -> dict[str, str]:
         m = cv2.imread(str(tif), cv2.IMREAD_UNCHANGED)
         if m is None or m.ndim != 2:
             continue
-        rgba = colours[np.clip(m, 0, 2)]
-        ok, buf = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
-        if ok:
-            safety.atomic_write(masks / f"{tif.stem}.png", buf.tobytes(), overwrite=True, what="mask view")
-            n += 1
+        n += write_png(masks / f"{tif.stem}.png", cv2.cvtColor(colours[np.clip(m, 0, 2)], cv2.COLOR_RGBA2BGRA),
+                       what="mask view")
     return {"masks": f"{n} masks"}
+
+
+def write_png(path: Path, img: Any, *, what: str) -> bool:
+    """``img`` (OpenCV channel order, or one channel) as a PNG at ``path``, atomically; False if it cannot be encoded."""
+    import cv2
+
+    from vidrestore.io import safety
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".png", img)
+    if ok:
+        safety.atomic_write(path, buf.tobytes(), overwrite=True, what=what)
+    return bool(ok)
 
 
 def run_preview(folder: Path) -> int:
@@ -228,7 +237,6 @@ def write_date_views(spec: Any, folder: Path) -> None:
     from vidrestore.decloud.masks import CLOUD, SHADOW
     from vidrestore.decloud.report import date_views
     from vidrestore.decloud.series import discover_series, resolve_band_roles
-    from vidrestore.io import safety
     from vidrestore.web.backend import load_config
 
     dc = load_config(spec).decloud
@@ -236,20 +244,13 @@ def write_date_views(spec: Any, folder: Path) -> None:
     views = date_views(Path(spec.output), series, resolve_band_roles(series, dc.bands), dc, size=DATE_VIEW_SIZE,
                        with_after=not dc.dry_run)
 
-    def put(path: Path, rgb_or_mask: np.ndarray) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        img = rgb_or_mask if rgb_or_mask.ndim == 2 else cv2.cvtColor(rgb_or_mask, cv2.COLOR_RGB2BGR)
-        ok, buf = cv2.imencode(".png", img)
-        if ok:
-            safety.atomic_write(path, buf.tobytes(), overwrite=True, what="date view")
-
     for i, v in enumerate(views):
         name = f"{i:06d}.png"
-        put(folder / "before" / name, v.before)
+        write_png(folder / "before" / name, cv2.cvtColor(v.before, cv2.COLOR_RGB2BGR), what="date view")
         if v.after is not None:
-            put(folder / "after" / name, v.after)
-        put(folder / "masks" / "cloud" / name, (v.mask == CLOUD).astype(np.uint8) * 255)
-        put(folder / "masks" / "shadow" / name, (v.mask == SHADOW).astype(np.uint8) * 255)
+            write_png(folder / "after" / name, cv2.cvtColor(v.after, cv2.COLOR_RGB2BGR), what="date view")
+        write_png(folder / "masks" / "cloud" / name, (v.mask == CLOUD).astype(np.uint8) * 255, what="date view")
+        write_png(folder / "masks" / "shadow" / name, (v.mask == SHADOW).astype(np.uint8) * 255, what="date view")
     write_json(folder / "dates.json", {"dates": [v.label for v in views], "dry_run": dc.dry_run})
 
 
