@@ -74,6 +74,51 @@ def test_s2cloudless_finds_bright_white_clouds() -> None:
     assert clouds[1, 12:28, 12:28].all() and not clouds[0].any()
 
 
+def test_s2cloudless_block_classifies_block_means_and_keeps_the_clouds() -> None:
+    """``decloud.detect.s2cloudless_block`` (Sentinel Hub's 160 m practice): the classifier sees
+    block x block means (so it is called on block^2 times fewer pixels), the mask comes back at the
+    input's size, a 64 px cloud is found at 16 px blocks, and invalid pixels never enter a mean."""
+    pytest.importorskip("s2cloudless")
+    from vidrestore.decloud import learned
+    from vidrestore.decloud.learned import S2CLOUDLESS_BANDS, s2cloudless_clouds
+
+    land = np.array([0.12, 0.09, 0.06, 0.10, 0.30, 0.32, 0.10, 0.002, 0.18, 0.09], np.float32)
+    cloud = np.array([0.55, 0.55, 0.55, 0.56, 0.58, 0.58, 0.30, 0.06, 0.40, 0.30], np.float32)
+    rng = np.random.default_rng(2)
+    x = (np.repeat(land[None, :, None, None], 2, axis=0) * (1 + 0.05 * rng.standard_normal((2, 10, 200, 180))))
+    x = x.astype(np.float32)
+    x[1, :, 64:128, 48:112] = cloud[:, None, None]
+    valid = np.ones((2, 200, 180), bool)
+    valid[0, :, :8] = False
+    x[0, :, :, :8] = 9.0  # garbage where invalid: must not be averaged in
+    roles = {b: i for i, b in enumerate(S2CLOUDLESS_BANDS)}
+    seen = []
+    real = learned.s2cloudless_probability
+
+    def spy(stack, r):
+        seen.append(stack.shape)
+        return real(stack, r)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(learned, "s2cloudless_probability", spy)
+    try:
+        clouds = s2cloudless_clouds(x, roles, valid, block=16)
+    finally:
+        mp.undo()
+    assert seen == [(2, 10, 13, 12)]  # ceil(200 / 16) x ceil(180 / 16) cells
+    assert clouds.shape == (2, 200, 180)
+    assert clouds[1, 72:120, 56:104].all()  # the cloud's inside
+    assert not clouds[1, :40].any() and not clouds[0].any()  # clear land, and the masked garbage
+    from scipy.ndimage import binary_dilation, binary_erosion
+
+    full = s2cloudless_clouds(x, roles, valid)
+    square = np.ones((3, 3), bool)
+    near = binary_dilation(full[1], square, iterations=8)  # half a block around the full-resolution mask
+    core = binary_erosion(full[1], square, iterations=8)
+    assert full[1].sum() > 3000 and core.any()
+    assert not (clouds[1] & ~near).any() and (clouds[1] | ~core).all()  # it differs only at the edges
+
+
 def test_auto_drops_a_learned_detector_the_series_contradicts(s2_folder, tmp_path: Path,
                                                               caplog: pytest.LogCaptureFixture) -> None:
     """csmask on a tiny synthetic scene flags static land; auto says so and uses the spectral tests,

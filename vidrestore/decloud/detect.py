@@ -49,6 +49,7 @@ class DetectParams:
     product_level: str = "l1c"
     learned_probability: float = 0.5
     probability_threshold: float = 0.4  # s2cloudless
+    s2cloudless_block: int = 1
     sure_area: int = 16
 
     @classmethod
@@ -61,6 +62,7 @@ class DetectParams:
         return cls(
             detector="spectral" if det == "auto" else det, product_level=d.product_level,
             learned_probability=d.learned_probability, probability_threshold=dc.probability_threshold,
+            s2cloudless_block=max(1, int(round(d.s2cloudless_block * scale))),
             sure_area=int(round(d.sure_area * scale * scale)),
             brightness_threshold=d.brightness_threshold, whiteness_threshold=d.whiteness_threshold,
             hot_threshold=d.hot_threshold, temporal_threshold=d.temporal_threshold,

@@ -178,7 +178,8 @@ def detect_classes(stack: np.ndarray, roles: dict[str, int], params: DetectParam
     if params.detector == "s2cloudless":
         from vidrestore.decloud.learned import s2cloudless_clouds
 
-        clouds = s2cloudless_clouds(stack, roles, valid, threshold=params.probability_threshold)
+        clouds = s2cloudless_clouds(stack, roles, valid, threshold=params.probability_threshold,
+                                    block=params.s2cloudless_block)
         learned = detect_stack(norm, roles, params, valid=valid, azimuths=azimuths, clouds=clouds)
         return _fuse(norm, learned, spectral, roles, params, valid, buffered=True)
     return spectral
@@ -375,7 +376,8 @@ def _gate_learned(ov: np.ndarray, file_cls: list[np.ndarray | None], roles: dict
     if detector[0] == "csmask":
         learned = detect_csmask(ov, roles, valid, level=dc.detect.product_level, min_probability=dc.detect.learned_probability)
     else:
-        learned = np.where(s2cloudless_clouds(ov, roles, valid, threshold=dc.probability_threshold), CLOUD, CLEAR)
+        learned = np.where(s2cloudless_clouds(ov, roles, valid, threshold=dc.probability_threshold,
+                                              block=params.s2cloudless_block), CLOUD, CLEAR)
     share = learned_agreement(norm, learned, spectral, roles, params, valid)
     if share < AUTO_AGREEMENT:
         why = (f"auto: {detector[0]} flagged pixels of which only {100 * share:.0f} % are transient in this series "
