@@ -103,6 +103,8 @@ def _alternate(variants: dict[str, tuple[list[str], dict[str, str]]], rounds: in
     env0 = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
     for _ in range(rounds):
         for name, (cmd, extra) in variants.items():
+            out = Path(cmd[cmd.index("-o") + 1])
+            shutil.rmtree(out.with_name(out.name + ".vidrestore-work"), ignore_errors=True)  # the last round's, kept
             t0 = time.perf_counter()
             r = subprocess.run(cmd, cwd=ROOT, env={**env0, **extra}, capture_output=True, text=True)
             wall = time.perf_counter() - t0
