@@ -138,6 +138,11 @@ def test_a_job_manifest_written_before_still_resumes(deprecations) -> None:
     other = dataclasses.replace(same, decloud=dataclasses.replace(
         same.decloud, fill=dataclasses.replace(same.decloud.fill, max_days=31.0)))
     assert mf.resume_config_changes(data, config.config_to_dict(other)) == ["decloud.fill.max_days: 30.0 -> 31.0"]
+    # a key added since the manifest was written is no change at its default, and is one set otherwise
+    added = dataclasses.replace(same, decloud=dataclasses.replace(
+        same.decloud, detect=dataclasses.replace(same.decloud.detect, s2cloudless_block=16)))
+    assert mf.resume_config_changes(data, config.config_to_dict(added)) == [
+        "decloud.detect.s2cloudless_block: '(unset)' -> 16"]
 
 
 def test_every_field_has_help() -> None:

@@ -154,15 +154,26 @@ def resume_config_changes(data: Mapping[str, Any], cfg_dict: Mapping[str, Any]) 
 
     A job started before a config key moved (see ``vidrestore.config.renames``) recorded it under
     its old name: those keys are read under their new names, so renaming a key never blocks the
-    resume of a job that was interrupted across the upgrade.
+    resume of a job that was interrupted across the upgrade. A key added since, still at its
+    default, is not a change either: a new knob's default keeps what the release before it did.
     """
     if data.get("config_hash") == config_hash(cfg_dict):
         return []
     new = json.loads(json.dumps(hashed_config(cfg_dict), default=str))
     old = _renamed_keys(data.get("config", {}))
+    if old:
+        defaults = _default_flat()
+        new = {k: v for k, v in new.items() if k in old or k not in defaults or v != defaults[k]}
     if old == new:
         return []
     return config_changes(old, new) or ["the config hash differs"]
+
+
+def _default_flat() -> dict[str, Any]:
+    """Every hashed key at its default (what a key a manifest does not know was, before it existed)."""
+    from vidrestore.config import Config, config_to_dict
+
+    return json.loads(json.dumps(hashed_config(config_to_dict(Config())), default=str))
 
 
 def _renamed_keys(flat: Mapping[str, Any]) -> dict[str, Any]:
