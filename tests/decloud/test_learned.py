@@ -117,6 +117,12 @@ def test_s2cloudless_block_classifies_block_means_and_keeps_the_clouds() -> None
     core = binary_erosion(full[1], square, iterations=8)
     assert full[1].sum() > 3000 and core.any()
     assert not (clouds[1] & ~near).any() and (clouds[1] | ~core).all()  # it differs only at the edges
+    # a tiled run's blocks (origin: where each sits in the image) give the whole image's mask inside them
+    for r0, c0 in ((0, 0), (37, 21), (70, 90)):
+        part = s2cloudless_clouds(x[:, :, r0:r0 + 120, c0:c0 + 90], roles, valid[:, r0:r0 + 120, c0:c0 + 90],
+                                  block=16, origin=(r0, c0))
+        inner = (slice(None), slice(24, 96), slice(24, 66))
+        assert np.array_equal(part[inner], clouds[:, r0:r0 + 120, c0:c0 + 90][inner])
 
 
 def test_auto_drops_a_learned_detector_the_series_contradicts(s2_folder, tmp_path: Path,

@@ -355,7 +355,7 @@ def _process_block(plan: Plan, reader: SeriesReader, dc: DecloudConfig, inpainte
                   for f, s in zip(file_cls, plan.shifts)]
     params = DetectParams.from_config(dc, detector=plan.detector)
     classes_ref, origin_ref = classes_for(aligned, fc_aligned, plan.use_detection, plan.roles, params, plan.gains,
-                                          dc.buffer, plan.azimuths or None, with_origin=True)
+                                          dc.buffer, plan.azimuths or None, with_origin=True, at=(ext.row, ext.col))
     inner = (slice(halo, halo + win.height), slice(halo, halo + win.width))
     fr = (slice(halo - fill_h, halo + win.height + fill_h), slice(halo - fill_h, halo + win.width + fill_h))
     inner_in_fr = (slice(fill_h, fill_h + win.height), slice(fill_h, fill_h + win.width))

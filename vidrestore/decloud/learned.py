@@ -237,21 +237,23 @@ def s2cloudless_probability(stack: np.ndarray, roles: dict[str, int]) -> np.ndar
 
 
 def s2cloudless_clouds(stack: np.ndarray, roles: dict[str, int], valid: np.ndarray, *,
-                       threshold: float = 0.4, block: int = 1) -> np.ndarray:
+                       threshold: float = 0.4, block: int = 1, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Bool clouds (T, H, W): s2cloudless probability, averaged over a 4 px disc, at or above ``threshold``.
 
     ``block`` > 1 classifies the mean band values of ``block`` x ``block`` pixels, as Sentinel Hub
     runs s2cloudless in production (160 m pixels: ``block`` 16 for 10 m bands; the classifier looks
     at one pixel's ten values and clouds are scale-invariant), then brings the averaged probability
     back to the input's pixels bilinearly before the 4 px disc: ``block`` squared times fewer pixels to
-    classify.
+    classify. ``origin`` (row, col) is where ``stack`` sits in the whole image: the cells lie on the
+    image's grid of ``block`` multiples, so the blocks of a tiled run agree where they overlap.
     """
     import cv2
 
     t, _, h, w = stack.shape
     if block > 1:
         idx = [roles[b] for b in S2CLOUDLESS_BANDS]
-        coarse = np.stack([np.stack([_block_mean(stack[i, j], valid[i], block) for j in idx]) for i in range(t)])
+        pre = (origin[0] % block, origin[1] % block)  # pixels of the first cell that lie before the stack
+        coarse = np.stack([np.stack([_block_mean(stack[i, j], valid[i], block, pre) for j in idx]) for i in range(t)])
         prob = s2cloudless_probability(coarse, {b: k for k, b in enumerate(S2CLOUDLESS_BANDS)})
     else:
         prob = s2cloudless_probability(stack, roles)
@@ -260,22 +262,25 @@ def s2cloudless_clouds(stack: np.ndarray, roles: dict[str, int], valid: np.ndarr
     for i in range(t):
         p = np.nan_to_num(prob[i], nan=0.0)
         if block > 1:  # cell centres back onto their pixels: the padded grid, cropped
-            p = cv2.resize(p, (p.shape[1] * block, p.shape[0] * block), interpolation=cv2.INTER_LINEAR)[:h, :w]
+            p = cv2.resize(p, (p.shape[1] * block, p.shape[0] * block), interpolation=cv2.INTER_LINEAR)
+            p = np.ascontiguousarray(p[pre[0]:pre[0] + h, pre[1]:pre[1] + w])
         if det.average_over:  # the disc is in the input's pixels whatever the block
             p = cv2.filter2D(p, -1, det.conv_filter, borderType=cv2.BORDER_REFLECT)
         out[i] = (p >= threshold) & valid[i]
     return out
 
 
-def _block_mean(band: np.ndarray, valid: np.ndarray, block: int) -> np.ndarray:
-    """Mean of the valid, finite pixels of ``band`` (H, W) in each ``block`` x ``block`` cell (the last
-    row and column of cells cover what is left); NaN where a cell has none."""
+def _block_mean(band: np.ndarray, valid: np.ndarray, block: int, pre: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Mean of the valid, finite pixels of ``band`` (H, W) in each ``block`` x ``block`` cell, the first
+    cell starting ``pre`` (rows, cols) pixels before the band (the edge cells cover what is there);
+    NaN where a cell has none."""
     h, w = band.shape
-    gh, gw = -(-h // block), -(-w // block)
+    (r, c), here = pre, (slice(pre[0], pre[0] + h), slice(pre[1], pre[1] + w))
+    gh, gw = -(-(h + r) // block), -(-(w + c) // block)
     ok = np.zeros((gh * block, gw * block), bool)
-    ok[:h, :w] = valid & np.isfinite(band)
+    ok[here] = valid & np.isfinite(band)
     v = np.zeros(ok.shape, np.float64)
-    v[:h, :w] = np.where(ok[:h, :w], band, 0.0)
+    v[here] = np.where(ok[here], band, 0.0)
     total = v.reshape(gh, block, gw, block).sum(axis=(1, 3))
     count = ok.reshape(gh, block, gw, block).sum(axis=(1, 3))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -160,11 +160,13 @@ def _combine_classes(file_cls: np.ndarray | None, det: np.ndarray | None, buffer
 
 
 def detect_classes(stack: np.ndarray, roles: dict[str, int], params: DetectParams, gains: np.ndarray,
-                   valid: np.ndarray, azimuths: list[float | None] | None = None) -> np.ndarray:
+                   valid: np.ndarray, azimuths: list[float | None] | None = None,
+                   origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Detected classes (T, H, W), buffered, by the run's detector (``params.detector``).
 
     ``stack`` is reflectance (T, B, H, W) as read: the learned detectors see it as their models were
     trained; the spectral/temporal tests see it normalised to a common background (``gains``).
+    ``origin`` (row, col) is where the stack's first pixel lies in the image (a block's, in a tiled run).
     """
 
     norm = normalise(stack, gains)
@@ -179,7 +181,7 @@ def detect_classes(stack: np.ndarray, roles: dict[str, int], params: DetectParam
         from vidrestore.decloud.learned import s2cloudless_clouds
 
         clouds = s2cloudless_clouds(stack, roles, valid, threshold=params.probability_threshold,
-                                    block=params.s2cloudless_block)
+                                    block=params.s2cloudless_block, origin=origin)
         learned = detect_stack(norm, roles, params, valid=valid, azimuths=azimuths, clouds=clouds)
         return _fuse(norm, learned, spectral, roles, params, valid, buffered=True)
     return spectral
@@ -248,17 +250,19 @@ def _fuse(norm: np.ndarray, learned: np.ndarray, spectral: np.ndarray, roles: di
 
 def classes_for(stack: np.ndarray, file_cls: list[np.ndarray | None], use_det: list[bool], roles: dict[str, int],
                  params: DetectParams, gains: np.ndarray, buffer: int,
-                 azimuths: list[float | None] | None = None, *, with_origin: bool = False) -> Any:
+                 azimuths: list[float | None] | None = None, *, with_origin: bool = False,
+                 at: tuple[int, int] = (0, 0)) -> Any:
     """Classes (T, H, W) of a co-registered reflectance stack from mask files and/or detection.
 
     With ``with_origin``, (classes, origin): origin per pixel is ORIGIN_FILE / ORIGIN_DETECTED /
-    ORIGIN_BOTH where masked (see :func:`_combine_classes`).
+    ORIGIN_BOTH where masked (see :func:`_combine_classes`). ``at`` (row, col): where the stack's first
+    pixel lies in the image.
     """
     t, _, h, w = stack.shape
     valid = np.isfinite(stack).all(axis=1)
     det = None
     if any(use_det):
-        det = detect_classes(stack, roles, params, gains, valid, azimuths)
+        det = detect_classes(stack, roles, params, gains, valid, azimuths, origin=at)
     out = np.empty((t, h, w), np.uint8)
     origin = np.zeros((t, h, w), np.uint8)
     for i in range(t):
