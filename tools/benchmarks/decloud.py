@@ -136,7 +136,6 @@ def _load() -> str:
     return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
-S2_ROLES = ("b01", "b02", "b04", "b05", "b08", "b8a", "b09", "b10", "b11", "b12")
 #: Sentinel Hub's production resolution for s2cloudless, 160 m, in 10 m pixels (decloud.detect.s2cloudless_block)
 S2_BLOCK = 16
 
@@ -146,22 +145,21 @@ def _learned_rows(size: int = 512) -> list[BenchRow]:
     ``vidrestore decloud --dry-run`` (masks and report only, so the detector's time is not hidden
     behind the fill): csmask on blue/green/red/NIR; s2cloudless on its ten L1C bands at 160 m
     blocks (its native per-pixel cost is the classifier row after it, on a smaller stack)."""
-    import importlib.util
+    from vidrestore.decloud.learned import S2CLOUDLESS_BANDS, package_installed
 
     rows = []
     runs = [("csmask", 4, ["--bands", "blue=1,green=2,red=3,nir=4", "--detector", "csmask", "--scale", "10000"],
-             "ukis_csmask", "onnxruntime CPU, 256 px tiles with 32 px overlap; the model runs on the overview (plan) "
+             "onnxruntime CPU, 256 px tiles with 32 px overlap; the model runs on the overview (plan) "
                             "and on every block; real weights from the ukis-csmask 1.0.0 wheel"),
-            ("s2cloudless", 10, ["--bands", ",".join(f"{b}={i + 1}" for i, b in enumerate(S2_ROLES)),
+            ("s2cloudless", 10, ["--bands", ",".join(f"{b}={i + 1}" for i, b in enumerate(S2CLOUDLESS_BANDS)),
                                  "--detector", "s2cloudless", "--scale", "10000",
                                  "--set", f"decloud.detect.s2cloudless_block={S2_BLOCK}"],
-             "s2cloudless", f"LightGBM model of the s2cloudless 1.7.3 wheel on {S2_BLOCK}x{S2_BLOCK} px block means "
+             f"LightGBM model of the s2cloudless 1.7.3 wheel on {S2_BLOCK}x{S2_BLOCK} px block means "
                             "(160 m, as Sentinel Hub runs it), probability back to 10 m bilinearly; synthetic band "
                             "values (speed only)")]
-    for name, bands, args, module, how in runs:
-        if importlib.util.find_spec(module) is None or (name == "csmask" and importlib.util.find_spec("onnxruntime")
-                                                        is None):
-            rows.append(BenchRow(f"{name} speed", f"skipped: {module} not installed (pip install 'vidrestore[geo]')"))
+    for name, bands, args, how in runs:
+        if not package_installed(name):
+            rows.append(BenchRow(f"{name} speed", f"skipped: {name} not installed (pip install 'vidrestore[geo]')"))
             continue
         with tempfile.TemporaryDirectory(prefix=f"decloud-bench-{name}-") as tmp:
             src = Path(tmp) / "in"
@@ -179,11 +177,8 @@ def _learned_rows(size: int = 512) -> list[BenchRow]:
         if proc.returncode != 0:
             rows.append(BenchRow(what, f"failed: {proc.stderr.strip()[-300:]}", passed=False, command=command))
             continue
-        mpd = 20 * size * size / 1e6
         rows.append(BenchRow(
-            what, f"{wall / 60:.1f} min wall, {cpu / 60:.1f} CPU min: {mpd / wall:.3f} megapixel-dates/s wall, "
-                  f"{mpd / max(cpu, 1e-9):.3f} per CPU-second; peak RSS {peak / 2**30:.2f} GiB",
-            command=command,
+            what, _speed(20 * size * size / 1e6, wall, cpu, peak, digits=3), command=command,
             notes=f"{how}; the spectral/temporal tests run beside the model (they confirm what it flags); "
                   f"stack generated in {gen.seconds:.0f} s; {_load()}"))
     return rows
@@ -198,21 +193,20 @@ def _detector_rows(size: int = 4096) -> list[BenchRow]:
     tiled job feeds it (``--detector-speed NAME FOLDER`` in a child process: its CPU time and peak
     memory, reading included, generating excluded). s2cloudless gets its ten bands made from the
     four (:data:`S2_FROM_4`): its cost does not depend on the values."""
-    import importlib.util
+    from vidrestore.decloud.learned import package_installed
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="decloud-bench-det-") as tmp:
         with Timer() as gen:
             make_stack(Path(tmp), size=size, bands=4)
-        for name, module in (("csmask", "ukis_csmask"), ("s2cloudless", "s2cloudless")):
-            if importlib.util.find_spec(module) is None:
-                rows.append(BenchRow(f"{name} detector speed", f"skipped: {module} not installed"))
+        for name in ("csmask", "s2cloudless"):
+            if not package_installed(name):
+                rows.append(BenchRow(f"{name} detector speed", f"skipped: {name} not installed"))
                 continue
             cmd = [sys.executable, "-m", "tools.benchmarks.decloud", "--detector-speed", name, tmp]
             c0 = _cpu_children()
             wall, peak, proc = peak_rss_of(cmd, cwd=str(ROOT))
             cpu = _cpu_children() - c0
-            mpd = 20 * size * size / 1e6
             how = ("ukis-csmask 1.0.0 4-band L1C model (real weights), onnxruntime CPU on both cores, 256 px tiles "
                    "with 32 px overlap" if name == "csmask" else
                    f"s2cloudless 1.7.3 LightGBM model (real weights), one thread, on {S2_BLOCK}x{S2_BLOCK} px block "
@@ -220,9 +214,7 @@ def _detector_rows(size: int = 4096) -> list[BenchRow]:
                    "10 m bilinearly, then its 4 px disc; its ten bands made from the stack's four (speed only)")
             rows.append(BenchRow(
                 f"{name} detector alone, the 20-date {size}x{size}x4 uint16 stack",
-                f"{wall / 60:.1f} min wall, {cpu / 60:.1f} CPU min: {mpd / wall:.2f} megapixel-dates/s wall, "
-                f"{mpd / max(cpu, 1e-9):.2f} per CPU-second; peak RSS {peak / 2**30:.2f} GiB"
-                if proc.returncode == 0 else f"failed: {proc.stderr.strip()[-300:]}",
+                _speed(20 * size * size / 1e6, wall, cpu, peak, digits=2) if proc.returncode == 0 else f"failed: {proc.stderr.strip()[-300:]}",
                 passed=None if proc.returncode == 0 else False,
                 command=f"python -m tools.bench decloud  (make_stack(DIR, size={size}), then: python -m "
                         f"tools.benchmarks.decloud --detector-speed {name} DIR)",
@@ -232,20 +224,26 @@ def _detector_rows(size: int = 4096) -> list[BenchRow]:
     return rows
 
 
+def _speed(mpd: float, wall: float, cpu: float, peak: float, *, digits: int) -> str:
+    """A learned-detector row's result: time, megapixel-dates per second (wall and CPU), peak memory."""
+    return (f"{wall / 60:.1f} min wall, {cpu / 60:.1f} CPU min: {mpd / wall:.{digits}f} megapixel-dates/s wall, "
+            f"{mpd / max(cpu, 1e-9):.{digits}f} per CPU-second; peak RSS {peak / 2**30:.2f} GiB")
+
+
 def _detector_speed(name: str, folder: Path) -> None:
     """Run one learned detector over every date of ``folder`` (see :func:`_detector_rows`)."""
     import rasterio
 
-    from vidrestore.decloud.learned import detect_csmask, s2cloudless_clouds
+    from vidrestore.decloud.learned import CSMASK_ROLES4, S2CLOUDLESS_BANDS, detect_csmask, s2cloudless_clouds
 
     for path in sorted(folder.glob("*.tif")):
         with rasterio.open(path) as ds:
             x = ds.read().astype(np.float32)[None] / 10000.0
         valid = np.ones((1, *x.shape[2:]), bool)
         if name == "csmask":
-            detect_csmask(x, {r: i for i, r in enumerate(("blue", "green", "red", "nir"))}, valid)
+            detect_csmask(x, {r: i for i, r in enumerate(CSMASK_ROLES4)}, valid)
         else:
-            s2cloudless_clouds(x[:, list(S2_FROM_4)], {b: i for i, b in enumerate(S2_ROLES)}, valid,
+            s2cloudless_clouds(x[:, list(S2_FROM_4)], {b: i for i, b in enumerate(S2CLOUDLESS_BANDS)}, valid,
                                block=S2_BLOCK)
 
 

@@ -99,12 +99,14 @@ def _variants(clip: Path, out: Path, sets: list[str]) -> dict[str, tuple[list[st
 
 def _alternate(variants: dict[str, tuple[list[str], dict[str, str]]], rounds: int) -> dict[str, float]:
     """Best wall time of each variant over ``rounds`` rounds that run every variant in turn."""
+    from vidrestore.jobs.runner import WORKDIR_SUFFIX
+
     best: dict[str, float] = {}
     env0 = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
     for _ in range(rounds):
         for name, (cmd, extra) in variants.items():
             out = Path(cmd[cmd.index("-o") + 1])
-            shutil.rmtree(out.with_name(out.name + ".vidrestore-work"), ignore_errors=True)  # the last round's, kept
+            shutil.rmtree(out.with_name(out.name + WORKDIR_SUFFIX), ignore_errors=True)  # the last round's, kept
             t0 = time.perf_counter()
             r = subprocess.run(cmd, cwd=ROOT, env={**env0, **extra}, capture_output=True, text=True)
             wall = time.perf_counter() - t0
