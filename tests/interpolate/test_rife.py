@@ -374,3 +374,112 @@ def test_bf16_on_cpu_stays_close_to_fp32(real_net: IFNet) -> None:
     ref = full.synthesize(full.prepare(a, b), 0.5)
     low = half.synthesize(half.prepare(a, b), 0.5)
     assert low.dtype == torch.float32 and psnr(low, ref) > 35
+
+
+# ----------------------------------------------------------------- the ensemble (interpolate.rife_ensemble)
+
+
+def _ensemble_run(frames: list[np.ndarray], synth: RifeSynthesizer, *, ensemble: bool, factor: int = 2):
+    from vidrestore.config import load_config
+    from vidrestore.flow import build_flow_estimator
+    from vidrestore.flow.cache import cache_from_config
+    from vidrestore.interpolate.processor import InterpolationProcessor, build_synthesizer
+    from vidrestore.types import Frame, VideoInfo
+
+    cfg = load_config(preset="interpolate")
+    h, w = frames[0].shape[:2]
+    proc = InterpolationProcessor(synthesizer=synth, factor=factor,
+                                  cache=cache_from_config(cfg.flow, build_flow_estimator(cfg.flow)),
+                                  partner=build_synthesizer(cfg.interpolate) if ensemble else None)
+    info = VideoInfo(path="x", container="none", codec="none", width=w, height=h, pix_fmt="rgb24", bit_depth=8,
+                     avg_rate=Fraction(24), real_rate=Fraction(24), time_base=Fraction(1, 24),
+                     num_frames=len(frames), num_frames_exact=True, duration=len(frames) / 24, start_time=0.0,
+                     rotation=0)
+    proc.output_spec(info, (w, h))
+    out = [f.rgb for f in proc.process(Frame(index=i, pts=i, time_base=Fraction(1, 24), rgb=f)
+                                       for i, f in enumerate(frames))]
+    return out, proc.stats()
+
+
+def test_rife_share_weighs_by_the_other_ones_error() -> None:
+    from vidrestore.interpolate.ensemble import RebuildError, rife_share
+
+    assert rife_share([]) == 1.0  # nothing tested: RIFE alone
+    assert rife_share([RebuildError(0.01, 0.01)]) == pytest.approx(0.5)
+    assert rife_share([RebuildError(0.001, 0.009)]) == pytest.approx(0.9)
+    assert rife_share([RebuildError(0.009, 0.001), RebuildError(0.009, 0.001)]) == pytest.approx(0.1)
+    assert rife_share([RebuildError(0.0, 0.0)]) == 0.5
+
+
+def test_ensemble_leans_on_the_flow_synthesizer_where_the_network_fails() -> None:
+    """A "network" that always answers 4 px of motion the wrong way, on a texture moving 2 px per
+    frame: the rebuild test finds it far worse than the flow synthesizer, whose frames then make
+    most of the mix; the new frames are far closer to the truth than RIFE's alone."""
+    img = texture(64, 96, seed=5)
+    truth = [shifted(img, 2.0 * s, 0.0) for s in np.arange(0, 6, 0.5)]
+    frames = [to_u8(truth[2 * k]) for k in range(6)]
+    net = WrongFlowNet((4.0, 0.0), (-4.0, 0.0))
+    alone, _ = _ensemble_run(frames, RifeSynthesizer(net, params=RifeParams(tta=1, fallback=False)), ensemble=False)
+    mixed, stats = _ensemble_run(frames, RifeSynthesizer(net, params=RifeParams(tta=1, fallback=False)), ensemble=True)
+    assert all(np.array_equal(mixed[2 * k], frames[k]) for k in range(6))  # inputs copied bit for bit
+    assert stats["ensemble_pairs"] == 5 and stats["ensemble_mean_rife_share"] < 0.2
+    assert stats["rife_pairs"] == 5  # the rebuild tests are not counted as interpolated pairs
+    crop = (slice(8, -8), slice(12, -12))
+    for k in (1, 2, 3):  # pairs with both neighbours: made from the mix
+        g = to_u8(truth[2 * k + 1])
+        assert psnr(mixed[2 * k + 1][crop], g[crop], 255) > psnr(alone[2 * k + 1][crop], g[crop], 255) + 6
+
+
+def test_ensemble_keeps_the_network_where_it_is_right(real_net: IFNet) -> None:
+    """The real network on the same moving texture, the flow synthesizer fed flows that are 5 px off:
+    the rebuild test gives RIFE most of the weight, so the mix stays close to RIFE's frames."""
+    from vidrestore.interpolate.processor import InterpolationProcessor
+
+    class WrongFlow:
+        name = "wrong"
+
+        def estimate(self, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return torch.full((t.shape[0], 2, *t.shape[-2:]), 5.0)
+
+    img = texture(64, 96, seed=7)
+    frames = [to_u8(shifted(img, 2.0 * k, 1.0 * k)) for k in range(5)]
+    synth = RifeSynthesizer(real_net, params=RifeParams(tta=1))
+    alone, _ = _ensemble_run(frames, synth, ensemble=False)
+    original = InterpolationProcessor.__init__
+
+    def with_wrong_flow(self, **kw):
+        kw["cache"].estimator = WrongFlow()
+        original(self, **kw)
+
+    try:
+        InterpolationProcessor.__init__ = with_wrong_flow  # type: ignore[method-assign]
+        mixed, stats = _ensemble_run(frames, synth, ensemble=True)
+    finally:
+        InterpolationProcessor.__init__ = original  # type: ignore[method-assign]
+    assert stats["ensemble_pairs"] == 4 and stats["ensemble_mean_rife_share"] > 0.8
+    crop = (slice(8, -8), slice(12, -12))
+    assert all(psnr(mixed[2 * k + 1][crop], alone[2 * k + 1][crop], 255) > 35 for k in range(4))
+
+
+def test_ensemble_without_a_testable_frame_is_rife_alone() -> None:
+    """Two frames: no frame has both neighbours, so nothing is mixed and the output is RIFE's."""
+    img = texture(48, 64, seed=8)
+    frames = [to_u8(shifted(img, 2.0 * k, 0.0)) for k in range(2)]
+    net = WrongFlowNet((-1.0, 0.0), (1.0, 0.0))
+    alone, _ = _ensemble_run(frames, RifeSynthesizer(net, params=RifeParams(tta=1)), ensemble=False, factor=3)
+    mixed, stats = _ensemble_run(frames, RifeSynthesizer(net, params=RifeParams(tta=1)), ensemble=True, factor=3)
+    assert stats["ensemble_pairs"] == 0
+    assert all(np.array_equal(a, b) for a, b in zip(alone, mixed))
+
+
+def test_ensemble_is_the_default_with_rife_and_can_be_turned_off(tmp_path: Path, monkeypatch) -> None:
+    from vidrestore.config import load_config
+    from vidrestore.interpolate.processor import build_processor
+
+    cfg = load_config(preset="interpolate", overrides=[f"interpolate.rife_weights={real_pickle()}"])
+    assert build_processor(cfg.interpolate, cfg.flow).partner is not None
+    off = load_config(preset="interpolate", overrides=[f"interpolate.rife_weights={real_pickle()}",
+                                                       "interpolate.rife_ensemble=false"])
+    assert build_processor(off.interpolate, off.flow).partner is None
+    flow = load_config(preset="interpolate", overrides=["interpolate.method=flow"])
+    assert build_processor(flow.interpolate, flow.flow).partner is None

