@@ -221,24 +221,32 @@ def failed_section(res: AreaResult, previous: str | None, *, machine_name: str, 
     return "\n".join([note, "", body]).rstrip("\n") + "\n"
 
 
-def parse_doc(text: str) -> tuple[str, dict[str, str], list[str]]:
-    """Split BENCHMARKS.md into (header, {area key: section body}, area order)."""
+def parse_doc(text: str) -> tuple[str, dict[str, str], list[str], dict[str, str]]:
+    """Split BENCHMARKS.md into (header, {area key: section body}, area order, {area key: text after it}).
+
+    Text between one area's end marker and the next area (written by hand: notes, tables of design
+    choices) belongs to the area before it and is kept where it is.
+    """
     sections: dict[str, str] = {}
     order: list[str] = []
-    for m in _SECTION.finditer(text):
+    after: dict[str, str] = {}
+    matches = list(_SECTION.finditer(text))
+    for i, m in enumerate(matches):
         sections[m.group("key")] = m.group("body")
         order.append(m.group("key"))
-    first = _SECTION.search(text)
-    header = text[: first.start()] if first else text
+        gap = text[m.end():matches[i + 1].start() if i + 1 < len(matches) else len(text)]
+        if gap.strip():
+            after[m.group("key")] = gap.strip("\n") + "\n"
+    header = text[: matches[0].start()] if matches else text
     if HEADER_END not in header:
         header = HEADER
-    return header.rstrip("\n") + "\n\n", sections, order
+    return header.rstrip("\n") + "\n\n", sections, order, after
 
 
 def update_doc(text: str | None, results: Sequence[AreaResult], *, machine_name: str, date: str,
                quick: bool) -> str:
     """The new BENCHMARKS.md: sections of ``results`` replaced (or added), all others kept."""
-    _, sections, order = parse_doc(text) if text else (HEADER + "\n", {}, [])
+    _, sections, order, after = parse_doc(text) if text else (HEADER + "\n", {}, [], {})
     header = HEADER.rstrip("\n") + "\n\n"  # the rules of measurement are the code's, never a stale copy
     for res in results:
         if res.error:
@@ -251,6 +259,8 @@ def update_doc(text: str | None, results: Sequence[AreaResult], *, machine_name:
     for key in order:
         body = sections[key].rstrip("\n") + "\n"
         parts.append(f"{BEGIN.format(key=key)}\n{body}{END.format(key=key)}\n\n")
+        if key in after:
+            parts.append(after[key] + "\n")
     return "".join(parts).rstrip("\n") + "\n"
 
 

@@ -120,3 +120,25 @@ def test_the_project_areas_are_discovered() -> None:
     assert "metrics" in keys and "common" not in keys and "measure" not in keys
     module = bench.import_area("metrics")
     assert module.AREA.startswith("Metrics") and callable(module.run)
+
+
+def test_hand_written_text_between_and_after_areas_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Notes written by hand after an area (a table of design choices, say) survive a rewrite of any area."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pkg, name = make_package(tmp_path, {"good": GOOD.format(value=12), "bad": FIXED})
+    doc = tmp_path / "BENCH.md"
+    assert run_bench(pkg, name, doc) == 0
+    text = doc.read_text()
+    end_bad, end_good = bench.END.format(key="bad"), bench.END.format(key="good")
+    middle = "## Notes on the bad area\n\n| Choice | Measurement |\n|---|---|\n| a | b |\n"
+    tail = "## Design choices\n\nwritten by hand.\n"
+    text = text.replace(end_bad + "\n", end_bad + "\n\n" + middle).rstrip("\n") + "\n\n" + tail
+    doc.write_text(text)
+    for only in ("good", "bad"):
+        assert run_bench(pkg, name, doc, "--only", only) == 0
+        now = doc.read_text()
+        assert middle in now and tail in now
+        assert now.index(end_bad) < now.index(middle) < now.index(bench.BEGIN.format(key="good"))
+        assert now.index(end_good) < now.index(tail)
+    capsys.readouterr()
