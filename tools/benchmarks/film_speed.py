@@ -55,7 +55,10 @@ import json, resource, sys, time
 from fractions import Fraction
 import cv2
 from vidrestore.config import load_config
-from vidrestore.pipeline.stages import build_film as build_processor
+try:
+    from vidrestore.pipeline.stages import build_film as build_processor
+except ImportError:  # the code before issue 21 (the --before checkout): the film stage came from the factory
+    from vidrestore.pipeline.factory import build_processor
 from vidrestore.io.reader import open_reader
 from vidrestore.types import Frame
 w, h, n = (int(v) for v in sys.argv[1:4])
