@@ -71,14 +71,33 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
 
 
 def knob(default: Any = dataclasses.MISSING, help: str = "", *,
-         factory: Any = dataclasses.MISSING) -> Any:
+         factory: Any = dataclasses.MISSING, before: Any = dataclasses.MISSING) -> Any:
     """A dataclass field carrying its one-line help as ``metadata["help"]`` (see the module docstring).
 
     ``factory`` replaces ``default`` for mutable defaults (``knob(help="...", factory=dict)``).
+    ``before``: what the releases before this knob did, when its default does something else (a new
+    step switched on). A job interrupted before the upgrade resumes only with the knob at that value,
+    so its parts stay alike (:func:`vidrestore.jobs.manifest.resume_config_changes`).
     """
+    meta: dict[str, Any] = {"help": help}
+    if before is not dataclasses.MISSING:
+        meta["before"] = before
     if factory is not dataclasses.MISSING:
-        return dataclasses.field(default_factory=factory, metadata={"help": help})
-    return dataclasses.field(default=default, metadata={"help": help})
+        return dataclasses.field(default_factory=factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def values_before(section: Any, prefix: str = "") -> dict[str, Any]:
+    """``{dotted key: value}`` of every knob of ``section`` (a config instance) and its subsections declared
+    with ``before``: what it was before it existed."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        if "before" in f.metadata:
+            out[prefix + f.name] = f.metadata["before"]
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out.update(values_before(value, f"{prefix}{f.name}."))
+    return out
 
 
 def help_of(section: type | object, name: str) -> str:

@@ -143,6 +143,14 @@ def test_a_job_manifest_written_before_still_resumes(deprecations) -> None:
         same.decloud, detect=dataclasses.replace(same.decloud.detect, s2cloudless_block=16)))
     assert mf.resume_config_changes(data, config.config_to_dict(added)) == [
         "decloud.detect.s2cloudless_block: '(unset)' -> 16"]
+    # a key added with a default that does something new (interpolate.rife_ensemble, before=False): a job of
+    # its own command resumes only with what came before; a job of another command never read it
+    interp_job = {**data, "command": "interpolate"}
+    assert mf.resume_config_changes(interp_job, config.config_to_dict(same)) == [
+        "interpolate.rife_ensemble: '(unset)' -> True"]
+    old_way = dataclasses.replace(same, interpolate=dataclasses.replace(same.interpolate, rife_ensemble=False))
+    assert mf.resume_config_changes(interp_job, config.config_to_dict(old_way)) == []
+    assert mf.resume_config_changes(data, config.config_to_dict(same)) == []
 
 
 def test_every_field_has_help() -> None:

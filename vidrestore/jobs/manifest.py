@@ -155,25 +155,34 @@ def resume_config_changes(data: Mapping[str, Any], cfg_dict: Mapping[str, Any]) 
     A job started before a config key moved (see ``vidrestore.config.renames``) recorded it under
     its old name: those keys are read under their new names, so renaming a key never blocks the
     resume of a job that was interrupted across the upgrade. A key added since, still at its
-    default, is not a change either: a new knob's default keeps what the release before it did.
+    default, is not a change either: a new knob's default keeps what the release before it did. A
+    knob whose default does something new declares what came before (``knob(..., before=)``): for
+    a job of the command its section belongs to (``interpolate.*`` for ``vidrestore interpolate``),
+    that value is the one that resumes, and the default is a change; other commands never read it.
     """
     if data.get("config_hash") == config_hash(cfg_dict):
         return []
     new = json.loads(json.dumps(hashed_config(cfg_dict), default=str))
     old = _renamed_keys(data.get("config", {}))
     if old:
-        defaults = _default_flat()
+        defaults = _default_flat(str(data.get("command", "")))
         new = {k: v for k, v in new.items() if k in old or k not in defaults or v != defaults[k]}
     if old == new:
         return []
     return config_changes(old, new) or ["the config hash differs"]
 
 
-def _default_flat() -> dict[str, Any]:
-    """Every hashed key at its default (what a key a manifest does not know was, before it existed)."""
+def _default_flat(command: str = "") -> dict[str, Any]:
+    """Every hashed key as it was before it existed: its default, or for ``command``'s own section the
+    ``before`` value a knob declares."""
     from vidrestore.config import Config, config_to_dict
+    from vidrestore.sections import values_before
 
-    return json.loads(json.dumps(hashed_config(config_to_dict(Config())), default=str))
+    flat = json.loads(json.dumps(hashed_config(config_to_dict(Config())), default=str))
+    for key, value in values_before(Config()).items():
+        if key in flat and command and key.split(".", 1)[0] == command:
+            flat[key] = json.loads(json.dumps(value, default=str))
+    return flat
 
 
 def _renamed_keys(flat: Mapping[str, Any]) -> dict[str, Any]:
