@@ -135,13 +135,13 @@ def _make_clip(path: Path, w: int, h: int, n: int) -> None:
                     "-c:v", "libx264", "-crf", "12", "-c:a", "copy", str(path)], check=True)
 
 
-def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+def _timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, float]:
     """(wall s, CPU s of the child) of one command."""
     import resource
 
     u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=cwd)
     wall = time.perf_counter() - t0
     u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
@@ -162,9 +162,11 @@ def bench_vs_ffmpeg(before: Path | None, runs: int, quick: bool) -> list[BenchRo
                                            "-c:v", "libx264", str(Path(td) / f"ff{i}.mp4")]))
             for name, code in codes.items():
                 env = {**os.environ, "PYTHONPATH": str(code)}
+                # python -m puts the working directory first on sys.path: run from the checkout timed, or
+                # PYTHONPATH would lose to the directory the benchmark was started in
                 times[name].append(_timed([sys.executable, "-m", "vidrestore", "restore", "-q", str(clip), "-o",
                                            str(Path(td) / f"{name}{i}.mp4"), "--preset", "film", "--overwrite"],
-                                          env=env))
+                                          env=env, cwd=code))
         ff_wall = min(t[0] for t in times["ffmpeg"])
         ff_cpu = min(t[1] for t in times["ffmpeg"])
         for name in codes:
