@@ -126,7 +126,7 @@ def bench_stage(before: Path | None, runs: int, quick: bool) -> list[BenchRow]:
         rows.append(BenchRow(f"film stage {w}x{h}x{n}, chaplin.mp4 frames resized", "; ".join(parts),
                              target=f">= {SPEEDUP:g}x faster at equal quality", passed=passed, command=CMD,
                              notes=f"best of {runs} alternating runs, fresh process each, frames in memory (no "
-                                   f"decode/encode); DIS medium; wall times on a shared machine: {_load()}"))
+                                   f"decode/encode); DIS medium; {_load()}"))
     return rows
 
 
