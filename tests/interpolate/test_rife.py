@@ -477,7 +477,10 @@ def test_ensemble_is_the_default_with_rife_and_can_be_turned_off(tmp_path: Path,
     from vidrestore.interpolate.processor import build_processor
 
     cfg = load_config(preset="interpolate", overrides=[f"interpolate.rife_weights={real_pickle()}"])
-    assert build_processor(cfg.interpolate, cfg.flow).partner is not None
+    proc = build_processor(cfg.interpolate, cfg.flow)
+    assert proc.partner is not None
+    # the rebuild tests run the same network with one pass, the new frames with the defaults' four
+    assert proc.synthesizer.params.tta == 4 and proc.tester.params.tta == 1 and proc.tester.net is proc.synthesizer.net
     off = load_config(preset="interpolate", overrides=[f"interpolate.rife_weights={real_pickle()}",
                                                        "interpolate.rife_ensemble=false"])
     assert build_processor(off.interpolate, off.flow).partner is None

@@ -30,6 +30,9 @@ if str(ROOT) not in sys.path:
 
 from tools.benchmarks.interpolate_rife import CLIPS, DEV, VARIANTS, _cfg, load_clip  # noqa: E402
 
+#: --test-one-pass: RIFE's rebuild tests with one pass (its frames still with the four of the defaults).
+TEST_ONE_PASS = False
+
 
 def _mids(seq: list[np.ndarray], overrides: tuple[str, ...]) -> list[np.ndarray]:
     from vidrestore.interpolate.dropframe import interpolate_kept
@@ -104,7 +107,8 @@ def clip_scores(name: str) -> dict[str, float]:
     for method, overrides in (("rife", VARIANTS["ours, RIFE alone"]), ("flow", VARIANTS["flow"])):
         made[method] = _mids(kept, overrides)
         for start in (0, 1):  # every kept frame j rebuilt from j - 1 and j + 1
-            for i, frame in enumerate(_mids(kept[start::2], overrides)):
+            tested = VARIANTS["ours, 1 pass"] if method == "rife" and TEST_ONE_PASS else overrides
+            for i, frame in enumerate(_mids(kept[start::2], tested)):
                 rebuilt[start + 2 * i + 1][method] = frame
     made["blend"] = [(kept[k].astype(np.float64) + kept[k + 1]) / 2 for k in range(len(kept) - 1)]
     scores: dict[str, list[float]] = {}
@@ -131,7 +135,10 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(2)
-    names = sys.argv[1:] or list(DEV)
+    global TEST_ONE_PASS
+    args = [a for a in sys.argv[1:] if a != "--test-one-pass"]
+    TEST_ONE_PASS = len(args) < len(sys.argv) - 1
+    names = args or list(DEV)
     if names == ["--validation"]:
         names = list(VALIDATION)
     for name in names:

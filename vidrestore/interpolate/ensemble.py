@@ -9,7 +9,8 @@ input frames alone, by self-validation (``interpolate.rife_ensemble``):
 1. **Rebuild test.** Every input frame j whose neighbours j - 1 and j + 1 are in its shot is made
    again by each synthesizer from those two (t = 1/2), as if it had been dropped, and compared with
    the real frame j: mean squared error over RGB in [0, 1] (:func:`rebuild_errors`). Each frame is
-   tested once and serves the two pairs it belongs to.
+   tested once and serves the two pairs it belongs to. RIFE runs its tests with one pass (no
+   mirrored ones): the weights come out the same, at a quarter of the cost.
 2. **Weights.** A pair's errors are the means over its own frames k and k + 1 (those that could be
    tested); RIFE's share is ``w = e_flow / (e_rife + e_flow)`` (:func:`rife_share`): equal errors
    mix half and half, and the synthesizer with much the larger error gets little weight. The
@@ -20,7 +21,7 @@ input frames alone, by self-validation (``interpolate.rife_ensemble``):
 
 The test doubles the gap a synthesizer bridges, so it measures which one copes better with *this*
 clip's motion, grain and damage, not the exact error of the new frame. The cost per input frame is
-one more RIFE pair (the test), one DIS flow pair and the flow synthesizer twice (test and pair).
+one more RIFE pair at one pass (the test), one DIS flow pair and the flow synthesizer twice (test and pair).
 The weighting was chosen on the dev clips of the interpolation benchmark against picking the better
 one, a plain average, and a three-way mix that includes blending (docs/BENCHMARKS.md, "Frame
 interpolation vs RIFE").

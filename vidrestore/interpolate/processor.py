@@ -107,6 +107,7 @@ class InterpolationProcessor:
             raise ValueError("InterpolationProcessor: a partner (ensemble) goes with the RIFE synthesizer only")
         self.synthesizer = synthesizer
         self.partner = partner  # flow synthesizer mixed with RIFE per pair (vidrestore/interpolate/ensemble.py)
+        self.tester = one_pass(synthesizer) if partner is not None else None  # RIFE of the rebuild tests
         self.cache = cache
         self.factor = factor
         self.rate = rate
@@ -327,7 +328,7 @@ class InterpolationProcessor:
                 return None  # not stored: a frame may still arrive (the last pair's look-ahead)
             assert self.partner is not None  # noqa: S101 - only called for an ensemble
             before, middle, after = (self.cache.frame(i)[None] for i in around)
-            self._rebuilt[j] = rebuild_errors(self.synthesizer, self.partner, self.cache.estimator, before, middle,
+            self._rebuilt[j] = rebuild_errors(self.tester, self.partner, self.cache.estimator, before, middle,
                                               after, occlusion_threshold=self.occlusion_threshold)
         return self._rebuilt[j]
 
@@ -388,6 +389,18 @@ class InputSceneCuts:
 
     def stats(self) -> dict[str, Any]:
         return {}
+
+
+def one_pass(synthesizer: Any) -> Any:
+    """The same RIFE network with one pass (no mirrored ones): what the ensemble's rebuild tests run. On the dev
+    clips its weights give the same frames, within 0.01 dB, as tests with the four passes of the defaults, at a
+    quarter of their cost (docs/BENCHMARKS.md, "Interpolation ensemble")."""
+    from dataclasses import replace
+
+    params = getattr(synthesizer, "params", None)
+    if params is None or getattr(params, "tta", 1) <= 1:
+        return synthesizer
+    return type(synthesizer)(synthesizer.net, params=replace(params, tta=1), device=str(synthesizer.device))
 
 
 def starts_shot(detector: Any, rgb: np.ndarray) -> bool:
@@ -509,8 +522,7 @@ def measure_costs(gan: Any, interp: InterpolationProcessor, *, ratio: float, sid
         if interp.partner is not None:  # the ensemble: a rebuild test and the flow synthesizer's frames
             from vidrestore.interpolate.ensemble import rebuild_errors
 
-            rebuild_errors(interp.synthesizer, interp.partner, interp.cache.estimator, base, (base + moved) * 0.5,
-                           moved)
+            rebuild_errors(interp.tester, interp.partner, interp.cache.estimator, base, (base + moved) * 0.5, moved)
             flows = FlowPair.build(interp.cache.estimator.estimate(base, moved),
                                    interp.cache.estimator.estimate(moved, base))
             pstate = interp.partner.prepare(base, moved, flows)
