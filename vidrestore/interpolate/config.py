@@ -38,7 +38,7 @@ class InterpolateConfig:
                             "fastest")
     rife_fallback: bool = knob(True, "rife: blend where warping makes the frames less alike, nearest frame on a cut")
     rife_ensemble: bool = knob(True, "rife: mix in the flow synthesizer's frame, weighted per pair by how well each "
-                                     "rebuilds the pair's own frames from their neighbours (about twice the time); "
+                                     "rebuilds the pair's own frames from their neighbours (about 1.4x the time); "
                                      "off = RIFE alone", before=False)
     rife_precision: str = knob("auto", "rife: auto (fp16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16")
     rife_scale: float = knob(0.0, "rife: network scale (0 = 1, or 0.5 for frames over 2200 px)")
