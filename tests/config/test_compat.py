@@ -147,7 +147,7 @@ def test_a_job_manifest_written_before_still_resumes(deprecations) -> None:
     # its own command resumes only with what came before; a job of another command never read it
     interp_job = {**data, "command": "interpolate"}
     assert mf.resume_config_changes(interp_job, config.config_to_dict(same)) == [
-        "interpolate.rife_ensemble: '(unset)' -> True"]
+        "interpolate.rife_ensemble: False -> True"]
     old_way = dataclasses.replace(same, interpolate=dataclasses.replace(same.interpolate, rife_ensemble=False))
     assert mf.resume_config_changes(interp_job, config.config_to_dict(old_way)) == []
     assert mf.resume_config_changes(data, config.config_to_dict(same)) == []

@@ -165,22 +165,32 @@ def resume_config_changes(data: Mapping[str, Any], cfg_dict: Mapping[str, Any]) 
     new = json.loads(json.dumps(hashed_config(cfg_dict), default=str))
     old = _renamed_keys(data.get("config", {}))
     if old:
-        defaults = _default_flat(str(data.get("command", "")))
+        command = str(data.get("command", ""))
+        defaults = _default_flat(command)
+        # a knob declared with before= stood at that value in the job (the refusal then names both values)
+        old.update({k: defaults[k] for k in _before_keys(command) if k not in old and k in defaults})
         new = {k: v for k, v in new.items() if k in old or k not in defaults or v != defaults[k]}
     if old == new:
         return []
     return config_changes(old, new) or ["the config hash differs"]
 
 
+def _before_keys(command: str) -> dict[str, Any]:
+    """The knobs of ``command``'s own section declared with ``before=``, and that value."""
+    from vidrestore.config import Config
+    from vidrestore.sections import values_before
+
+    return {k: v for k, v in values_before(Config()).items() if command and k.split(".", 1)[0] == command}
+
+
 def _default_flat(command: str = "") -> dict[str, Any]:
     """Every hashed key as it was before it existed: its default, or for ``command``'s own section the
     ``before`` value a knob declares."""
     from vidrestore.config import Config, config_to_dict
-    from vidrestore.sections import values_before
 
     flat = json.loads(json.dumps(hashed_config(config_to_dict(Config())), default=str))
-    for key, value in values_before(Config()).items():
-        if key in flat and command and key.split(".", 1)[0] == command:
+    for key, value in _before_keys(command).items():
+        if key in flat:
             flat[key] = json.loads(json.dumps(value, default=str))
     return flat
 
