@@ -11,7 +11,10 @@ Frame flow, for each consecutive input pair (k, k + 1):
   :class:`~vidrestore.interpolate.rife.RifeSynthesizer` (no optical flow is estimated for it: the
   cache then only holds frames and finds cuts), or the flow
   :class:`~vidrestore.interpolate.synthesis.FrameSynthesizer`, with quadratic motion when frames
-  k - 1 and k + 2 belong to the same shot.
+  k - 1 and k + 2 belong to the same shot;
+* with RIFE and ``interpolate.rife_ensemble`` (the default), each pair's new frames mix RIFE's with
+  the flow synthesizer's, weighted by how well each rebuilds frames k and k + 1 from their own
+  neighbours (:mod:`~vidrestore.interpolate.ensemble`): the same frames k - 1 .. k + 2.
 
 The stage holds four input frames (k - 1 .. k + 2), so memory does not grow with the clip. With
 ``restorer.scale != 1`` a GAN restorer stage runs after it (interpolate at the low resolution,
