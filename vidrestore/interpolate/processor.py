@@ -395,9 +395,9 @@ class InputSceneCuts:
 
 
 def one_pass(synthesizer: Any) -> Any:
-    """The same RIFE network with one pass (no mirrored ones): what the ensemble's rebuild tests run. On the dev
-    clips its weights give the same frames, within 0.01 dB, as tests with the four passes of the defaults, at a
-    quarter of their cost (docs/BENCHMARKS.md, "Interpolation ensemble")."""
+    """The same RIFE network with one pass (no mirrored ones): what the ensemble's rebuild tests run. Its weights
+    give the frames that tests with the defaults' four passes give, for a quarter of the work (docs/BENCHMARKS.md,
+    "Interpolation ensemble: measured design choices")."""
     from dataclasses import replace
 
     params = getattr(synthesizer, "params", None)
