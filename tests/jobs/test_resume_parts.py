@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.interpolate.test_rife import real_pickle
 from tests.io.helpers import packet_hashes, video_times
 from tests.jobs.clips import DELAY_ENV, LOSSLESS, WindowAverage, make_clip
 from tests.jobs.helpers import cli, frame_hashes, kill_nine_when, manifest
@@ -119,16 +120,12 @@ def test_interpolate_in_parts_resumes_from_a_part_to_the_frames_of_one_pass(tmp_
     beyond each pair on both sides: the parts' warm-up and look-ahead must give it the same frames."""
     from fractions import Fraction
 
-    from tests.conftest import SHARED
     from tests.interpolate.synth import shifted, texture, to_u8, write_clip
     from vidrestore.cli import main
 
     extra = ["--method", "flow"]
-    if method == "rife":
-        weights = SHARED / "weights" / "rife-hd-v3" / "flownet.pkl" if SHARED is not None else None
-        if weights is None or not weights.is_file():
-            pytest.skip("../shared/weights/rife-hd-v3/flownet.pkl not found (the real RIFE checkpoint)")
-        extra = ["--method", "rife", "--set", f"interpolate.rife_weights={weights}"]
+    if method == "rife":  # the real checkpoint: skipped without it, failed under VIDRESTORE_REQUIRE_DATA=1
+        extra = ["--method", "rife", "--set", f"interpolate.rife_weights={real_pickle()}"]
     a = texture(64, 96, seed=7)
     src = write_clip(tmp_path / "pan.mp4", [to_u8(shifted(a, 2.0 * i, 0.5 * i)) for i in range(40)],
                      rate=Fraction(24), crf=6)

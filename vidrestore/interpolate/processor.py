@@ -513,24 +513,25 @@ def measure_costs(gan: Any, interp: InterpolationProcessor, *, ratio: float, sid
     def gan_once() -> None:  # a batch as the stage runs it (side by side on the winograd kernel), per frame below
         gan.restorer.restore(batch)
 
-    def interp_once() -> None:
-        if getattr(interp.synthesizer, "uses_flow", True):
-            f01 = interp.cache.estimator.estimate(base, moved)
-            f10 = interp.cache.estimator.estimate(moved, base)
-            state = interp.synthesizer.prepare(base, moved, FlowPair.build(f01, f10))
+    new_frames = max(1, round(ratio - 1))
+
+    def one_pair(synth: Any) -> None:  # the pair's preparation (flows first, for a flow synthesizer) and new frames
+        if getattr(synth, "uses_flow", True):
+            flows = FlowPair.build(interp.cache.estimator.estimate(base, moved),
+                                   interp.cache.estimator.estimate(moved, base))
+            state = synth.prepare(base, moved, flows)
         else:
-            state = interp.synthesizer.prepare(base, moved)
-        for j in range(max(1, round(ratio - 1))):
-            interp.synthesizer.synthesize(state, (j + 1) / (round(ratio - 1) + 1))
+            state = synth.prepare(base, moved)
+        for j in range(new_frames):
+            synth.synthesize(state, (j + 1) / (new_frames + 1))
+
+    def interp_once() -> None:
+        one_pair(interp.synthesizer)
         if interp.partner is not None:  # the ensemble: a rebuild test and the flow synthesizer's frames
             from vidrestore.interpolate.ensemble import rebuild_errors
 
             rebuild_errors(interp.tester, interp.partner, interp.cache.estimator, base, (base + moved) * 0.5, moved)
-            flows = FlowPair.build(interp.cache.estimator.estimate(base, moved),
-                                   interp.cache.estimator.estimate(moved, base))
-            pstate = interp.partner.prepare(base, moved, flows)
-            for j in range(max(1, round(ratio - 1))):
-                interp.partner.synthesize(pstate, (j + 1) / (round(ratio - 1) + 1))
+            one_pair(interp.partner)
 
     costs = []
     for fn, per in ((gan_once, frames), (interp_once, 1)):

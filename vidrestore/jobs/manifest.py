@@ -165,10 +165,10 @@ def resume_config_changes(data: Mapping[str, Any], cfg_dict: Mapping[str, Any]) 
     new = json.loads(json.dumps(hashed_config(cfg_dict), default=str))
     old = _renamed_keys(data.get("config", {}))
     if old:
-        command = str(data.get("command", ""))
-        defaults = _default_flat(command)
+        defaults = _default_flat()
         # a knob declared with before= stood at that value in the job (the refusal then names both values)
-        old.update({k: defaults[k] for k in _before_keys(command) if k not in old and k in defaults})
+        before = _before_keys(str(data.get("command", "")))
+        old.update({k: v for k, v in before.items() if k not in old and k in defaults})
         new = {k: v for k, v in new.items() if k in old or k not in defaults or v != defaults[k]}
     if old == new:
         return []
@@ -176,23 +176,19 @@ def resume_config_changes(data: Mapping[str, Any], cfg_dict: Mapping[str, Any]) 
 
 
 def _before_keys(command: str) -> dict[str, Any]:
-    """The knobs of ``command``'s own section declared with ``before=``, and that value."""
+    """The knobs of ``command``'s own section declared with ``before=``, and that value (as a manifest holds it)."""
     from vidrestore.config import Config
     from vidrestore.sections import values_before
 
-    return {k: v for k, v in values_before(Config()).items() if command and k.split(".", 1)[0] == command}
+    return {k: json.loads(json.dumps(v, default=str)) for k, v in values_before(Config()).items()
+            if command and k.split(".", 1)[0] == command}
 
 
-def _default_flat(command: str = "") -> dict[str, Any]:
-    """Every hashed key as it was before it existed: its default, or for ``command``'s own section the
-    ``before`` value a knob declares."""
+def _default_flat() -> dict[str, Any]:
+    """Every hashed key at its default (what a key a manifest does not know was, before it existed)."""
     from vidrestore.config import Config, config_to_dict
 
-    flat = json.loads(json.dumps(hashed_config(config_to_dict(Config())), default=str))
-    for key, value in _before_keys(command).items():
-        if key in flat:
-            flat[key] = json.loads(json.dumps(value, default=str))
-    return flat
+    return json.loads(json.dumps(hashed_config(config_to_dict(Config())), default=str))
 
 
 def _renamed_keys(flat: Mapping[str, Any]) -> dict[str, Any]:
